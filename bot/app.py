@@ -1,0 +1,32 @@
+"""Builds the running core: database, migrations, bank and service, for every entry point."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from bot.config import Config
+from bot.core.bank import load_bank
+from bot.core.ports import Clock, SystemClock
+from bot.core.service import QuizService
+from bot.storage.migrate import migrate
+from bot.storage.repository import SqliteRepository
+from bot.storage.sqlite import Database
+
+log = logging.getLogger(__name__)
+
+
+@asynccontextmanager
+async def open_service(config: Config, clock: Clock | None = None) -> AsyncIterator[QuizService]:
+    """A migrated database and a loaded bank behind a ready QuizService."""
+    bank = load_bank(config.questions_dir)
+    db = await Database.open(config.database_url)
+    try:
+        await migrate(db)
+        service = QuizService(SqliteRepository(db), bank, clock or SystemClock())
+        await service.start()
+        log.info("loaded %d questions; database %s", len(bank), config.database_url)
+        yield service
+    finally:
+        await db.close()

@@ -1,0 +1,1 @@
+"""The terminal channel: the same service and grammar as the chat platforms."""

@@ -1,0 +1,127 @@
+"""A drill channel in the terminal, for trying the bot out and for scripted tests.
+
+Lines starting with `/quiz` are commands, `:as NAME` switches who is speaking, `:quit`
+ends the session, and any other text answers the open question. Standard input may be
+a terminal or a pipe; output is what the bot would post, with private replies marked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import sys
+from typing import TextIO
+
+from bot.core import commands, messages
+from bot.core.errors import QuizError
+from bot.core.models import ChannelRef, DrillPost, DrillResult, Leaderboard, MemberRef
+from bot.core.service import Invocation, QuizService
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "console"
+CHANNEL = ChannelRef(PLATFORM, "local", "drills")
+HELP = """\
+Console drill: type `/quiz help` for the commands.
+  :as NAME   speak as another member (everyone is an admin here)
+  :quit      leave (end of input works too)
+Any other text answers the open question."""
+_NAME = re.compile(r"^[\w .-]{1,32}$")
+
+
+def member_named(name: str) -> MemberRef:
+    return MemberRef(PLATFORM, CHANNEL.workspace_id, name.casefold(), name)
+
+
+class ConsolePublisher:
+    """Prints posts as the channel would show them."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.posts = 0
+
+    def say(self, text: str) -> None:
+        self.out.write(text.rstrip() + "\n\n")
+        self.out.flush()
+
+    async def post_drill(self, post: DrillPost) -> str:
+        self.posts += 1
+        question = post.question
+        self.say(
+            f"#{post.drill.channel.channel_id} · Daily question · "
+            f"{messages.question_header(question)}\n"
+            f"{messages.question_body(question)}\n{messages.answer_hint(question)}"
+        )
+        return f"console-{post.drill.id}"
+
+    async def reveal_drill(self, result: DrillResult) -> None:
+        self.say(
+            f"#{result.drill.channel.channel_id} · Drill closed\n{messages.reveal_text(result)}"
+        )
+
+    async def post_leaderboard(self, channel: ChannelRef, board: Leaderboard, title: str) -> None:
+        self.say(f"#{channel.channel_id} · {messages.leaderboard_text(board, title)}")
+
+    async def post_private(self, channel: ChannelRef, user_id: str, text: str) -> None:
+        self.say(f"[private to {user_id}] {text}")
+
+
+class Console:
+    def __init__(self, service: QuizService, out: TextIO = sys.stdout) -> None:
+        self.service = service
+        self.out = out
+        self.publisher = ConsolePublisher(out)
+        self.member = member_named("you")
+        service.register_publisher(PLATFORM, self.publisher)
+
+    async def handle(self, line: str) -> bool:
+        """Handle one input line; returns False when the session should end."""
+        line = line.strip()
+        if not line:
+            return True
+        if line in (":quit", ":q", ":exit"):
+            return False
+        if line in (":help", ":h"):
+            self.publisher.say(HELP)
+            return True
+        if line.startswith(":as"):
+            self.switch(line[len(":as") :].strip())
+            return True
+        text = line if line.startswith("/") else f"/quiz answer {line}"
+        await self.run_command(text)
+        return True
+
+    def switch(self, name: str) -> None:
+        if not _NAME.match(name):
+            self.publisher.say("Give a name: `:as alice` (letters, digits, spaces, . - _).")
+            return
+        self.member = member_named(name)
+        self.publisher.say(f"(now speaking as {name})")
+
+    async def run_command(self, text: str) -> None:
+        inv = Invocation(self.member, CHANNEL, is_admin=True)
+        try:
+            if not text.lower().startswith("/quiz"):
+                raise commands.usage_error(f"I only know `/quiz` commands, not `{text[:40]}`.")
+            reply = await self.service.execute(commands.parse(text), inv)
+            answer = reply.text
+        except QuizError as exc:
+            answer = exc.message
+        except Exception:
+            log.exception("console command failed: %r as %s", text[:200], self.member.user_id)
+            answer = "Something went wrong; try again."
+        await self.publisher.post_private(CHANNEL, self.member.name, answer)
+
+    async def run(self, stdin: TextIO = sys.stdin) -> None:
+        interactive = stdin.isatty()
+        if interactive:
+            self.publisher.say(HELP)
+        loop = asyncio.get_running_loop()
+        while True:
+            if interactive:
+                self.out.write(f"{self.member.name}> ")
+                self.out.flush()
+            line = await loop.run_in_executor(None, stdin.readline)
+            if not line or not await self.handle(line):
+                break

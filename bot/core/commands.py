@@ -1,0 +1,312 @@
+"""The /quiz text grammar shared by Slack and the console: text in, typed command out."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.core.errors import UsageError
+from bot.core.models import Period, RevealMode
+
+MAX_TEXT = 2000
+GROUP_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
+_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+USAGE = """\
+*Daily Drill commands*
+`/quiz answer <text>`: answer today's question (a letter for multiple choice)
+`/quiz stats [member]`: accuracy, points, rank and streak
+`/quiz leaderboard [week|month|all] [group:NAME]`
+`/quiz group create|join|leave NAME`, `/quiz group list`
+`/quiz topics`: the topics in the bank
+`/quiz help`: this message
+Admins: `/quiz setup [time:HH:MM] [tz:Area/City] [topics:a,b] [reveal:immediate|at_close] \
+[close:HH:MM|none] [days:mon-fri|daily|mon,wed,fri]`
+`/quiz post-now`, `/quiz close-now`, `/quiz pause`, `/quiz resume`, `/quiz skip`"""
+
+
+@dataclass(frozen=True)
+class Help:
+    pass
+
+
+@dataclass(frozen=True)
+class Topics:
+    pass
+
+
+@dataclass(frozen=True)
+class Setup:
+    """Only the fields given change; `clear_close` unsets the close time."""
+
+    time: str | None = None
+    tz: str | None = None
+    topics: tuple[str, ...] | None = None
+    reveal: RevealMode | None = None
+    close: str | None = None
+    clear_close: bool = False
+    days: tuple[int, ...] | None = None
+
+
+@dataclass(frozen=True)
+class PostNow:
+    pass
+
+
+@dataclass(frozen=True)
+class CloseNow:
+    pass
+
+
+@dataclass(frozen=True)
+class Pause:
+    pass
+
+
+@dataclass(frozen=True)
+class Resume:
+    pass
+
+
+@dataclass(frozen=True)
+class Skip:
+    pass
+
+
+@dataclass(frozen=True)
+class Answer:
+    text: str
+
+
+@dataclass(frozen=True)
+class Stats:
+    member: str | None = None
+
+
+@dataclass(frozen=True)
+class ShowLeaderboard:
+    period: Period = Period.WEEK
+    group: str | None = None
+
+
+@dataclass(frozen=True)
+class GroupCreate:
+    name: str
+
+
+@dataclass(frozen=True)
+class GroupJoin:
+    name: str
+
+
+@dataclass(frozen=True)
+class GroupLeave:
+    name: str
+
+
+@dataclass(frozen=True)
+class GroupList:
+    pass
+
+
+Command = (
+    Help
+    | Topics
+    | Setup
+    | PostNow
+    | CloseNow
+    | Pause
+    | Resume
+    | Skip
+    | Answer
+    | Stats
+    | ShowLeaderboard
+    | GroupCreate
+    | GroupJoin
+    | GroupLeave
+    | GroupList
+)
+ADMIN_COMMANDS = (Setup, PostNow, CloseNow, Pause, Resume, Skip)
+_NO_ARGS = {
+    "help": Help,
+    "topics": Topics,
+    "post-now": PostNow,
+    "close-now": CloseNow,
+    "pause": Pause,
+    "resume": Resume,
+    "skip": Skip,
+}
+_PERIODS = {"week": Period.WEEK, "month": Period.MONTH, "all": Period.ALL, "all-time": Period.ALL}
+
+
+def usage_error(problem: str) -> UsageError:
+    return UsageError(f"{problem}\n\n{USAGE}")
+
+
+def check_length(text: str) -> None:
+    if len(text) > MAX_TEXT:
+        raise UsageError(f"That's too long: keep it under {MAX_TEXT:,} characters.")
+
+
+def parse(text: str) -> Command:
+    """Parse `/quiz ...` text (the `/quiz` prefix is optional) into a typed command."""
+    check_length(text)
+    body = text.strip()
+    if body.lower().startswith("/quiz"):
+        body = body[len("/quiz") :].strip()
+    if not body:
+        return Help()
+    verb, _, rest = body.partition(" ")
+    verb = verb.lower()
+    rest = rest.strip()
+    if verb in _NO_ARGS:
+        if rest:
+            raise usage_error(f"`{verb}` takes no arguments.")
+        return _NO_ARGS[verb]()
+    if verb == "answer":
+        if not rest:
+            raise usage_error("Tell me your answer, e.g. `/quiz answer B`.")
+        return Answer(rest)
+    if verb == "stats":
+        return Stats(rest or None)
+    if verb in ("leaderboard", "board", "lb"):
+        return _parse_leaderboard(rest.split())
+    if verb == "group":
+        return _parse_group(rest.split())
+    if verb == "setup":
+        return parse_setup(rest.split())
+    raise usage_error(f"I don't know the command `{verb[:40]}`.")
+
+
+def _parse_leaderboard(args: list[str]) -> ShowLeaderboard:
+    period, group = Period.WEEK, None
+    for arg in args:
+        if arg.lower() in _PERIODS:
+            period = _PERIODS[arg.lower()]
+        elif arg.lower().startswith("group:"):
+            group = parse_group_name(arg[len("group:") :])
+        else:
+            raise usage_error(f"`{arg[:40]}` is not a leaderboard option: use week, month or all.")
+    return ShowLeaderboard(period, group)
+
+
+def _parse_group(args: list[str]) -> Command:
+    if not args:
+        raise usage_error("Say what to do with groups: create, join, leave or list.")
+    action = args[0].lower()
+    if action == "list":
+        if len(args) > 1:
+            raise usage_error("`group list` takes no arguments.")
+        return GroupList()
+    makers = {"create": GroupCreate, "join": GroupJoin, "leave": GroupLeave}
+    if action not in makers:
+        raise usage_error(f"`group {action[:40]}` is not a group command.")
+    if len(args) != 2:
+        raise usage_error(f"Give one group name: `/quiz group {action} NAME`.")
+    return makers[action](parse_group_name(args[1]))
+
+
+def parse_group_name(name: str) -> str:
+    if not GROUP_NAME.match(name):
+        raise UsageError(
+            "Group names are 1-32 letters, digits, - or _, starting with a letter or digit."
+        )
+    return name
+
+
+def parse_setup(args: list[str]) -> Setup:
+    """Parse `key:value` setup options; each is validated here so errors are specific."""
+    values: dict[str, object] = {}
+    for arg in args:
+        key, sep, value = arg.partition(":")
+        key = key.lower()
+        if not sep or not value:
+            raise usage_error(f"Setup options look like `key:value`; `{arg[:40]}` doesn't.")
+        if key in values or (key == "close" and "clear_close" in values):
+            raise usage_error(f"`{key}` is given twice.")
+        if key == "time":
+            values["time"] = parse_time(value)
+        elif key == "tz":
+            values["tz"] = parse_timezone(value)
+        elif key == "topics":
+            values["topics"] = parse_topics(value)
+        elif key == "reveal":
+            values["reveal"] = parse_reveal(value)
+        elif key == "close":
+            if value.lower() in ("none", "off"):
+                values["clear_close"] = True
+            else:
+                values["close"] = parse_time(value)
+        elif key == "days":
+            values["days"] = parse_days(value)
+        else:
+            raise usage_error(f"`{key[:40]}` is not a setup option.")
+    return Setup(**values)  # type: ignore[arg-type]
+
+
+def parse_time(value: str) -> str:
+    match = _TIME.match(value.strip())
+    if not match:
+        raise UsageError(f"`{value[:40]}` is not a time: use 24-hour HH:MM, like 09:00.")
+    return f"{int(match.group(1)):02d}:{match.group(2)}"
+
+
+def parse_timezone(value: str) -> str:
+    name = value.strip()
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise UsageError(
+            f"I don't know the time zone `{name[:60]}`. Use a name like Europe/Berlin "
+            "or America/New_York."
+        ) from exc
+    return name
+
+
+def parse_topics(value: str) -> tuple[str, ...]:
+    if value.lower() in ("all", "any"):
+        return ()
+    topics = tuple(dict.fromkeys(t.strip().lower() for t in value.split(",") if t.strip()))
+    if not topics:
+        raise UsageError("Give topics as a comma-separated list, like `topics:statistics,nlp`.")
+    return topics
+
+
+def parse_reveal(value: str) -> RevealMode:
+    try:
+        return RevealMode(value.lower().replace("-", "_"))
+    except ValueError as exc:
+        raise UsageError("`reveal` is `immediate` or `at_close`.") from exc
+
+
+def parse_days(value: str) -> tuple[int, ...]:
+    """`daily`, `weekdays`/`mon-fri`, or a list of days and ranges such as `mon,wed,fri`."""
+    text = value.lower()
+    if text in ("daily", "every-day", "all"):
+        return tuple(range(7))
+    if text in ("weekdays", "mon-fri"):
+        return tuple(range(5))
+    days: set[int] = set()
+    for part in text.split(","):
+        start, dash, end = part.partition("-")
+        try:
+            first = DAY_NAMES.index(start[:3])
+            last = DAY_NAMES.index(end[:3]) if dash else first
+        except ValueError as exc:
+            raise UsageError(
+                f"`{value[:40]}` is not a list of days: use `daily`, `mon-fri` or `mon,wed,fri`."
+            ) from exc
+        if last < first or len(start) < 3 or (dash and len(end) < 3):
+            raise UsageError(f"`{part[:40]}` is not a day range: write it as `mon-fri`.")
+        days.update(range(first, last + 1))
+    return tuple(sorted(days))
+
+
+def format_days(days: tuple[int, ...]) -> str:
+    if days == tuple(range(7)):
+        return "daily"
+    if days == tuple(range(5)):
+        return "mon-fri"
+    return ",".join(DAY_NAMES[d] for d in days)

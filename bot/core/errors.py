@@ -1,0 +1,63 @@
+"""Domain errors. Each carries the short, friendly text a member is shown privately."""
+
+from __future__ import annotations
+
+
+class QuizError(Exception):
+    """Base of every error a member may see; `message` is safe to show as is."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class UsageError(QuizError):
+    """The command text could not be parsed; the message includes the usage."""
+
+
+class NotAllowed(QuizError):
+    """The member lacks the rights for an admin command."""
+
+
+class NotFound(QuizError):
+    """A channel, drill, group or member the command refers to does not exist."""
+
+
+class NoOpenDrill(QuizError):
+    """An answer arrived while no drill is open in the channel."""
+
+
+class DrillClosed(QuizError):
+    """An answer arrived for a drill that has closed."""
+
+
+class AlreadyAnswered(QuizError):
+    """A second answer to the same drill; the first one stands."""
+
+
+class AlreadyExists(QuizError):
+    """A create that collides with an existing row (a group name, today's drill)."""
+
+
+class InvalidAnswer(QuizError):
+    """The answer cannot be graded as given (a letter that is not offered, empty text)."""
+
+
+class BankError(Exception):
+    """A question file is malformed; names the file, the question id and the field."""
+
+    def __init__(self, path: str, question_id: str | None, field: str | None, problem: str):
+        self.path = path
+        self.question_id = question_id
+        self.field = field
+        self.problem = problem
+        where = ": ".join(part for part in (path, question_id, field) if part)
+        super().__init__(f"{where}: {problem}")
+
+
+class BankErrors(Exception):
+    """Every problem found in one load, so a check reports them all at once."""
+
+    def __init__(self, errors: list[BankError]) -> None:
+        self.errors = errors
+        super().__init__("\n".join(str(error) for error in errors))

@@ -1,0 +1,298 @@
+"""Converts question lists from other tools into validated packs.
+
+Every converted row goes through the same validation as a pack entry, and a bad row is
+reported by its line in the source file, so nothing half-converted is ever written.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import logging
+import os
+import re
+import tempfile
+import unicodedata
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.core.bank import SLUG, dump_pack, load_pack, parse_pack, question_from_data, read_yaml
+from bot.core.errors import BankError, BankErrors
+from bot.core.grading import normalize
+from bot.core.models import LETTERS, Difficulty, Question
+
+log = logging.getLogger(__name__)
+
+FORMATS = ("yaml", "csv", "anki", "red-trivia")
+CSV_COLUMNS = frozenset({"prompt", "answer", "choices", "topic", "difficulty"})
+RED_SKIPPED_KEYS = frozenset({"AUTHOR", "CONFIG"})
+ANKI_SEPARATORS = {"tab": "\t", "comma": ",", "semicolon": ";", "pipe": "|", "space": " "}
+DEFAULT_WHY = "Imported without an explanation."
+MAX_ID_LENGTH = 60
+
+
+@dataclass(frozen=True)
+class Row:
+    """One source record: its line, its own topic if any, and the pack fields it maps to."""
+
+    line: int
+    fields: dict[str, Any]
+    topic: str | None = None
+    problems: tuple[str, ...] = field(default=())
+
+
+def import_questions(path: Path, fmt: str, topic: str | None = None) -> list[Question]:
+    """Read `path` in format `fmt`; `topic` applies where the source names none."""
+    if fmt == "yaml":
+        questions = load_pack(path)
+        return [dataclasses.replace(q, topic=topic) for q in questions] if topic else questions
+    readers: dict[str, Callable[[Path], Iterator[Row]]] = {
+        "csv": _csv_rows,
+        "anki": _anki_rows,
+        "red-trivia": _red_rows,
+    }
+    if fmt not in readers:
+        raise BankErrors([BankError(str(path), None, None, f"unknown format {fmt!r}")])
+    default_topic = topic or _slug(path.stem) or "imported"
+    if not SLUG.match(default_topic):
+        raise BankErrors([BankError(str(path), None, "topic", f"{default_topic!r} is not a slug")])
+    try:
+        rows = list(readers[fmt](path))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise BankErrors([BankError(str(path), None, None, f"cannot read: {exc}")]) from exc
+    return _build(path, rows, default_topic)
+
+
+def _build(path: Path, rows: Sequence[Row], default_topic: str) -> list[Question]:
+    """Complete each row into a question, validate it and give it a unique id."""
+    errors: list[BankError] = []
+    questions: list[Question] = []
+    used: set[str] = set()
+    for row in rows:
+        where = f"line {row.line}"
+        errors += [BankError(str(path), None, where, problem) for problem in row.problems]
+        if row.problems:
+            continue
+        topic = row.topic or default_topic
+        qid = _unique_id(f"{topic}-{_slug(str(row.fields.get('prompt', '')))}", used)
+        data = {
+            "id": qid,
+            "topic": topic,
+            "tags": [topic],
+            "difficulty": Difficulty.MEDIUM.value,
+            "explanation": f"Imported from {path.name}.",
+            "source": f"import:{path.name}",
+        } | row.fields
+        try:
+            questions.append(question_from_data(data, path=str(path), pack="", topic=topic))
+        except BankErrors as exc:
+            errors += [
+                BankError(
+                    str(path), qid, where, f"{e.field}: {e.problem}" if e.field else e.problem
+                )
+                for e in exc.errors
+            ]
+    if errors:
+        raise BankErrors(errors)
+    if not questions:
+        raise BankErrors([BankError(str(path), None, None, "no questions found")])
+    log.info("imported %d questions from %s", len(questions), path)
+    return questions
+
+
+def _slug(text: str) -> str:
+    """Leading words of `text` as an id slug, cut at a word boundary."""
+    slug = ""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    for word in re.sub(r"[^a-z0-9]+", " ", ascii_text).split():
+        candidate = f"{slug}-{word}" if slug else word[:MAX_ID_LENGTH]
+        if len(candidate) > MAX_ID_LENGTH:
+            break
+        slug = candidate
+    return slug
+
+
+def _unique_id(base: str, used: set[str]) -> str:
+    base = base.strip("-") or "question"
+    qid, number = base, 2
+    while qid in used:
+        qid, number = f"{base}-{number}", number + 1
+    used.add(qid)
+    return qid
+
+
+# --- csv -----------------------------------------------------------------------------
+
+
+def _csv_rows(path: Path) -> Iterator[Row]:
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.DictReader(handle)
+        columns = set(reader.fieldnames or ())
+        missing = sorted({"prompt", "answer"} - columns)
+        unknown = sorted(columns - CSV_COLUMNS)
+        problems = [f"missing column {name!r}" for name in missing]
+        problems += [
+            f"unknown column {name!r} (allowed: {', '.join(sorted(CSV_COLUMNS))})"
+            for name in unknown
+        ]
+        if problems:
+            yield Row(1, {}, problems=tuple(problems))
+            return
+        end = reader.line_num
+        for record in reader:
+            line, end = end + 1, reader.line_num
+            yield _csv_row(
+                line, {key: (value or "").strip() for key, value in record.items() if key}
+            )
+
+
+def _csv_row(line: int, record: dict[str, str]) -> Row:
+    fields: dict[str, Any] = {"prompt": record["prompt"]}
+    if record.get("difficulty"):
+        fields["difficulty"] = record["difficulty"].lower()
+    topic = record.get("topic") or None
+    answer = record["answer"]
+    options = [option.strip() for option in record.get("choices", "").split("|") if option.strip()]
+    if not options:
+        answers = [part.strip() for part in answer.split("|") if part.strip()]
+        return Row(line, fields | {"kind": "short", "answers": answers}, topic)
+    correct = _correct_index(options, answer)
+    if correct is None:
+        letters = LETTERS[: len(options)]
+        problem = (
+            f"answer {answer!r} is neither a letter {letters[0]}-{letters[-1]} nor a choice's text"
+        )
+        return Row(line, fields, topic, (problem,))
+    choices = [
+        {"text": option, "why": DEFAULT_WHY} | ({"correct": True} if index == correct else {})
+        for index, option in enumerate(options)
+    ]
+    return Row(line, fields | {"kind": "choice", "choices": choices}, topic)
+
+
+def _correct_index(options: Sequence[str], answer: str) -> int | None:
+    """The correct option named by a letter ("B", "b)") or by its text."""
+    letter = answer.strip().strip("().").upper()
+    if len(letter) == 1 and letter in LETTERS[: len(options)]:
+        return LETTERS.index(letter)
+    texts = [normalize(option) for option in options]
+    return texts.index(normalize(answer)) if answer and normalize(answer) in texts else None
+
+
+# --- anki ----------------------------------------------------------------------------
+
+
+class _Text(HTMLParser):
+    """Collects the text of an HTML fragment; line breaks and blocks become spaces."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in {"br", "div", "p", "li", "tr"}:
+            self.parts.append(" ")
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+
+def strip_html(text: str) -> str:
+    parser = _Text()
+    parser.feed(re.sub(r"\[sound:[^\]]*\]", " ", text))
+    parser.close()
+    return " ".join("".join(parser.parts).split())
+
+
+def _anki_rows(path: Path) -> Iterator[Row]:
+    """Anki's "Notes in Plain Text" export: `#key:value` headers, then front, back, tags."""
+    separator, html, tags_column = "\t", False, 3
+    for line, text in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), start=1):
+        if text.startswith("#"):
+            key, _, value = text[1:].partition(":")
+            key, value = key.strip().lower(), value.strip()
+            if key == "separator":
+                separator = ANKI_SEPARATORS.get(value.lower(), value[:1] or "\t")
+            elif key == "html":
+                html = value.lower() == "true"
+            elif key == "tags column" and value.isdigit():
+                tags_column = int(value)
+            continue
+        if not text.strip():
+            continue
+        cells = next(csv.reader([text], delimiter=separator))
+        if html:
+            cells = [strip_html(cell) for cell in cells]
+        cells = [cell.strip() for cell in cells]
+        if len(cells) < 2 or not cells[0] or not cells[1]:
+            yield Row(
+                line, {}, problems=("expected a front and a back separated by the separator",)
+            )
+            continue
+        fields: dict[str, Any] = {"kind": "short", "prompt": cells[0], "answers": [cells[1]]}
+        if len(cells) >= tags_column and cells[tags_column - 1]:
+            tags = [_slug(tag.replace("::", " ")) for tag in cells[tags_column - 1].split()]
+            fields["tags"] = list(dict.fromkeys(tag for tag in tags if tag))
+        yield Row(line, fields)
+
+
+# --- Red-DiscordBot trivia -----------------------------------------------------------
+
+
+def _red_rows(path: Path) -> Iterator[Row]:
+    """A Red trivia list: `question: [answers]`, read as plain text so "Yes" stays "Yes"."""
+    read_yaml(path)  # syntax errors, reported with their line
+    root = yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.BaseLoader)
+    if not isinstance(root, yaml.MappingNode):
+        yield Row(1, {}, problems=("expected a mapping of question: [answers]",))
+        return
+    for key, value in root.value:
+        line = key.start_mark.line + 1
+        if not isinstance(key, yaml.ScalarNode):
+            yield Row(line, {}, problems=("a question must be text",))
+            continue
+        if key.value in RED_SKIPPED_KEYS:
+            continue
+        answers = (
+            [item.value for item in value.value if isinstance(item, yaml.ScalarNode)]
+            if isinstance(value, yaml.SequenceNode)
+            else []
+        )
+        if not answers or len(answers) != len(value.value):
+            yield Row(line, {}, problems=(f"{key.value!r}: expected a list of answers",))
+            continue
+        yield Row(line, {"kind": "short", "prompt": key.value, "answers": answers})
+
+
+# --- writing -------------------------------------------------------------------------
+
+
+def write_pack(questions: Sequence[Question], out_path: Path) -> None:
+    """Write a pack only if it loads back unchanged; atomically, so never half-written."""
+    if not questions:
+        raise BankErrors([BankError(str(out_path), None, None, "no questions to write")])
+    expected = [dataclasses.replace(q, pack=out_path.stem) for q in questions]
+    text = dump_pack(expected)
+    loaded = parse_pack(yaml.load(text, Loader=yaml.SafeLoader), str(out_path), out_path.stem)
+    changed = [q.id for q, back in zip(expected, loaded, strict=True) if q != back]
+    if changed:
+        raise BankErrors(
+            [BankError(str(out_path), qid, None, "does not load back unchanged") for qid in changed]
+        )
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(dir=out_path.parent, prefix=f".{out_path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, out_path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+    log.info("wrote %d questions to %s", len(questions), out_path)

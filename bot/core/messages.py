@@ -1,0 +1,201 @@
+"""Everything the bot says, in one place, so every platform says the same thing.
+
+Texts use only `code` spans and line breaks, which render alike on Discord, Slack and a
+terminal. Adapters lay these texts out (embeds, Block Kit, plain lines) but never reword them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from bot.core.commands import format_days
+from bot.core.models import (
+    LETTERS,
+    AnswerResult,
+    BoardEntry,
+    ChannelSettings,
+    DrillResult,
+    Group,
+    Kind,
+    Leaderboard,
+    MemberStats,
+    Period,
+    Question,
+    Verdict,
+)
+
+BAR_WIDTH = 10
+PERIOD_TITLES = {Period.WEEK: "This week", Period.MONTH: "This month", Period.ALL: "All time"}
+
+
+def question_header(question: Question) -> str:
+    return f"{question.topic} · {question.difficulty}"
+
+
+def question_body(question: Question) -> str:
+    """The prompt with its lettered choices, as every platform shows it in text."""
+    lines = [question.prompt.strip()]
+    if question.kind is Kind.CHOICE:
+        lines.append("")
+        lines.extend(f"{LETTERS[i]}) {c.text}" for i, c in enumerate(question.choices))
+    return "\n".join(lines)
+
+
+def answer_hint(question: Question) -> str:
+    if question.kind is Kind.CHOICE:
+        return f"Answer with `/quiz answer {question.letters[0]}`…`{question.letters[-1]}`."
+    if question.kind is Kind.NUMERIC:
+        return "Answer with a number: `/quiz answer 0.25`."
+    return "Answer in your own words: `/quiz answer <text>`."
+
+
+def answer_feedback(result: AnswerResult) -> str:
+    """The private reply to an answer: locked in, or the verdict with the explanation."""
+    attempt, question = result.attempt, result.question
+    given = attempt.grade.normalized if question.kind is Kind.CHOICE else attempt.answer
+    if not result.reveal_now:
+        return f"Locked in: {given[:200]}. The answer is revealed when the drill closes."
+    grade = attempt.grade
+    if grade.verdict is Verdict.GOOD:
+        head = f"Correct, +{attempt.points} points!"
+    elif grade.verdict is Verdict.PARTIAL:
+        head = f"Partly right, +{attempt.points} points."
+    else:
+        head = f"Not quite. The answer is {question.correct_answer_text()}."
+    lines = [head]
+    if grade.covered:
+        lines.append("You covered: " + "; ".join(grade.covered))
+    if grade.missed and question.kind is Kind.OPEN:
+        lines.append("You missed: " + "; ".join(grade.missed))
+    if grade.misconceptions:
+        lines.append("Careful: " + "; ".join(grade.misconceptions))
+    lines.append(question.explanation.strip())
+    if result.streak > 1:
+        lines.append(f"Streak: {result.streak} days.")
+    return "\n".join(lines)
+
+
+def already_answered(previous: str) -> str:
+    return f"You've already answered; your answer {previous[:200]} stands."
+
+
+def distribution_lines(result: DrillResult) -> list[str]:
+    total = max(1, result.answered)
+    lines = []
+    for row in result.distribution:
+        filled = round(BAR_WIDTH * row.count / total)
+        mark = " ✓" if row.correct else ""
+        bar = "█" * filled + "░" * (BAR_WIDTH - filled)
+        lines.append(f"{row.label:<7} {bar} {row.count}{mark}")
+    return lines
+
+
+def reveal_summary(result: DrillResult) -> str:
+    if not result.answered:
+        return "Nobody answered this one."
+    share = round(100 * result.correct / result.answered)
+    people = "person" if result.answered == 1 else "people"
+    return f"{result.answered} {people} answered; {result.correct} got it right ({share}%)."
+
+
+def fastest_line(result: DrillResult) -> str:
+    if not result.fastest:
+        return ""
+    names = ", ".join(f"{name} ({ms / 1000:.1f}s)" for name, ms in result.fastest)
+    return f"Fastest correct: {names}"
+
+
+def reveal_text(result: DrillResult) -> str:
+    question = result.question
+    lines = [
+        f"Answer: {question.correct_answer_text()}",
+        question.explanation.strip(),
+        "",
+        reveal_summary(result),
+        *distribution_lines(result),
+    ]
+    if fastest := fastest_line(result):
+        lines.append(fastest)
+    return "\n".join(lines)
+
+
+def board_title(board: Leaderboard) -> str:
+    title = f"Leaderboard: {PERIOD_TITLES[board.period].lower()}"
+    return f"{title} · group {board.group}" if board.group else title
+
+
+def board_line(entry: BoardEntry) -> str:
+    return (
+        f"{entry.rank}. {entry.display_name}: {entry.points} pts ({entry.correct}/{entry.answered})"
+    )
+
+
+def leaderboard_text(board: Leaderboard, title: str | None = None) -> str:
+    lines = [title or board_title(board)]
+    if not board.entries:
+        lines.append("No points yet. Answer today's question to get on the board!")
+    lines.extend(board_line(entry) for entry in board.entries)
+    if board.caller and board.caller not in board.entries:
+        lines.append(f"You: {board_line(board.caller)}")
+    return "\n".join(lines)
+
+
+def stats_text(stats: MemberStats) -> str:
+    rank = f"#{stats.rank} of {stats.ranked_members}" if stats.rank else "unranked"
+    lines = [
+        f"Stats for {stats.member.name}",
+        f"Answered: {stats.answered} · correct: {stats.correct} ({stats.accuracy:.0%})",
+        f"Points: {stats.points} · rank: {rank}",
+        f"Streak: {stats.current_streak} (best {stats.best_streak})",
+    ]
+    if stats.topics:
+        lines.append("By topic, weakest first:")
+        lines.extend(
+            f"  {t.topic}: {t.correct}/{t.answered} ({t.accuracy:.0%})" for t in stats.topics
+        )
+    return "\n".join(lines)
+
+
+def local_time(instant: datetime | None, timezone: str) -> str:
+    if instant is None:
+        return "not scheduled"
+    return instant.astimezone(ZoneInfo(timezone)).strftime("%a %d %b %H:%M ") + timezone
+
+
+def setup_text(
+    settings: ChannelSettings, next_post: datetime | None, next_close: datetime | None
+) -> str:
+    topics = ", ".join(settings.topics) if settings.topics else "all topics"
+    close = settings.close_time or "at the next post"
+    lines = [
+        "Daily Drill is set up here.",
+        f"Posts at {settings.post_time} ({format_days(settings.days)}), closes {close}, "
+        f"{settings.timezone}.",
+        f"Topics: {topics}. Reveal: {settings.reveal.value}.",
+    ]
+    if settings.paused:
+        lines.append("Posting is paused: `/quiz resume` to restart.")
+    elif next_post:
+        lines.append(f"Next post: {local_time(next_post, settings.timezone)}.")
+        if next_close:
+            lines.append(f"Next close: {local_time(next_close, settings.timezone)}.")
+    return "\n".join(lines)
+
+
+def groups_text(groups: list[Group], mine: list[str]) -> str:
+    if not groups:
+        return "No study groups yet. Start one with `/quiz group create NAME`."
+    lines = ["Study groups:"]
+    for group in groups:
+        you = " (you're in it)" if group.name in mine else ""
+        noun = "member" if group.members == 1 else "members"
+        lines.append(f"  {group.name}: {group.members} {noun}{you}")
+    return "\n".join(lines)
+
+
+def topics_text(counts: dict[str, int]) -> str:
+    lines = ["Topics in the bank:"]
+    lines.extend(f"  {topic}: {count} questions" for topic, count in counts.items())
+    lines.append("Pick some with `/quiz setup topics:a,b`.")
+    return "\n".join(lines)

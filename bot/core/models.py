@@ -1,0 +1,307 @@
+"""Frozen value objects shared by the core, the storage layer and the adapters."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+
+LETTERS = "ABCDE"
+
+
+class Kind(StrEnum):
+    CHOICE = "choice"
+    SHORT = "short"
+    NUMERIC = "numeric"
+    OPEN = "open"
+
+
+class Difficulty(StrEnum):
+    EASY = "easy"
+    MEDIUM = "medium"
+    HARD = "hard"
+
+
+class Verdict(StrEnum):
+    GOOD = "good"
+    PARTIAL = "partial"
+    WRONG = "wrong"
+
+
+class RevealMode(StrEnum):
+    IMMEDIATE = "immediate"
+    AT_CLOSE = "at_close"
+
+
+class Period(StrEnum):
+    WEEK = "week"
+    MONTH = "month"
+    ALL = "all"
+
+
+class DrillState(StrEnum):
+    """pending -> posting -> open -> closed; posting -> pending on a failed post; -> failed."""
+
+    PENDING = "pending"
+    POSTING = "posting"
+    OPEN = "open"
+    CLOSED = "closed"
+    FAILED = "failed"
+
+
+# --- the bank -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Choice:
+    text: str
+    why: str
+    correct: bool = False
+
+
+@dataclass(frozen=True)
+class KeyPoint:
+    """A claim an open answer should make (or, as a misconception, must not make)."""
+
+    point: str
+    subject: tuple[str, ...]
+    claim: tuple[str, ...]
+    none: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Example:
+    label: Verdict
+    answer: str
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    topic: str
+    kind: Kind
+    difficulty: Difficulty
+    prompt: str
+    explanation: str
+    source: str
+    tags: tuple[str, ...] = ()
+    week: int | None = None
+    pack: str = ""
+    # choice
+    choices: tuple[Choice, ...] = ()
+    # short
+    answers: tuple[str, ...] = ()
+    rejected: tuple[str, ...] = ()
+    # numeric
+    answer: float | None = None
+    tolerance: float = 0.0
+    percent: bool = False
+    # open
+    reference: str = ""
+    key_points: tuple[KeyPoint, ...] = ()
+    misconceptions: tuple[KeyPoint, ...] = ()
+    examples: tuple[Example, ...] = ()
+
+    @property
+    def correct_letter(self) -> str | None:
+        for index, choice in enumerate(self.choices):
+            if choice.correct:
+                return LETTERS[index]
+        return None
+
+    @property
+    def letters(self) -> str:
+        return LETTERS[: len(self.choices)]
+
+    def correct_answer_text(self) -> str:
+        """The answer key as a member should read it in a reveal."""
+        if self.kind is Kind.CHOICE:
+            letter = self.correct_letter or "?"
+            return f"{letter}) {self.choices[LETTERS.index(letter)].text}"
+        if self.kind is Kind.SHORT:
+            return self.answers[0]
+        if self.kind is Kind.NUMERIC:
+            return f"{self.answer:g}"
+        return self.reference
+
+    @property
+    def content_hash(self) -> str:
+        """Changes whenever anything a member sees or is graded on changes."""
+        payload = json.dumps(asdict(self), sort_keys=True, default=str)
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Grade:
+    """The outcome of grading one answer; `score` is 0..1, `correct` means full marks."""
+
+    verdict: Verdict
+    score: float
+    normalized: str
+    matched: str = ""
+    covered: tuple[str, ...] = ()
+    missed: tuple[str, ...] = ()
+    misconceptions: tuple[str, ...] = ()
+
+    @property
+    def correct(self) -> bool:
+        return self.verdict is Verdict.GOOD
+
+
+# --- who and where ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MemberRef:
+    platform: str
+    workspace_id: str
+    user_id: str
+    display_name: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.display_name or self.user_id
+
+
+@dataclass(frozen=True)
+class ChannelRef:
+    platform: str
+    workspace_id: str
+    channel_id: str
+
+
+@dataclass(frozen=True)
+class ChannelSettings:
+    channel: ChannelRef
+    post_time: str = "09:00"
+    close_time: str | None = "17:00"
+    timezone: str = "UTC"
+    topics: tuple[str, ...] = ()
+    reveal: RevealMode = RevealMode.IMMEDIATE
+    days: tuple[int, ...] = (0, 1, 2, 3, 4)
+    paused: bool = False
+    skip_date: date | None = None
+    admin_user_id: str | None = None
+
+
+# --- drills and answers -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Drill:
+    id: int
+    channel: ChannelRef
+    local_date: date
+    question_id: str
+    state: DrillState
+    opened_at: datetime
+    closes_at: datetime | None = None
+    closed_at: datetime | None = None
+    message_id: str | None = None
+
+
+@dataclass(frozen=True)
+class DrillPost:
+    """What a publisher shows when a drill opens."""
+
+    drill: Drill
+    question: Question
+    settings: ChannelSettings
+
+
+@dataclass(frozen=True)
+class Attempt:
+    member: MemberRef
+    question_id: str
+    answer: str
+    grade: Grade
+    points: int
+    answered_at: datetime
+    latency_ms: int
+    drill_id: int | None = None
+
+
+@dataclass(frozen=True)
+class AnswerResult:
+    attempt: Attempt
+    question: Question
+    reveal_now: bool
+    streak: int
+
+
+@dataclass(frozen=True)
+class ChoiceCount:
+    label: str
+    count: int
+    correct: bool
+
+
+@dataclass(frozen=True)
+class DrillResult:
+    """The reveal: the answer key, how the channel answered and who was fastest."""
+
+    drill: Drill
+    question: Question
+    answered: int
+    correct: int
+    distribution: tuple[ChoiceCount, ...]
+    fastest: tuple[tuple[str, int], ...]  # (display name, latency ms), fastest first
+
+
+# --- stats and boards -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TopicStat:
+    topic: str
+    answered: int
+    correct: int
+
+    @property
+    def accuracy(self) -> float:
+        return self.correct / self.answered if self.answered else 0.0
+
+
+@dataclass(frozen=True)
+class MemberStats:
+    member: MemberRef
+    answered: int
+    correct: int
+    points: int
+    rank: int | None
+    ranked_members: int
+    current_streak: int
+    best_streak: int
+    topics: tuple[TopicStat, ...] = field(default=())
+
+    @property
+    def accuracy(self) -> float:
+        return self.correct / self.answered if self.answered else 0.0
+
+
+@dataclass(frozen=True)
+class BoardEntry:
+    rank: int
+    user_id: str
+    display_name: str
+    points: int
+    answered: int
+    correct: int
+
+
+@dataclass(frozen=True)
+class Leaderboard:
+    period: Period
+    period_key: str
+    group: str | None
+    entries: tuple[BoardEntry, ...]
+    caller: BoardEntry | None
+    total_members: int
+
+
+@dataclass(frozen=True)
+class Group:
+    name: str
+    members: int

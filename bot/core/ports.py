@@ -1,0 +1,133 @@
+"""What the service needs from the outside world, as Protocols the adapters fill."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from typing import Protocol
+
+from bot.core.models import (
+    Attempt,
+    BoardEntry,
+    ChannelRef,
+    ChannelSettings,
+    ChoiceCount,
+    Drill,
+    DrillPost,
+    DrillResult,
+    DrillState,
+    Group,
+    Leaderboard,
+    MemberRef,
+    Period,
+    Question,
+    TopicStat,
+)
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current instant, timezone-aware."""
+        ...
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class Publisher(Protocol):
+    """How the core posts to one platform; adapters decide how each message looks."""
+
+    async def post_drill(self, post: DrillPost) -> str:
+        """Post the daily question; returns the platform's message id."""
+        ...
+
+    async def reveal_drill(self, result: DrillResult) -> None:
+        """Update the drill's post (result.drill.message_id) with the answer and stats."""
+        ...
+
+    async def post_leaderboard(
+        self, channel: ChannelRef, board: Leaderboard, title: str
+    ) -> None: ...
+
+    async def post_private(self, channel: ChannelRef, user_id: str, text: str) -> None:
+        """A message only `user_id` sees (an ephemeral message or a DM)."""
+        ...
+
+
+class ChannelScheduler(Protocol):
+    """Keeps timed jobs in step with channel settings; the database stays the truth."""
+
+    def reschedule(self, settings: ChannelSettings) -> tuple[datetime | None, datetime | None]:
+        """(Re)build a channel's jobs; returns the next post and close instants."""
+        ...
+
+
+class Repository(Protocol):
+    """Persistence for the service; each method is one transaction. See SqliteRepository."""
+
+    async def sync_questions(self, questions: Sequence[Question], now: datetime) -> None: ...
+
+    async def get_settings(self, channel: ChannelRef) -> ChannelSettings | None: ...
+
+    async def save_settings(self, settings: ChannelSettings, now: datetime) -> None: ...
+
+    async def configured_channels(self) -> list[ChannelSettings]: ...
+
+    async def asked_questions(self, channel: ChannelRef) -> list[str]: ...
+
+    async def claim_drill(
+        self,
+        channel: ChannelRef,
+        local_date: date,
+        question_id: str,
+        opened_at: datetime,
+        closes_at: datetime | None,
+    ) -> tuple[Drill, bool]: ...
+
+    async def transition_drill(
+        self, drill_id: int, from_states: Sequence[DrillState], to_state: DrillState, now: datetime
+    ) -> bool: ...
+
+    async def set_drill_message(self, drill_id: int, message_id: str, now: datetime) -> None: ...
+
+    async def get_drill(self, drill_id: int) -> Drill | None: ...
+
+    async def latest_drill(self, channel: ChannelRef) -> Drill | None: ...
+
+    async def drills_in_states(self, states: Sequence[DrillState]) -> list[Drill]: ...
+
+    async def record_attempt(
+        self, attempt: Attempt, topic: str, local_date: date
+    ) -> tuple[Attempt, bool]: ...
+
+    async def distribution(
+        self, drill_id: int, letters: str, correct_letter: str | None
+    ) -> tuple[ChoiceCount, ...]: ...
+
+    async def fastest_correct(self, drill_id: int, limit: int) -> tuple[tuple[str, int], ...]: ...
+
+    async def find_member(self, workspace: ChannelRef, text: str) -> MemberRef | None: ...
+
+    async def member_totals(self, member: MemberRef) -> tuple[int, int, int]: ...
+
+    async def rank(self, member: MemberRef, period: Period, key: str) -> tuple[int | None, int]: ...
+
+    async def topic_stats(self, member: MemberRef) -> list[TopicStat]: ...
+
+    async def streak(self, member: MemberRef, channel: ChannelRef | None) -> tuple[int, int]: ...
+
+    async def board(
+        self, member: MemberRef, period: Period, key: str, group: str | None, limit: int
+    ) -> tuple[list[BoardEntry], BoardEntry | None, int]: ...
+
+    async def create_group(self, member: MemberRef, name: str, now: datetime) -> None: ...
+
+    async def join_group(self, member: MemberRef, name: str, now: datetime) -> bool: ...
+
+    async def leave_group(self, member: MemberRef, name: str) -> bool: ...
+
+    async def list_groups(self, member: MemberRef) -> list[Group]: ...
+
+    async def member_groups(self, member: MemberRef) -> list[str]: ...

@@ -1,0 +1,416 @@
+"""QuizService: every use case, the adapters' one door into the core."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from bot.core import commands as cmd
+from bot.core import messages
+from bot.core.errors import (
+    AlreadyAnswered,
+    AlreadyExists,
+    DrillClosed,
+    NoOpenDrill,
+    NotAllowed,
+    NotFound,
+    QuizError,
+    UsageError,
+)
+from bot.core.grading import grade
+from bot.core.models import (
+    AnswerResult,
+    Attempt,
+    ChannelRef,
+    ChannelSettings,
+    Drill,
+    DrillPost,
+    DrillResult,
+    DrillState,
+    Kind,
+    Leaderboard,
+    MemberRef,
+    MemberStats,
+    Period,
+    Question,
+    RevealMode,
+)
+from bot.core.picking import eligible, pick_question
+from bot.core.ports import ChannelScheduler, Clock, Publisher, Repository
+from bot.core.scoring import at_local_time, local_date, period_key, points_for
+
+log = logging.getLogger(__name__)
+
+BOARD_SIZE = 10
+FASTEST = 3
+ACCEPTING = (DrillState.OPEN,)
+
+
+class PublishFailed(QuizError):
+    """The platform refused a post; the drill stays claimed and can be posted again."""
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """Who ran a command, where, and whether the platform says they are an admin."""
+
+    member: MemberRef
+    channel: ChannelRef
+    is_admin: bool = False
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A private reply: the text every platform shows, and the result behind it."""
+
+    text: str
+    data: object = None
+
+
+class QuizService:
+    def __init__(
+        self,
+        repo: Repository,
+        bank: object,
+        clock: Clock,
+        publishers: dict[str, Publisher] | None = None,
+        scheduler: ChannelScheduler | None = None,
+    ) -> None:
+        self.repo = repo
+        self.bank = bank
+        self.clock = clock
+        self.publishers: dict[str, Publisher] = dict(publishers or {})
+        self.scheduler = scheduler
+
+    # --- wiring -------------------------------------------------------------------
+
+    def register_publisher(self, platform: str, publisher: Publisher) -> None:
+        self.publishers[platform] = publisher
+
+    def set_scheduler(self, scheduler: ChannelScheduler) -> None:
+        self.scheduler = scheduler
+
+    async def start(self) -> None:
+        """Record the bank's questions so drills and attempts can refer to them."""
+        await self.repo.sync_questions(list(self.bank), self.clock.now())
+
+    def question(self, question_id: str) -> Question:
+        found = self.bank.get(question_id)
+        if found is None:
+            raise NotFound("That question is no longer in the bank.")
+        return found
+
+    def publisher_for(self, channel: ChannelRef) -> Publisher:
+        try:
+            return self.publishers[channel.platform]
+        except KeyError as exc:
+            raise QuizError(f"I can't post on {channel.platform} right now.") from exc
+
+    # --- the command grammar ----------------------------------------------------------
+
+    async def execute(self, command: cmd.Command, inv: Invocation) -> Reply:
+        """Run one parsed /quiz command; QuizErrors carry the private reply."""
+        if isinstance(command, cmd.ADMIN_COMMANDS) and not inv.is_admin:
+            raise NotAllowed("Only channel admins can do that.")
+        match command:
+            case cmd.Help():
+                return Reply(cmd.USAGE)
+            case cmd.Topics():
+                return Reply(messages.topics_text(self.topic_counts()))
+            case cmd.Setup():
+                settings, next_post, next_close = await self.configure_channel(inv, command)
+                return Reply(messages.setup_text(settings, next_post, next_close), settings)
+            case cmd.PostNow():
+                drill = await self.post_daily(inv.channel, forced=True)
+                return Reply(f"Posted today's question ({drill.question_id}).", drill)
+            case cmd.CloseNow():
+                result = await self.close_now(inv.channel)
+                return Reply("Closed the drill and posted the answer.", result)
+            case cmd.Pause():
+                await self.set_paused(inv, paused=True)
+                return Reply("Paused: no posts until `/quiz resume`. History is kept.")
+            case cmd.Resume():
+                settings = await self.set_paused(inv, paused=False)
+                return Reply(f"Resumed: the next question comes at {settings.post_time}.")
+            case cmd.Skip():
+                skipped = await self.skip_next(inv)
+                return Reply(f"Skipping the post on {skipped:%a %d %b}.")
+            case cmd.Answer(text=text):
+                result = await self.answer_in_channel(inv.member, inv.channel, text)
+                return Reply(messages.answer_feedback(result), result)
+            case cmd.Stats(member=target):
+                stats = await self.member_stats(inv.member, inv.channel, target)
+                return Reply(messages.stats_text(stats), stats)
+            case cmd.ShowLeaderboard(period=period, group=group):
+                board = await self.leaderboard(inv.member, inv.channel, period, group)
+                return Reply(messages.leaderboard_text(board), board)
+            case cmd.GroupCreate(name=name):
+                await self.repo.create_group(inv.member, name, self.clock.now())
+                return Reply(f"Created the group {name} and added you to it.")
+            case cmd.GroupJoin(name=name):
+                if not await self.repo.join_group(inv.member, name, self.clock.now()):
+                    return Reply(f"You're already in {name}.")
+                return Reply(f"You joined {name}.")
+            case cmd.GroupLeave(name=name):
+                if not await self.repo.leave_group(inv.member, name):
+                    raise NotFound(f"You're not in a group called {name}.")
+                return Reply(f"You left {name}.")
+            case cmd.GroupList():
+                groups = await self.repo.list_groups(inv.member)
+                mine = await self.repo.member_groups(inv.member)
+                return Reply(messages.groups_text(groups, mine), groups)
+        raise UsageError(cmd.USAGE)
+
+    # --- channel settings ---------------------------------------------------------------
+
+    def topic_counts(self) -> dict[str, int]:
+        return {topic: len(self.bank.by_topic(topic)) for topic in self.bank.topics()}
+
+    async def settings_for(self, channel: ChannelRef) -> ChannelSettings:
+        settings = await self.repo.get_settings(channel)
+        if settings is None:
+            raise NotFound("This channel isn't set up yet: an admin can run `/quiz setup`.")
+        return settings
+
+    async def configure_channel(
+        self, inv: Invocation, setup: cmd.Setup
+    ) -> tuple[ChannelSettings, datetime | None, datetime | None]:
+        unknown = [t for t in setup.topics or () if t not in self.bank.topics()]
+        if unknown:
+            raise UsageError(
+                f"Unknown topic {', '.join(unknown)}. See `/quiz topics` for the list."
+            )
+        current = await self.repo.get_settings(inv.channel) or ChannelSettings(inv.channel)
+        changes: dict[str, object] = {"admin_user_id": inv.member.user_id}
+        for name, field in (
+            ("time", "post_time"),
+            ("tz", "timezone"),
+            ("topics", "topics"),
+            ("reveal", "reveal"),
+            ("close", "close_time"),
+            ("days", "days"),
+        ):
+            value = getattr(setup, name)
+            if value is not None:
+                changes[field] = value
+        if setup.clear_close:
+            changes["close_time"] = None
+        settings = replace(current, **changes)
+        if settings.close_time == settings.post_time:
+            raise UsageError("The close time must differ from the post time.")
+        await self.repo.save_settings(settings, self.clock.now())
+        next_post, next_close = self.reschedule(settings)
+        return settings, next_post, next_close
+
+    def reschedule(self, settings: ChannelSettings) -> tuple[datetime | None, datetime | None]:
+        if self.scheduler is None:
+            return None, None
+        return self.scheduler.reschedule(settings)
+
+    async def set_paused(self, inv: Invocation, *, paused: bool) -> ChannelSettings:
+        settings = replace(await self.settings_for(inv.channel), paused=paused)
+        await self.repo.save_settings(settings, self.clock.now())
+        self.reschedule(settings)
+        return settings
+
+    async def skip_next(self, inv: Invocation) -> datetime:
+        """Skip the next scheduled post; returns its local date's midnight for the reply."""
+        settings = await self.settings_for(inv.channel)
+        now = self.clock.now()
+        day = local_date(now, settings.timezone)
+        while True:
+            post_at = at_local_time(day, settings.post_time, settings.timezone)
+            if day.weekday() in settings.days and post_at > now:
+                break
+            day += timedelta(days=1)
+        settings = replace(settings, skip_date=day)
+        await self.repo.save_settings(settings, now)
+        self.reschedule(settings)
+        return post_at
+
+    # --- the daily drill ------------------------------------------------------------------
+
+    async def open_daily_drill(self, channel: ChannelRef) -> tuple[Drill, bool]:
+        """Claim today's drill for a channel; the unique (channel, local date) makes a
+        second claim return the existing drill with created=False."""
+        settings = await self.settings_for(channel)
+        now = self.clock.now()
+        today = local_date(now, settings.timezone)
+        pool = eligible(self.bank, settings.topics)
+        asked = await self.repo.asked_questions(channel)
+        seed = f"{channel.platform}:{channel.workspace_id}:{channel.channel_id}:{today}"
+        question = pick_question(pool, asked, seed)
+        closes_at = None
+        if settings.close_time:
+            closes_at = at_local_time(today, settings.close_time, settings.timezone)
+            if closes_at <= now:
+                closes_at = at_local_time(
+                    today + timedelta(days=1), settings.close_time, settings.timezone
+                )
+        return await self.repo.claim_drill(channel, today, question.id, now, closes_at)
+
+    async def post_daily(self, channel: ChannelRef, *, forced: bool = False) -> Drill:
+        """Open and post today's drill exactly once, whoever else tries at the same time.
+
+        The scheduler calls this unforced (a skipped day posts nothing); `/quiz post-now`
+        forces it. The previous drill still open in the channel is closed first.
+        """
+        settings = await self.settings_for(channel)
+        today = local_date(self.clock.now(), settings.timezone)
+        if not forced and (settings.paused or settings.skip_date == today):
+            raise AlreadyExists("Today's post is skipped.")
+        previous = await self.repo.latest_drill(channel)
+        if previous and previous.local_date < today and previous.state is DrillState.OPEN:
+            await self.close_drill(previous.id)
+        drill, _ = await self.open_daily_drill(channel)
+        if drill.state in (DrillState.OPEN, DrillState.CLOSED):
+            raise AlreadyExists("Today's question is already posted.")
+        claimed = await self.repo.transition_drill(
+            drill.id, (DrillState.PENDING,), DrillState.POSTING, self.clock.now()
+        )
+        if not claimed:
+            raise AlreadyExists("Today's question is being posted already.")
+        post = DrillPost(drill, self.question(drill.question_id), settings)
+        try:
+            message_id = await self.publisher_for(channel).post_drill(post)
+        except Exception as exc:
+            log.exception("posting drill %s to %s failed", drill.id, channel)
+            await self.repo.transition_drill(
+                drill.id, (DrillState.POSTING,), DrillState.PENDING, self.clock.now()
+            )
+            raise PublishFailed(f"I couldn't post the question here: {exc}") from exc
+        await self.repo.set_drill_message(drill.id, message_id, self.clock.now())
+        return replace(drill, state=DrillState.OPEN, message_id=message_id)
+
+    async def open_drills(self) -> list[Drill]:
+        """Drills still taking answers, e.g. to re-attach their buttons after a restart."""
+        return await self.repo.drills_in_states(ACCEPTING)
+
+    async def open_drill_in(self, channel: ChannelRef) -> Drill:
+        drill = await self.repo.latest_drill(channel)
+        if drill is None or drill.state is not DrillState.OPEN:
+            raise NoOpenDrill("There's no open question in this channel right now.")
+        return drill
+
+    async def answer_in_channel(
+        self, member: MemberRef, channel: ChannelRef, text: str
+    ) -> AnswerResult:
+        drill = await self.open_drill_in(channel)
+        return await self.submit_answer(member, drill.id, text)
+
+    async def submit_answer(self, member: MemberRef, drill_id: int, text: str) -> AnswerResult:
+        """Grade and record one answer; the (drill, member) key refuses a second one."""
+        cmd.check_length(text)
+        drill = await self.repo.get_drill(drill_id)
+        if drill is None:
+            raise NotFound("That question doesn't exist any more.")
+        now = self.clock.now()
+        if drill.state is not DrillState.OPEN or (drill.closes_at and now >= drill.closes_at):
+            raise DrillClosed("This drill is closed. A new question comes with the next post.")
+        if member.workspace_id != drill.channel.workspace_id:
+            raise NotFound("That question belongs to another workspace.")
+        question = self.question(drill.question_id)
+        result = grade(question, text)
+        latency = max(now - drill.opened_at, timedelta(0))
+        attempt = Attempt(
+            member=member,
+            question_id=question.id,
+            answer=text.strip(),
+            grade=result,
+            points=points_for(question.difficulty, result, latency),
+            answered_at=now,
+            latency_ms=int(latency.total_seconds() * 1000),
+            drill_id=drill.id,
+        )
+        stored, created = await self.repo.record_attempt(attempt, question.topic, drill.local_date)
+        if not created:
+            given = stored.grade.normalized if question.kind is Kind.CHOICE else stored.answer
+            raise AlreadyAnswered(messages.already_answered(given))
+        settings = await self.settings_for(drill.channel)
+        current, _ = await self.repo.streak(member, drill.channel)
+        return AnswerResult(
+            attempt=stored,
+            question=question,
+            reveal_now=settings.reveal is RevealMode.IMMEDIATE,
+            streak=current,
+        )
+
+    async def close_now(self, channel: ChannelRef) -> DrillResult:
+        drill = await self.open_drill_in(channel)
+        result = await self.close_drill(drill.id)
+        if result is None:
+            raise NoOpenDrill("That drill was closed a moment ago.")
+        return result
+
+    async def close_drill(self, drill_id: int) -> DrillResult | None:
+        """Close once (a conditional update), then reveal; a second close returns None."""
+        closed = await self.repo.transition_drill(
+            drill_id, ACCEPTING, DrillState.CLOSED, self.clock.now()
+        )
+        if not closed:
+            return None
+        result = await self.drill_result(drill_id)
+        publisher = self.publisher_for(result.drill.channel)
+        try:
+            await publisher.reveal_drill(result)
+            board = await self.channel_board(result.drill.channel, Period.WEEK)
+            await publisher.post_leaderboard(
+                result.drill.channel, replace(board, entries=board.entries[:5]), "Top 5 this week"
+            )
+        except Exception:
+            log.exception("revealing drill %s failed", drill_id)
+        return result
+
+    async def drill_result(self, drill_id: int) -> DrillResult:
+        drill = await self.repo.get_drill(drill_id)
+        if drill is None:
+            raise NotFound("That drill doesn't exist.")
+        question = self.question(drill.question_id)
+        letters = question.letters if question.kind is Kind.CHOICE else ""
+        distribution = await self.repo.distribution(drill.id, letters, question.correct_letter)
+        answered = sum(row.count for row in distribution)
+        correct = sum(row.count for row in distribution if row.correct)
+        fastest = await self.repo.fastest_correct(drill.id, FASTEST)
+        return DrillResult(drill, question, answered, correct, distribution, fastest)
+
+    # --- stats and leaderboards -------------------------------------------------------------
+
+    async def member_stats(
+        self, caller: MemberRef, channel: ChannelRef, target: str | None = None
+    ) -> MemberStats:
+        member = caller
+        if target:
+            found = await self.repo.find_member(channel, target)
+            if found is None:
+                raise NotFound(f"I don't know {target[:60]} here yet.")
+            member = found
+        answered, correct, points = await self.repo.member_totals(member)
+        rank, ranked = await self.repo.rank(member, Period.ALL, "all")
+        current, best = await self.repo.streak(member, None)
+        topics = await self.repo.topic_stats(member)
+        return MemberStats(
+            member=member,
+            answered=answered,
+            correct=correct,
+            points=points,
+            rank=rank,
+            ranked_members=ranked,
+            current_streak=current,
+            best_streak=best,
+            topics=tuple(sorted(topics, key=lambda t: (t.accuracy, -t.answered, t.topic))),
+        )
+
+    async def channel_board(self, channel: ChannelRef, period: Period) -> Leaderboard:
+        viewer = MemberRef(channel.platform, channel.workspace_id, "")
+        return await self.leaderboard(viewer, channel, period, None)
+
+    async def leaderboard(
+        self, caller: MemberRef, channel: ChannelRef, period: Period, group: str | None
+    ) -> Leaderboard:
+        """Top members for the period as the channel's calendar sees it, plus the caller."""
+        settings = await self.repo.get_settings(channel)
+        timezone = settings.timezone if settings else "UTC"
+        key = period_key(period, local_date(self.clock.now(), timezone))
+        entries, mine, total = await self.repo.board(caller, period, key, group, BOARD_SIZE)
+        return Leaderboard(period, key, group, tuple(entries), mine, total)

@@ -1,0 +1,644 @@
+"""SqliteRepository: the core's Repository port over one SQLite database."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from datetime import date, datetime
+
+import aiosqlite
+
+from bot.core.errors import AlreadyExists, NotFound
+from bot.core.models import (
+    Attempt,
+    BoardEntry,
+    ChannelRef,
+    ChannelSettings,
+    ChoiceCount,
+    Drill,
+    DrillState,
+    Grade,
+    Group,
+    MemberRef,
+    Period,
+    Question,
+    RevealMode,
+    TopicStat,
+    Verdict,
+)
+from bot.core.scoring import period_key
+from bot.storage.sqlite import Database
+
+log = logging.getLogger(__name__)
+
+_MENTION = re.compile(r"^<@!?([A-Za-z0-9]+)(?:\|[^>]*)?>$")
+_VERDICT_LABELS = ((Verdict.GOOD, "Correct"), (Verdict.PARTIAL, "Partly"), (Verdict.WRONG, "Wrong"))
+
+_DRILL_COLUMNS = """
+    d.id, c.platform, c.workspace_id, c.channel_id AS channel, d.local_date, d.question_id,
+    d.state, d.opened_at, d.closes_at, d.closed_at, d.message_id
+"""
+# The streak after answering the drill of :day: one more if the member answered the
+# channel's previous drill, unchanged for a repeat of the same day, else a fresh start.
+_NEXT_STREAK = """
+    CASE
+        WHEN last_date = :day THEN current
+        WHEN last_date = (SELECT max(local_date) FROM drills
+                          WHERE drills.channel_id = streaks.channel_id AND local_date < :day
+                            AND state IN ('open', 'closed')) THEN current + 1
+        ELSE 1
+    END
+"""
+
+
+def _ts(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _dt(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _drill(row: aiosqlite.Row) -> Drill:
+    return Drill(
+        id=row["id"],
+        channel=ChannelRef(row["platform"], row["workspace_id"], row["channel"]),
+        local_date=date.fromisoformat(row["local_date"]),
+        question_id=row["question_id"],
+        state=DrillState(row["state"]),
+        opened_at=datetime.fromisoformat(row["opened_at"]),
+        closes_at=_dt(row["closes_at"]),
+        closed_at=_dt(row["closed_at"]),
+        message_id=row["message_id"],
+    )
+
+
+def _settings(row: aiosqlite.Row) -> ChannelSettings:
+    return ChannelSettings(
+        channel=ChannelRef(row["platform"], row["workspace_id"], row["channel_id"]),
+        post_time=row["post_time"],
+        close_time=row["close_time"],
+        timezone=row["timezone"],
+        topics=tuple(t for t in row["topics"].split(",") if t),
+        reveal=RevealMode(row["reveal"]),
+        days=tuple(int(d) for d in row["days"].split(",") if d),
+        paused=bool(row["paused"]),
+        skip_date=date.fromisoformat(row["skip_date"]) if row["skip_date"] else None,
+        admin_user_id=row["admin_user_id"],
+    )
+
+
+class SqliteRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # --- helpers -------------------------------------------------------------------------
+
+    @staticmethod
+    async def _one(conn: aiosqlite.Connection, sql: str, params: Sequence | dict = ()):
+        async with conn.execute(sql, params) as cursor:
+            return await cursor.fetchone()
+
+    @staticmethod
+    async def _all(conn: aiosqlite.Connection, sql: str, params: Sequence | dict = ()):
+        async with conn.execute(sql, params) as cursor:
+            return await cursor.fetchall()
+
+    async def _upsert_member(self, conn: aiosqlite.Connection, member: MemberRef, now: str) -> int:
+        row = await self._one(
+            conn,
+            """INSERT INTO members (platform, workspace_id, user_id, display_name, created_at)
+               VALUES (?, ?, ?, ?, ?)
+               ON CONFLICT (platform, workspace_id, user_id) DO UPDATE SET
+                   display_name = CASE WHEN excluded.display_name != ''
+                                       THEN excluded.display_name ELSE display_name END
+               RETURNING id""",
+            (member.platform, member.workspace_id, member.user_id, member.display_name, now),
+        )
+        return row[0]
+
+    async def _member_id(self, conn: aiosqlite.Connection, member: MemberRef) -> int | None:
+        row = await self._one(
+            conn,
+            "SELECT id FROM members WHERE platform = ? AND workspace_id = ? AND user_id = ?",
+            (member.platform, member.workspace_id, member.user_id),
+        )
+        return row[0] if row else None
+
+    async def _channel_pk(self, conn: aiosqlite.Connection, channel: ChannelRef) -> int | None:
+        row = await self._one(
+            conn,
+            "SELECT id FROM channels WHERE platform = ? AND workspace_id = ? AND channel_id = ?",
+            (channel.platform, channel.workspace_id, channel.channel_id),
+        )
+        return row[0] if row else None
+
+    async def _group_id(self, conn: aiosqlite.Connection, member: MemberRef, name: str) -> int:
+        row = await self._one(
+            conn,
+            "SELECT id FROM study_groups WHERE platform = ? AND workspace_id = ? AND name_key = ?",
+            (member.platform, member.workspace_id, name.casefold()),
+        )
+        if row is None:
+            raise NotFound(f"There's no group called {name}. See `/quiz group list`.")
+        return row[0]
+
+    # --- questions and channels --------------------------------------------------------------
+
+    async def sync_questions(self, questions: Sequence[Question], now: datetime) -> None:
+        """Upsert the loaded bank; questions no longer in it are retired, never deleted."""
+        stamp = _ts(now)
+        async with self.db.transaction() as conn:
+            await conn.executemany(
+                """INSERT INTO questions (id, pack, topic, kind, difficulty, content_hash,
+                                          retired, updated_at)
+                   VALUES (?, ?, ?, ?, ?, ?, 0, ?)
+                   ON CONFLICT (id) DO UPDATE SET
+                       pack = excluded.pack, topic = excluded.topic, kind = excluded.kind,
+                       difficulty = excluded.difficulty, content_hash = excluded.content_hash,
+                       retired = 0, updated_at = excluded.updated_at
+                   WHERE content_hash != excluded.content_hash OR retired = 1""",
+                [
+                    (q.id, q.pack, q.topic, q.kind.value, q.difficulty.value, q.content_hash, stamp)
+                    for q in questions
+                ],
+            )
+            await conn.execute("CREATE TEMP TABLE IF NOT EXISTS loaded (id TEXT PRIMARY KEY)")
+            await conn.execute("DELETE FROM temp.loaded")
+            await conn.executemany(
+                "INSERT OR IGNORE INTO temp.loaded (id) VALUES (?)", [(q.id,) for q in questions]
+            )
+            await conn.execute(
+                """UPDATE questions SET retired = 1, updated_at = ?
+                   WHERE retired = 0 AND id NOT IN (SELECT id FROM temp.loaded)""",
+                (stamp,),
+            )
+
+    async def get_settings(self, channel: ChannelRef) -> ChannelSettings | None:
+        async with self.db.reading() as conn:
+            row = await self._one(
+                conn,
+                "SELECT * FROM channels WHERE platform = ? AND workspace_id = ? AND channel_id = ?",
+                (channel.platform, channel.workspace_id, channel.channel_id),
+            )
+        return _settings(row) if row else None
+
+    async def save_settings(self, settings: ChannelSettings, now: datetime) -> None:
+        channel = settings.channel
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                """INSERT INTO channels (platform, workspace_id, channel_id, post_time, close_time,
+                       timezone, topics, reveal, days, paused, skip_date, admin_user_id,
+                       created_at, updated_at)
+                   VALUES (:platform, :workspace, :channel, :post_time, :close_time, :timezone,
+                       :topics, :reveal, :days, :paused, :skip_date, :admin, :now, :now)
+                   ON CONFLICT (platform, workspace_id, channel_id) DO UPDATE SET
+                       post_time = excluded.post_time, close_time = excluded.close_time,
+                       timezone = excluded.timezone, topics = excluded.topics,
+                       reveal = excluded.reveal, days = excluded.days, paused = excluded.paused,
+                       skip_date = excluded.skip_date, admin_user_id = excluded.admin_user_id,
+                       updated_at = excluded.updated_at""",
+                {
+                    "platform": channel.platform,
+                    "workspace": channel.workspace_id,
+                    "channel": channel.channel_id,
+                    "post_time": settings.post_time,
+                    "close_time": settings.close_time,
+                    "timezone": settings.timezone,
+                    "topics": ",".join(settings.topics),
+                    "reveal": settings.reveal.value,
+                    "days": ",".join(str(d) for d in settings.days),
+                    "paused": int(settings.paused),
+                    "skip_date": settings.skip_date.isoformat() if settings.skip_date else None,
+                    "admin": settings.admin_user_id,
+                    "now": _ts(now),
+                },
+            )
+
+    async def configured_channels(self) -> list[ChannelSettings]:
+        async with self.db.reading() as conn:
+            rows = await self._all(conn, "SELECT * FROM channels ORDER BY id")
+        return [_settings(row) for row in rows]
+
+    # --- drills -----------------------------------------------------------------------------
+
+    async def asked_questions(self, channel: ChannelRef) -> list[str]:
+        async with self.db.reading() as conn:
+            rows = await self._all(
+                conn,
+                """SELECT d.question_id FROM drills d JOIN channels c ON c.id = d.channel_id
+                   WHERE c.platform = ? AND c.workspace_id = ? AND c.channel_id = ?
+                   ORDER BY d.local_date""",
+                (channel.platform, channel.workspace_id, channel.channel_id),
+            )
+        return [row[0] for row in rows]
+
+    async def claim_drill(
+        self,
+        channel: ChannelRef,
+        local_date: date,
+        question_id: str,
+        opened_at: datetime,
+        closes_at: datetime | None,
+    ) -> tuple[Drill, bool]:
+        """Insert the (channel, local date) drill unless it exists; returns it either way."""
+        async with self.db.transaction() as conn:
+            channel_pk = await self._channel_pk(conn, channel)
+            if channel_pk is None:
+                raise NotFound("This channel isn't set up yet: an admin can run `/quiz setup`.")
+            cursor = await conn.execute(
+                """INSERT INTO drills (channel_id, local_date, question_id, state, opened_at,
+                                       closes_at, updated_at)
+                   VALUES (?, ?, ?, 'pending', ?, ?, ?)
+                   ON CONFLICT (channel_id, local_date) DO NOTHING""",
+                (
+                    channel_pk,
+                    local_date.isoformat(),
+                    question_id,
+                    _ts(opened_at),
+                    _ts(closes_at),
+                    _ts(opened_at),
+                ),
+            )
+            created = cursor.rowcount == 1
+            row = await self._one(
+                conn,
+                f"""SELECT {_DRILL_COLUMNS} FROM drills d JOIN channels c ON c.id = d.channel_id
+                    WHERE d.channel_id = ? AND d.local_date = ?""",
+                (channel_pk, local_date.isoformat()),
+            )
+        return _drill(row), created
+
+    async def transition_drill(
+        self, drill_id: int, from_states: Sequence[DrillState], to_state: DrillState, now: datetime
+    ) -> bool:
+        """Move a drill between states only from the expected ones: the caller whose
+        update changed the row owns the transition, every other caller gets False."""
+        marks = ",".join("?" for _ in from_states)
+        closed_at = _ts(now) if to_state is DrillState.CLOSED else None
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                f"""UPDATE drills SET state = ?, updated_at = ?,
+                        closed_at = coalesce(?, closed_at)
+                    WHERE id = ? AND state IN ({marks})""",
+                (to_state.value, _ts(now), closed_at, drill_id, *(s.value for s in from_states)),
+            )
+            return cursor.rowcount == 1
+
+    async def set_drill_message(self, drill_id: int, message_id: str, now: datetime) -> None:
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                """UPDATE drills SET message_id = ?, state = 'open', updated_at = ?
+                   WHERE id = ? AND state = 'posting'""",
+                (message_id, _ts(now), drill_id),
+            )
+
+    async def get_drill(self, drill_id: int) -> Drill | None:
+        async with self.db.reading() as conn:
+            row = await self._one(
+                conn,
+                f"""SELECT {_DRILL_COLUMNS} FROM drills d JOIN channels c ON c.id = d.channel_id
+                    WHERE d.id = ?""",
+                (drill_id,),
+            )
+        return _drill(row) if row else None
+
+    async def latest_drill(self, channel: ChannelRef) -> Drill | None:
+        async with self.db.reading() as conn:
+            row = await self._one(
+                conn,
+                f"""SELECT {_DRILL_COLUMNS} FROM drills d JOIN channels c ON c.id = d.channel_id
+                    WHERE c.platform = ? AND c.workspace_id = ? AND c.channel_id = ?
+                    ORDER BY d.local_date DESC LIMIT 1""",
+                (channel.platform, channel.workspace_id, channel.channel_id),
+            )
+        return _drill(row) if row else None
+
+    async def drills_in_states(self, states: Sequence[DrillState]) -> list[Drill]:
+        marks = ",".join("?" for _ in states)
+        async with self.db.reading() as conn:
+            rows = await self._all(
+                conn,
+                f"""SELECT {_DRILL_COLUMNS} FROM drills d JOIN channels c ON c.id = d.channel_id
+                    WHERE d.state IN ({marks}) ORDER BY d.id""",
+                [s.value for s in states],
+            )
+        return [_drill(row) for row in rows]
+
+    # --- answers --------------------------------------------------------------------------
+
+    async def record_attempt(
+        self, attempt: Attempt, topic: str, local_date: date
+    ) -> tuple[Attempt, bool]:
+        """Store an answer; aggregates follow by trigger in the same transaction.
+
+        Returns (the stored attempt, created). A repeat for the same drill and member
+        (a double click, a retried delivery, another process) returns the first one.
+        """
+        now = _ts(attempt.answered_at)
+        async with self.db.transaction() as conn:
+            member_id = await self._upsert_member(conn, attempt.member, now)
+            row = await self._one(
+                conn,
+                """INSERT INTO attempts (member_id, drill_id, question_id, topic, answer,
+                       normalized, verdict, score, points, answered_at, latency_ms,
+                       week_key, month_key)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                   ON CONFLICT (drill_id, member_id) DO NOTHING
+                   RETURNING id""",
+                (
+                    member_id,
+                    attempt.drill_id,
+                    attempt.question_id,
+                    topic,
+                    attempt.answer,
+                    attempt.grade.normalized,
+                    attempt.grade.verdict.value,
+                    attempt.grade.score,
+                    attempt.points,
+                    now,
+                    attempt.latency_ms,
+                    period_key(Period.WEEK, local_date),
+                    period_key(Period.MONTH, local_date),
+                ),
+            )
+            if row is None:
+                existing = await self._one(
+                    conn,
+                    """SELECT answer, normalized, verdict, score, points, answered_at, latency_ms
+                       FROM attempts WHERE drill_id = ? AND member_id = ?""",
+                    (attempt.drill_id, member_id),
+                )
+                return self._stored_attempt(attempt, existing), False
+            if attempt.drill_id is not None:
+                await conn.execute(
+                    f"""INSERT INTO streaks (member_id, channel_id, current, best, last_date)
+                        SELECT :member, d.channel_id, 1, 1, :day FROM drills d WHERE d.id = :drill
+                        ON CONFLICT (member_id, channel_id) DO UPDATE SET
+                            current = {_NEXT_STREAK},
+                            best = max(best, {_NEXT_STREAK}),
+                            last_date = max(last_date, :day)""",
+                    {
+                        "member": member_id,
+                        "day": local_date.isoformat(),
+                        "drill": attempt.drill_id,
+                    },
+                )
+        return attempt, True
+
+    @staticmethod
+    def _stored_attempt(attempt: Attempt, row: aiosqlite.Row) -> Attempt:
+        grade = Grade(Verdict(row["verdict"]), row["score"], row["normalized"])
+        return Attempt(
+            member=attempt.member,
+            question_id=attempt.question_id,
+            answer=row["answer"],
+            grade=grade,
+            points=row["points"],
+            answered_at=datetime.fromisoformat(row["answered_at"]),
+            latency_ms=row["latency_ms"],
+            drill_id=attempt.drill_id,
+        )
+
+    async def distribution(
+        self, drill_id: int, letters: str, correct_letter: str | None
+    ) -> tuple[ChoiceCount, ...]:
+        """Answers per letter for a choice question, else per verdict."""
+        column = "normalized" if letters else "verdict"
+        async with self.db.reading() as conn:
+            rows = await self._all(
+                conn,
+                f"SELECT {column}, count(*) FROM attempts WHERE drill_id = ? GROUP BY {column}",
+                (drill_id,),
+            )
+        counts = {row[0]: row[1] for row in rows}
+        if letters:
+            return tuple(
+                ChoiceCount(letter, counts.get(letter, 0), letter == correct_letter)
+                for letter in letters
+            )
+        return tuple(
+            ChoiceCount(label, counts.get(verdict.value, 0), verdict is Verdict.GOOD)
+            for verdict, label in _VERDICT_LABELS
+        )
+
+    async def fastest_correct(self, drill_id: int, limit: int) -> tuple[tuple[str, int], ...]:
+        async with self.db.reading() as conn:
+            rows = await self._all(
+                conn,
+                """SELECT coalesce(nullif(m.display_name, ''), m.user_id), a.latency_ms
+                   FROM attempts a JOIN members m ON m.id = a.member_id
+                   WHERE a.drill_id = ? AND a.verdict = 'good'
+                   ORDER BY a.latency_ms, a.id LIMIT ?""",
+                (drill_id, limit),
+            )
+        return tuple((row[0], row[1]) for row in rows)
+
+    # --- members and stats --------------------------------------------------------------------
+
+    async def find_member(self, workspace: ChannelRef, text: str) -> MemberRef | None:
+        """A member of the workspace by mention (<@U1>, <@!1>, <@U1|name>), id or name."""
+        text = text.strip()
+        mention = _MENTION.match(text)
+        key = mention.group(1) if mention else text.removeprefix("@")
+        async with self.db.reading() as conn:
+            row = await self._one(
+                conn,
+                """SELECT user_id, display_name FROM members
+                   WHERE platform = ? AND workspace_id = ?
+                     AND (user_id = ? OR display_name = ? COLLATE NOCASE)
+                   ORDER BY user_id = ? DESC LIMIT 1""",
+                (workspace.platform, workspace.workspace_id, key, key, key),
+            )
+        if row is None:
+            return None
+        return MemberRef(workspace.platform, workspace.workspace_id, row[0], row[1])
+
+    async def member_totals(self, member: MemberRef) -> tuple[int, int, int]:
+        async with self.db.reading() as conn:
+            member_id = await self._member_id(conn, member)
+            if member_id is None:
+                return 0, 0, 0
+            counts = await self._one(
+                conn,
+                """SELECT coalesce(sum(answered), 0), coalesce(sum(correct), 0)
+                   FROM topic_stats WHERE member_id = ?""",
+                (member_id,),
+            )
+            points = await self._one(
+                conn,
+                """SELECT points FROM score_totals
+                   WHERE member_id = ? AND period = 'all' AND period_key = 'all'""",
+                (member_id,),
+            )
+        return counts[0], counts[1], points[0] if points else 0
+
+    async def rank(self, member: MemberRef, period: Period, key: str) -> tuple[int | None, int]:
+        """(1 + members with more points, or None if unranked; members ranked)."""
+        async with self.db.reading() as conn:
+            total = await self._one(
+                conn,
+                """SELECT count(*) FROM score_totals
+                   WHERE platform = ? AND workspace_id = ? AND period = ? AND period_key = ?""",
+                (member.platform, member.workspace_id, period.value, key),
+            )
+            mine = await self._one(
+                conn,
+                """SELECT 1 + (SELECT count(*) FROM score_totals o
+                               WHERE o.platform = s.platform AND o.workspace_id = s.workspace_id
+                                 AND o.period = s.period AND o.period_key = s.period_key
+                                 AND o.points > s.points)
+                   FROM score_totals s JOIN members m ON m.id = s.member_id
+                   WHERE m.platform = ? AND m.workspace_id = ? AND m.user_id = ?
+                     AND s.period = ? AND s.period_key = ?""",
+                (member.platform, member.workspace_id, member.user_id, period.value, key),
+            )
+        return (mine[0] if mine else None), total[0]
+
+    async def topic_stats(self, member: MemberRef) -> list[TopicStat]:
+        async with self.db.reading() as conn:
+            rows = await self._all(
+                conn,
+                """SELECT t.topic, t.answered, t.correct
+                   FROM topic_stats t JOIN members m ON m.id = t.member_id
+                   WHERE m.platform = ? AND m.workspace_id = ? AND m.user_id = ?""",
+                (member.platform, member.workspace_id, member.user_id),
+            )
+        return [TopicStat(row[0], row[1], row[2]) for row in rows]
+
+    async def streak(self, member: MemberRef, channel: ChannelRef | None) -> tuple[int, int]:
+        """(current, best) streak, in one channel or the best over all of them.
+
+        A streak is broken once a later drill in its channel closed unanswered.
+        """
+        where = ""
+        params: list[str] = [member.platform, member.workspace_id, member.user_id]
+        if channel is not None:
+            where = "AND c.channel_id = ?"
+            params.append(channel.channel_id)
+        async with self.db.reading() as conn:
+            row = await self._one(
+                conn,
+                f"""SELECT coalesce(max(CASE WHEN EXISTS (
+                               SELECT 1 FROM drills d WHERE d.channel_id = s.channel_id
+                                 AND d.local_date > s.last_date AND d.state = 'closed')
+                           THEN 0 ELSE s.current END), 0),
+                           coalesce(max(s.best), 0)
+                    FROM streaks s
+                    JOIN members m ON m.id = s.member_id
+                    JOIN channels c ON c.id = s.channel_id
+                    WHERE m.platform = ? AND m.workspace_id = ? AND m.user_id = ? {where}""",
+                params,
+            )
+        return row[0], row[1]
+
+    async def board(
+        self, member: MemberRef, period: Period, key: str, group: str | None, limit: int
+    ) -> tuple[list[BoardEntry], BoardEntry | None, int]:
+        """Top `limit` of the workspace (or one group) for a period, the caller's own
+        entry, and how many are ranked. Reads only the period's aggregate rows."""
+        async with self.db.reading() as conn:
+            join, params = "", [member.platform, member.workspace_id, period.value, key]
+            if group is not None:
+                group_id = await self._group_id(conn, member, group)
+                join = "JOIN group_members g ON g.member_id = s.member_id AND g.group_id = ?"
+                params = [group_id, *params]
+            scope = f"""FROM score_totals s JOIN members m ON m.id = s.member_id {join}
+                        WHERE s.platform = ? AND s.workspace_id = ?
+                          AND s.period = ? AND s.period_key = ?"""
+            rows = await self._all(
+                conn,
+                f"""SELECT m.user_id, m.display_name, s.points, s.answered, s.correct {scope}
+                    ORDER BY s.points DESC, s.correct DESC, s.member_id LIMIT ?""",
+                [*params, limit],
+            )
+            total = (await self._one(conn, f"SELECT count(*) {scope}", params))[0]
+            mine = await self._one(
+                conn,
+                f"""SELECT m.user_id, m.display_name, s.points, s.answered, s.correct
+                    {scope} AND m.user_id = ?""",
+                [*params, member.user_id],
+            )
+            above = 0
+            if mine is not None:
+                above = (
+                    await self._one(
+                        conn, f"SELECT count(*) {scope} AND s.points > ?", [*params, mine[2]]
+                    )
+                )[0]
+        entries: list[BoardEntry] = []
+        for row in rows:
+            ahead = sum(1 for e in entries if e.points > row[2])
+            entries.append(BoardEntry(ahead + 1, row[0], row[1] or row[0], *row[2:5]))
+        caller = None
+        if mine is not None:
+            caller = BoardEntry(above + 1, mine[0], mine[1] or mine[0], *mine[2:5])
+        return entries, caller, total
+
+    # --- study groups ---------------------------------------------------------------------------
+
+    async def create_group(self, member: MemberRef, name: str, now: datetime) -> None:
+        async with self.db.transaction() as conn:
+            member_id = await self._upsert_member(conn, member, _ts(now))
+            row = await self._one(
+                conn,
+                """INSERT INTO study_groups (platform, workspace_id, name, name_key, created_by,
+                                             created_at)
+                   VALUES (?, ?, ?, ?, ?, ?)
+                   ON CONFLICT (platform, workspace_id, name_key) DO NOTHING
+                   RETURNING id""",
+                (member.platform, member.workspace_id, name, name.casefold(), member_id, _ts(now)),
+            )
+            if row is None:
+                raise AlreadyExists(f"There's already a group called {name}: join it instead.")
+            await conn.execute(
+                "INSERT INTO group_members (group_id, member_id, joined_at) VALUES (?, ?, ?)",
+                (row[0], member_id, _ts(now)),
+            )
+
+    async def join_group(self, member: MemberRef, name: str, now: datetime) -> bool:
+        async with self.db.transaction() as conn:
+            group_id = await self._group_id(conn, member, name)
+            member_id = await self._upsert_member(conn, member, _ts(now))
+            cursor = await conn.execute(
+                """INSERT INTO group_members (group_id, member_id, joined_at) VALUES (?, ?, ?)
+                   ON CONFLICT (group_id, member_id) DO NOTHING""",
+                (group_id, member_id, _ts(now)),
+            )
+            return cursor.rowcount == 1
+
+    async def leave_group(self, member: MemberRef, name: str) -> bool:
+        async with self.db.transaction() as conn:
+            group_id = await self._group_id(conn, member, name)
+            member_id = await self._member_id(conn, member)
+            cursor = await conn.execute(
+                "DELETE FROM group_members WHERE group_id = ? AND member_id = ?",
+                (group_id, member_id),
+            )
+            return cursor.rowcount == 1
+
+    async def list_groups(self, member: MemberRef) -> list[Group]:
+        async with self.db.reading() as conn:
+            rows = await self._all(
+                conn,
+                """SELECT g.name, count(gm.member_id) FROM study_groups g
+                   LEFT JOIN group_members gm ON gm.group_id = g.id
+                   WHERE g.platform = ? AND g.workspace_id = ?
+                   GROUP BY g.id ORDER BY g.name_key""",
+                (member.platform, member.workspace_id),
+            )
+        return [Group(row[0], row[1]) for row in rows]
+
+    async def member_groups(self, member: MemberRef) -> list[str]:
+        async with self.db.reading() as conn:
+            rows = await self._all(
+                conn,
+                """SELECT g.name FROM study_groups g
+                   JOIN group_members gm ON gm.group_id = g.id
+                   JOIN members m ON m.id = gm.member_id
+                   WHERE m.platform = ? AND m.workspace_id = ? AND m.user_id = ?
+                   ORDER BY g.name_key""",
+                (member.platform, member.workspace_id, member.user_id),
+            )
+        return [row[0] for row in rows]

@@ -1,0 +1,84 @@
+"""Shared fixtures: a real SQLite file per test, a fake clock, the small test bank."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.app import open_service
+from bot.config import Config
+from bot.core.models import ChannelRef, MemberRef
+from bot.core.service import Invocation, QuizService
+from tests.fakes import FakeClock, RecordingPublisher
+
+TEST_BANK = Path(__file__).parent / "bank"
+WATCHED_LOGGERS = ("discord", "bot")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "allow_error_logs: the test provokes ERROR logs on purpose")
+
+
+@pytest.fixture(autouse=True)
+def fail_on_error_logs(request: pytest.FixtureRequest, caplog: pytest.LogCaptureFixture) -> None:
+    """discord.py and our handlers log exceptions instead of raising them; a broken
+    handler must fail its test rather than pass silently."""
+    caplog.set_level(logging.INFO)
+    yield
+    if request.node.get_closest_marker("allow_error_logs"):
+        return
+    errors = [
+        r
+        for r in caplog.get_records("call")
+        if r.levelno >= logging.ERROR and r.name.split(".")[0] in WATCHED_LOGGERS
+    ]
+    if errors:
+        pytest.fail("ERROR logged: " + "; ".join(f"{r.name}: {r.getMessage()}" for r in errors))
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    # A Wednesday morning in Berlin (08:00 UTC = 09:00 CET).
+    return FakeClock(datetime(2025, 1, 15, 8, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'drill.db'}"
+
+
+@pytest.fixture
+def config(db_url: str) -> Config:
+    return Config(database_url=db_url, questions_dir=TEST_BANK)
+
+
+@pytest.fixture
+def publisher() -> RecordingPublisher:
+    return RecordingPublisher()
+
+
+@pytest.fixture
+async def service(
+    config: Config, clock: FakeClock, publisher: RecordingPublisher
+) -> AsyncIterator[QuizService]:
+    async with open_service(config, clock) as svc:
+        svc.register_publisher("test", publisher)
+        yield svc
+
+
+@pytest.fixture
+def channel() -> ChannelRef:
+    return ChannelRef("test", "W1", "C1")
+
+
+def member(name: str, workspace: str = "W1") -> MemberRef:
+    return MemberRef("test", workspace, f"U-{name}", name)
+
+
+@pytest.fixture
+def admin(channel: ChannelRef) -> Invocation:
+    return Invocation(member("admin"), channel, is_admin=True)
