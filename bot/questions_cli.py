@@ -27,7 +27,12 @@ def _shown(path: Path) -> Path:
 
 
 def default_dir() -> Path:
+    """The shipped bank, shown relative to the working directory when possible."""
     return _shown(DEFAULT_QUESTIONS_DIR)
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -40,7 +45,7 @@ def _parser() -> argparse.ArgumentParser:
     imp = commands.add_parser("import", help="convert questions from another format to a pack")
     imp.add_argument("file", type=Path, metavar="FILE")
     imp.add_argument("--format", required=True, choices=FORMATS, dest="fmt")
-    imp.add_argument("--topic", help="topic slug for the imported questions")
+    imp.add_argument("--topic", help="topic slug where rows name none (yaml: replaces it)")
     imp.add_argument(
         "--out", type=Path, help="pack to write (default questions/imported-<stem>.yaml)"
     )
@@ -66,12 +71,15 @@ def check(paths: Sequence[Path]) -> int:
         print(problem)
     packs = len(bank.paths)
     if problems:
-        print(f"FAILED: {len(problems)} problem(s); {len(bank)} valid questions in {packs} pack(s)")
+        print(
+            f"FAILED: {_count(len(problems), 'problem')}; "
+            f"{_count(len(bank), 'valid question')} in {_count(packs, 'pack')}"
+        )
         return 1
     if not packs:
         print(f"FAILED: no *.yaml packs in {', '.join(map(str, paths))}")
         return 1
-    print(f"OK: {len(bank)} questions in {packs} pack{'s' if packs != 1 else ''}")
+    print(f"OK: {_count(len(bank), 'question')} in {_count(packs, 'pack')}")
     return 0
 
 
@@ -101,7 +109,10 @@ def stats(path: Path) -> int:
     lines += _table("difficulty", levels, [level.value for level in Difficulty], total)
     lines += _table("week", weeks, ["1", "2", "3", "4", "-"], total)
     mix = ", ".join(f"{kind.value} {kinds[kind.value] / total:.0%}" for kind in Kind)
-    lines.append(f"total: {total} questions in {len(bank.paths)} packs, {len(topics)} topics")
+    lines.append(
+        f"total: {_count(total, 'question')} in {_count(len(bank.paths), 'pack')}, "
+        f"{_count(len(topics), 'topic')}"
+    )
     lines.append(f"kinds: {mix}")
     print("\n".join(lines))
     return 1 if problems else 0

@@ -86,7 +86,7 @@ def read_yaml(path: Path) -> Any:
         raise BankErrors([BankError(str(path), None, where, f"invalid YAML: {detail}")]) from exc
 
 
-def describe(value: Any) -> str:
+def _describe(value: Any) -> str:
     """Name what YAML produced, with a hint for its surprising conversions."""
     if isinstance(value, bool):
         word = "true" if value else "false"
@@ -148,7 +148,7 @@ class _Reader:
             return ""
         value = self.data[key]
         if not isinstance(value, str):
-            self.problem(key, f"expected text, got {describe(value)}")
+            self.problem(key, f"expected text, got {_describe(value)}")
             return ""
         if not value.strip():
             self.problem(key, "must not be empty")
@@ -164,14 +164,14 @@ class _Reader:
             hint = ""
             if isinstance(value, str) and re.fullmatch(r"[-+]?\d+[eE][-+]?\d+", value.strip()):
                 hint = " (YAML needs a dot in scientific notation: write 1.0e-3, not 1e-3)"
-            self.problem(key, f"expected a number, got {describe(value)}{hint}")
+            self.problem(key, f"expected a number, got {_describe(value)}{hint}")
             return None
         return float(value)
 
     def boolean(self, key: str) -> bool:
         value = self.data.get(key, False)
         if not isinstance(value, bool):
-            self.problem(key, f"expected true or false, got {describe(value)}")
+            self.problem(key, f"expected true or false, got {_describe(value)}")
             return False
         return value
 
@@ -183,14 +183,14 @@ class _Reader:
             return ()
         value = self.data[key]
         if not isinstance(value, list):
-            self.problem(key, f"expected a list of text, got {describe(value)}")
+            self.problem(key, f"expected a list of text, got {_describe(value)}")
             return ()
         if required and not value:
             self.problem(key, "must list at least one entry")
         items: list[str] = []
         for index, item in enumerate(value):
             if not isinstance(item, str):
-                self.problem(f"{key}[{index}]", f"expected text, got {describe(item)}")
+                self.problem(f"{key}[{index}]", f"expected text, got {_describe(item)}")
             elif not item.strip():
                 self.problem(f"{key}[{index}]", "must not be empty")
             else:
@@ -205,14 +205,14 @@ class _Reader:
             return []
         value = self.data[key]
         if not isinstance(value, list):
-            self.problem(key, f"expected a list, got {describe(value)}")
+            self.problem(key, f"expected a list, got {_describe(value)}")
             return []
         found = []
         for index, item in enumerate(value):
             if isinstance(item, dict):
                 found.append((f"{key}[{index}]", item))
             else:
-                self.problem(f"{key}[{index}]", f"expected a mapping, got {describe(item)}")
+                self.problem(f"{key}[{index}]", f"expected a mapping, got {_describe(item)}")
         return found
 
     def child(self, at: str, data: dict[Any, Any]) -> _Reader:
@@ -238,7 +238,7 @@ def _parse_pack(data: Any, path: str, pack: str) -> tuple[list[Question], list[B
     """The pack's valid questions and the problems with the rest."""
     errors: list[BankError] = []
     if not isinstance(data, dict):
-        return [], [BankError(path, None, None, f"expected a mapping, got {describe(data)}")]
+        return [], [BankError(path, None, None, f"expected a mapping, got {_describe(data)}")]
     fields = _Reader(errors, path, None, data, "")
     fields.unknown({"topic", "questions"}, "a pack")
     topic = fields.text("topic")
@@ -340,7 +340,7 @@ def _question(
     if "id" not in data:
         fields.problem("id", "missing")
     elif not isinstance(raw_id, str):
-        fields.problem("id", f"expected text, got {describe(raw_id)}")
+        fields.problem("id", f"expected text, got {_describe(raw_id)}")
     elif not SLUG.match(raw_id.strip()):
         fields.problem("id", "must be a slug of lowercase letters, digits and single hyphens")
 
@@ -402,7 +402,7 @@ def _enum(fields: _Reader, key: str, enum: type[E]) -> E | None:
     value = fields.data[key]
     options = " | ".join(member.value for member in enum)
     if not isinstance(value, str):
-        fields.problem(key, f"expected one of {options}, got {describe(value)}")
+        fields.problem(key, f"expected one of {options}, got {_describe(value)}")
         return None
     try:
         return enum(value.strip())
@@ -418,7 +418,7 @@ def _week(fields: _Reader, *, required: bool) -> int | None:
         return None
     value = fields.data["week"]
     if isinstance(value, bool) or not isinstance(value, int) or value not in WEEKS:
-        fields.problem("week", f"expected a whole number 1-4, got {describe(value)}")
+        fields.problem("week", f"expected a whole number 1-4, got {_describe(value)}")
         return None
     return value
 
@@ -441,7 +441,8 @@ def _choice_fields(fields: _Reader) -> dict[str, Any]:
     correct = sum(choice.correct for choice in choices)
     if entries and correct != 1:
         fields.problem("choices", f"exactly one choice must be correct (found {correct})")
-    texts = [normalize(choice.text) for choice in choices]
+    # Only case and spacing: code options such as "clf.C" and "clf__C" must stay distinct.
+    texts = [" ".join(choice.text.casefold().split()) for choice in choices]
     if len(set(texts)) != len(texts):
         fields.problem("choices", "two choices have the same text")
     return {"choices": tuple(choices)}

@@ -144,12 +144,15 @@ def grade(question: Question, answer: str) -> Grade:
     if not answer or not answer.strip():
         raise InvalidAnswer("Type an answer first.")
     if question.kind is Kind.CHOICE:
-        return _grade_choice(question, answer)
-    if question.kind is Kind.SHORT:
-        return _grade_short(question, answer)
-    if question.kind is Kind.NUMERIC:
-        return _grade_numeric(question, answer)
-    return _grade_open(question, answer)
+        result = _grade_choice(question, answer)
+    elif question.kind is Kind.SHORT:
+        result = _grade_short(question, answer)
+    elif question.kind is Kind.NUMERIC:
+        result = _grade_numeric(question, answer)
+    else:
+        result = _grade_open(question, answer)
+    log.debug("graded %s: %s (%.2f)", question.id, result.verdict, result.score)
+    return result
 
 
 # --- choice --------------------------------------------------------------------------
@@ -175,11 +178,18 @@ def _choice_letter(question: Question, answer: str) -> str | None:
     match = _LETTER.match(answer)
     if match:
         return match.group(1).upper()
+    verbatim = [" ".join(choice.text.casefold().split()) for choice in question.choices]
+    typed = " ".join(answer.casefold().split())
+    if typed in verbatim:
+        return question.letters[verbatim.index(typed)]
+    # Options that only differ in punctuation ("clf.C", "clf__C") cannot be told apart here.
     texts = [normalize(choice.text) for choice in question.choices]
     best = process.extractOne(
         normalize(answer), texts, scorer=fuzz.ratio, score_cutoff=CHOICE_TEXT_SCORE
     )
-    return question.letters[best[2]] if best else None
+    if best is None or texts.count(best[0]) > 1:
+        return None
+    return question.letters[best[2]]
 
 
 # --- short ---------------------------------------------------------------------------
@@ -296,10 +306,12 @@ def phrase_spans(phrase: str, clause: Sequence[str]) -> list[range]:
     words = _phrase_words(phrase)
     if not words:
         return []
+    first, size = words[0], len(words)
     return [
-        range(start, start + len(words))
-        for start in range(len(clause) - len(words) + 1)
-        if all(clause[start + i].startswith(forms) for i, forms in enumerate(words))
+        range(start, start + size)
+        for start in range(len(clause) - size + 1)
+        if clause[start].startswith(first)
+        and all(clause[start + i].startswith(words[i]) for i in range(1, size))
     ]
 
 

@@ -1,0 +1,125 @@
+"""`questions check | stats | import` end to end, through main()."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.core.bank import load_pack
+from bot.questions_cli import main
+
+DATA = Path(__file__).parent / "data"
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def good_dir(tmp_path: Path) -> Path:
+    bank = tmp_path / "bank"
+    bank.mkdir()
+    shutil.copy(DATA / "sample-pack.yaml", bank / "generalization.yaml")
+    return bank
+
+
+def test_check_good_dir_exits_0_with_summary(
+    good_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["check", str(good_dir)]) == 0
+    assert capsys.readouterr().out == "OK: 4 questions in 1 pack\n"
+
+
+def test_check_bad_pack_prints_each_problem_and_exits_1(
+    good_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = (good_dir / "generalization.yaml").read_text(encoding="utf-8")
+    text = text.replace("difficulty: easy", "difficulty: simple", 1).replace("week: 2", "week: 6")
+    text = text.replace(
+        "- label: wrong\n        answer: They both", "- label: partial\n        answer: They both"
+    )
+    bad = good_dir / "broken.yaml"
+    bad.write_text(text.replace("gen-sample-", "bad-"), encoding="utf-8")
+    assert main(["check", str(bad)]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[:3] == [
+        f"{bad}: bad-sparse-penalty: difficulty: 'simple' is not one of easy | medium | hard",
+        f"{bad}: bad-fold-share: week: expected a whole number 1-4, got the number 6",
+        f"{bad}: bad-l1-vs-l2: examples[3]: labelled partial but grades wrong (score 0.00 | "
+        "missed: L1 drives some weights exactly to zero (sparsity); L2 shrinks all weights "
+        "smoothly; L1 penalises absolute values, L2 squared values)",
+    ]
+    assert lines[-1] == "FAILED: 3 problems; 2 valid questions in 1 pack"
+
+
+def test_check_reports_duplicates_across_files(
+    good_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shutil.copy(DATA / "sample-pack.yaml", good_dir / "zz-copy.yaml")
+    assert main(["check", str(good_dir)]) == 1
+    out = capsys.readouterr().out
+    assert f"{good_dir / 'zz-copy.yaml'}: gen-sample-l1-vs-l2: id: duplicate id" in out
+
+
+def test_check_missing_path_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", str(tmp_path / "nope.yaml")]) == 1
+    assert "no such file or directory" in capsys.readouterr().out
+
+
+def test_stats_prints_count_tables(good_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["stats", str(good_dir)]) == 0
+    out = capsys.readouterr().out
+    assert "generalization      4   100%" in out
+    assert "choice       1    25%" in out
+    assert "easy            3    75%" in out
+    assert "1         3    75%" in out
+    assert "total: 4 questions in 1 pack, 1 topic" in out
+    assert "kinds: choice 25%, short 25%, numeric 25%, open 25%" in out
+
+
+def test_import_writes_a_pack_that_checks(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "imported.yaml"
+    code = main(["import", str(DATA / "sample.csv"), "--format", "csv", "--out", str(out)])
+    assert code == 0
+    assert capsys.readouterr().out == f"wrote 4 questions to {out}\n"
+    assert len(load_pack(out)) == 4
+    assert main(["check", str(out)]) == 0
+
+
+def test_import_refuses_to_overwrite_without_force(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "imported.yaml"
+    out.write_text("keep me", encoding="utf-8")
+    args = ["import", str(DATA / "sample-red.yaml"), "--format", "red-trivia", "--out", str(out)]
+    assert main(args) == 1
+    assert "--force" in capsys.readouterr().err
+    assert out.read_text(encoding="utf-8") == "keep me"
+    assert main([*args, "--force", "--topic", "deep-learning"]) == 0
+    assert {q.topic for q in load_pack(out)} == {"deep-learning"}
+
+
+def test_import_bad_row_names_line_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "imported.yaml"
+    assert main(["import", str(DATA / "sample-bad.csv"), "--format", "csv", "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "sample-bad.csv: line 3: answer 'L3'" in err
+    assert f"nothing written to {out}" in err
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_runs_as_a_module(good_dir: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.questions_cli", "check", str(good_dir / "generalization.yaml")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (done.returncode, done.stdout) == (0, "OK: 4 questions in 1 pack\n")
