@@ -6,11 +6,16 @@ import argparse
 import asyncio
 import logging
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from bot.app import open_service
 from bot.config import Config
 from bot.console_adapter.console import Console
 from bot.core.errors import BankErrors
+from bot.core.service import QuizService
+from bot.scheduler import DrillScheduler
 from bot.storage.migrate import DatabaseTooNew, migrate
 from bot.storage.sqlite import Database
 
@@ -29,9 +34,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@asynccontextmanager
+async def scheduled(service: QuizService, config: Config) -> AsyncIterator[DrillScheduler]:
+    """Run the channel jobs beside the adapters, in the same event loop."""
+    scheduler = DrillScheduler(
+        service, misfire_grace=timedelta(seconds=config.misfire_grace_seconds)
+    )
+    await scheduler.start()
+    try:
+        yield scheduler
+    finally:
+        scheduler.shutdown()
+
+
 async def run_console(config: Config) -> None:
     async with open_service(config) as service:
-        await Console(service).run()
+        console = Console(service)
+        async with scheduled(service, config):
+            await console.run()
 
 
 async def run_adapters(config: Config) -> None:
@@ -52,7 +72,8 @@ async def run_adapters(config: Config) -> None:
             from bot.slack_adapter.runner import run_slack
 
             runners.append(run_slack(service, config))
-        await asyncio.gather(*runners)
+        async with scheduled(service, config):
+            await asyncio.gather(*runners)
 
 
 async def run_migrate(config: Config) -> None:

@@ -61,3 +61,8 @@ class BankErrors(Exception):
     def __init__(self, errors: list[BankError]) -> None:
         self.errors = errors
         super().__init__("\n".join(str(error) for error in errors))
+
+
+class ChannelUnavailable(Exception):
+    """A platform refuses a channel for good (the bot was removed, lacks a permission):
+    publishers raise it so that callers stop retrying and tell an admin instead."""

@@ -138,6 +138,12 @@ def leaderboard_text(board: Leaderboard, title: str | None = None) -> str:
     lines.extend(board_line(entry) for entry in board.entries)
     if board.caller and board.caller not in board.entries:
         lines.append(f"You: {board_line(board.caller)}")
+    if board.groups:
+        lines.append("Study groups:")
+        lines.extend(f"  {g.name}: {g.points} pts ({g.members})" for g in board.groups)
+    if board.most_improved:
+        name, gain = board.most_improved
+        lines.append(f"Most improved: {name} (+{gain} pts on last week)")
     return "\n".join(lines)
 
 
@@ -199,3 +205,14 @@ def topics_text(counts: dict[str, int]) -> str:
     lines.extend(f"  {topic}: {count} questions" for topic, count in counts.items())
     lines.append("Pick some with `/quiz setup topics:a,b`.")
     return "\n".join(lines)
+
+
+WEEKLY_TITLE = "Weekly leaderboard"
+SOMETHING_WENT_WRONG = "Something went wrong; try again."
+
+
+def post_failed_text(channel_id: str, reason: str) -> str:
+    return (
+        f"I couldn't post today's question in {channel_id}: {reason}. "
+        "Check that I can view and post in that channel, then run `/quiz post-now`."
+    )

@@ -292,6 +292,13 @@ class BoardEntry:
 
 
 @dataclass(frozen=True)
+class GroupStanding:
+    name: str
+    points: int
+    members: int
+
+
+@dataclass(frozen=True)
 class Leaderboard:
     period: Period
     period_key: str
@@ -299,6 +306,9 @@ class Leaderboard:
     entries: tuple[BoardEntry, ...]
     caller: BoardEntry | None
     total_members: int
+    # Filled only for the weekly board a channel gets at the end of its week.
+    groups: tuple[GroupStanding, ...] = ()
+    most_improved: tuple[str, int] | None = None  # (display name, points gained)
 
 
 @dataclass(frozen=True)

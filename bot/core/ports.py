@@ -17,6 +17,7 @@ from bot.core.models import (
     DrillResult,
     DrillState,
     Group,
+    GroupStanding,
     Leaderboard,
     MemberRef,
     Period,
@@ -121,6 +122,18 @@ class Repository(Protocol):
     async def board(
         self, member: MemberRef, period: Period, key: str, group: str | None, limit: int
     ) -> tuple[list[BoardEntry], BoardEntry | None, int]: ...
+
+    async def claim_weekly_board(
+        self, channel: ChannelRef, week_key: str, now: datetime
+    ) -> bool: ...
+
+    async def group_standings(
+        self, workspace: ChannelRef, week_key: str, limit: int
+    ) -> list[GroupStanding]: ...
+
+    async def most_improved(
+        self, workspace: ChannelRef, week_key: str, previous_key: str
+    ) -> tuple[str, int] | None: ...
 
     async def create_group(self, member: MemberRef, name: str, now: datetime) -> None: ...
 

@@ -351,8 +351,8 @@ class QuizService:
         if not closed:
             return None
         result = await self.drill_result(drill_id)
-        publisher = self.publisher_for(result.drill.channel)
         try:
+            publisher = self.publisher_for(result.drill.channel)
             await publisher.reveal_drill(result)
             board = await self.channel_board(result.drill.channel, Period.WEEK)
             await publisher.post_leaderboard(
@@ -373,6 +373,53 @@ class QuizService:
         correct = sum(row.count for row in distribution if row.correct)
         fastest = await self.repo.fastest_correct(drill.id, FASTEST)
         return DrillResult(drill, question, answered, correct, distribution, fastest)
+
+    async def close_if_due(self, channel: ChannelRef) -> DrillResult | None:
+        """Close the channel's open drill once its close time has passed."""
+        drill = await self.repo.latest_drill(channel)
+        if drill is None or drill.state is not DrillState.OPEN:
+            return None
+        if drill.closes_at is None or drill.closes_at > self.clock.now():
+            return None
+        return await self.close_drill(drill.id)
+
+    async def fail_post(self, channel: ChannelRef, reason: str) -> None:
+        """Give up on today's post: mark the drill failed and tell the admin privately."""
+        drill = await self.repo.latest_drill(channel)
+        if drill is not None:
+            await self.repo.transition_drill(
+                drill.id,
+                (DrillState.PENDING, DrillState.POSTING),
+                DrillState.FAILED,
+                self.clock.now(),
+            )
+        settings = await self.settings_for(channel)
+        log.error("giving up on the post in %s: %s", channel, reason)
+        if settings.admin_user_id:
+            text = messages.post_failed_text(channel.channel_id, reason)
+            try:
+                await self.publisher_for(channel).post_private(
+                    channel, settings.admin_user_id, text
+                )
+            except Exception:
+                log.exception("could not tell admin %s about %s", settings.admin_user_id, channel)
+
+    async def post_weekly_board(self, channel: ChannelRef) -> Leaderboard | None:
+        """Post the week's board once per channel and week (claimed in the database)."""
+        settings = await self.settings_for(channel)
+        today = local_date(self.clock.now(), settings.timezone)
+        week = period_key(Period.WEEK, today)
+        if not await self.repo.claim_weekly_board(channel, week, self.clock.now()):
+            return None
+        board = await self.channel_board(channel, Period.WEEK)
+        previous = period_key(Period.WEEK, today - timedelta(days=7))
+        board = replace(
+            board,
+            groups=tuple(await self.repo.group_standings(channel, week, BOARD_SIZE)),
+            most_improved=await self.repo.most_improved(channel, week, previous),
+        )
+        await self.publisher_for(channel).post_leaderboard(channel, board, messages.WEEKLY_TITLE)
+        return board
 
     # --- stats and leaderboards -------------------------------------------------------------
 

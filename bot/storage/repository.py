@@ -20,6 +20,7 @@ from bot.core.models import (
     DrillState,
     Grade,
     Group,
+    GroupStanding,
     MemberRef,
     Period,
     Question,
@@ -575,6 +576,55 @@ class SqliteRepository:
         if mine is not None:
             caller = BoardEntry(above + 1, mine[0], mine[1] or mine[0], *mine[2:5])
         return entries, caller, total
+
+    async def claim_weekly_board(self, channel: ChannelRef, week_key: str, now: datetime) -> bool:
+        """True for the one caller that gets to post this channel's board for the week."""
+        async with self.db.transaction() as conn:
+            channel_pk = await self._channel_pk(conn, channel)
+            cursor = await conn.execute(
+                """INSERT INTO weekly_boards (channel_id, week_key, posted_at) VALUES (?, ?, ?)
+                   ON CONFLICT (channel_id, week_key) DO NOTHING""",
+                (channel_pk, week_key, _ts(now)),
+            )
+            return cursor.rowcount == 1
+
+    async def group_standings(
+        self, workspace: ChannelRef, week_key: str, limit: int
+    ) -> list[GroupStanding]:
+        async with self.db.reading() as conn:
+            rows = await self._all(
+                conn,
+                """SELECT g.name, coalesce(sum(s.points), 0), count(gm.member_id)
+                   FROM study_groups g
+                   JOIN group_members gm ON gm.group_id = g.id
+                   LEFT JOIN score_totals s ON s.member_id = gm.member_id
+                        AND s.period = 'week' AND s.period_key = ?
+                   WHERE g.platform = ? AND g.workspace_id = ?
+                   GROUP BY g.id ORDER BY 2 DESC, g.name_key LIMIT ?""",
+                (week_key, workspace.platform, workspace.workspace_id, limit),
+            )
+        return [GroupStanding(row[0], row[1], row[2]) for row in rows]
+
+    async def most_improved(
+        self, workspace: ChannelRef, week_key: str, previous_key: str
+    ) -> tuple[str, int] | None:
+        """The member who gained most on their own previous week (both weeks played)."""
+        async with self.db.reading() as conn:
+            row = await self._one(
+                conn,
+                """SELECT coalesce(nullif(m.display_name, ''), m.user_id),
+                          cur.points - prev.points AS gain
+                   FROM score_totals cur
+                   JOIN score_totals prev ON prev.member_id = cur.member_id
+                        AND prev.period = 'week' AND prev.period_key = ?
+                   JOIN members m ON m.id = cur.member_id
+                   WHERE cur.platform = ? AND cur.workspace_id = ?
+                     AND cur.period = 'week' AND cur.period_key = ?
+                     AND cur.points > prev.points
+                   ORDER BY gain DESC, cur.member_id LIMIT 1""",
+                (previous_key, workspace.platform, workspace.workspace_id, week_key),
+            )
+        return (row[0], row[1]) if row else None
 
     # --- study groups ---------------------------------------------------------------------------
 

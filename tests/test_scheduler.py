@@ -1,0 +1,315 @@
+"""The daily life cycle on APScheduler: triggers, real firings, restarts, retries."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED
+
+from bot.app import open_service
+from bot.core import commands
+from bot.core.errors import ChannelUnavailable
+from bot.core.models import ChannelRef, DrillState, Period
+from bot.core.service import Invocation, QuizService
+from bot.scheduler import DrillScheduler, cron, job_id, weekly_board_time
+from tests.conftest import member
+from tests.fakes import RecordingPublisher
+
+BERLIN = "Europe/Berlin"
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("zone", "after", "expected_utc"),
+    [
+        # Berlin springs forward on 2025-03-30: 09:00 is 08:00 UTC before, 07:00 UTC after.
+        (BERLIN, utc(2025, 3, 29, 8, 0, 1), utc(2025, 3, 30, 7, 0)),
+        # ...and falls back on 2025-10-26: 09:00 is 07:00 UTC before, 08:00 UTC after.
+        (BERLIN, utc(2025, 10, 25, 7, 0, 1), utc(2025, 10, 26, 8, 0)),
+        (BERLIN, utc(2025, 10, 26, 8, 0, 1), utc(2025, 10, 27, 8, 0)),
+        # New York: DST starts 2025-03-09 and ends 2025-11-02.
+        ("America/New_York", utc(2025, 3, 8, 14, 0, 1), utc(2025, 3, 9, 13, 0)),
+        ("America/New_York", utc(2025, 11, 1, 13, 0, 1), utc(2025, 11, 2, 14, 0)),
+        # Kolkata is +05:30 all year.
+        ("Asia/Kolkata", utc(2025, 6, 1, 3, 30, 1), utc(2025, 6, 2, 3, 30)),
+        # Chatham is +13:45 in its summer (January) and +12:45 in its winter (July).
+        ("Pacific/Chatham", utc(2025, 1, 14, 19, 15, 1), utc(2025, 1, 15, 19, 15)),
+        ("Pacific/Chatham", utc(2025, 7, 14, 20, 15, 1), utc(2025, 7, 15, 20, 15)),
+    ],
+)
+def test_daily_post_trigger_keeps_local_time_across_zones_and_dst(zone, after, expected_utc):
+    trigger = cron(tuple(range(7)), "09:00", zone)
+    fire = trigger.get_next_fire_time(None, after)
+    assert fire.astimezone(UTC) == expected_utc
+    assert fire.astimezone(ZoneInfo(zone)).hour == 9
+
+
+def test_weekday_posts_skip_the_weekend():
+    trigger = cron((0, 1, 2, 3, 4), "09:00", BERLIN)
+    friday_after_post = utc(2025, 1, 17, 8, 0, 1)
+    assert trigger.get_next_fire_time(None, friday_after_post) == datetime(
+        2025, 1, 20, 9, 0, tzinfo=ZoneInfo(BERLIN)
+    )
+
+
+def test_the_weekly_board_follows_the_last_close_of_the_week(channel):
+    from bot.core.models import ChannelSettings
+
+    assert weekly_board_time(ChannelSettings(channel)) == (4, "17:05")
+    assert weekly_board_time(ChannelSettings(channel, close_time=None, days=(0, 2))) == (
+        2,
+        "09:05",
+    )
+
+
+async def setup(service: QuizService, admin: Invocation, text: str) -> str:
+    reply = await service.execute(commands.parse(f"/quiz setup tz:{BERLIN} {text}"), admin)
+    return reply.text
+
+
+@pytest.fixture
+async def scheduler(service: QuizService) -> AsyncIterator[DrillScheduler]:
+    drills = DrillScheduler(service, first_retry=timedelta(milliseconds=20))
+    yield drills
+    drills.shutdown()
+
+
+async def test_setup_shows_the_next_post_and_close_in_local_time(service, admin, scheduler):
+    text = await setup(service, admin, "time:09:30 close:16:00 topics:testing")
+    # The fake clock says Wednesday 2025-01-15 09:00 in Berlin.
+    assert "Next post: Wed 15 Jan 09:30 Europe/Berlin." in text
+    assert "Next close: Wed 15 Jan 16:00 Europe/Berlin." in text
+    assert scheduler.scheduler.get_job(job_id("post", admin.channel)) is not None
+
+
+async def test_pause_resume_and_skip_rebuild_the_jobs(service, admin, scheduler):
+    await setup(service, admin, "time:09:30 topics:testing")
+    post_id = job_id("post", admin.channel)
+    await service.execute(commands.Pause(), admin)
+    assert scheduler.scheduler.get_job(post_id) is None
+    assert scheduler.scheduler.get_job(job_id("close", admin.channel)) is not None
+    await service.execute(commands.Resume(), admin)
+    assert scheduler.scheduler.get_job(post_id) is not None
+    await service.execute(commands.Skip(), admin)
+    settings = await service.repo.get_settings(admin.channel)
+    assert settings.skip_date == date(2025, 1, 15)
+    next_post, _ = scheduler.reschedule(settings)
+    assert next_post == datetime(2025, 1, 16, 9, 30, tzinfo=ZoneInfo(BERLIN))
+
+
+async def test_a_restart_inside_the_grace_window_posts_once(
+    service, admin, clock, publisher, scheduler
+):
+    await setup(service, admin, "time:09:00 topics:testing")
+    clock.set(utc(2025, 1, 15, 8, 20))  # restarted at 09:20 local
+    await scheduler.start()
+    await wait_for(lambda: publisher.posts)
+    again = DrillScheduler(service)
+    try:
+        await again.start()  # a second restart the same morning
+        await asyncio.sleep(0.05)
+    finally:
+        again.shutdown()
+    assert len(publisher.posts) == 1
+
+
+async def test_a_restart_after_the_grace_window_does_not_post_late(
+    service, admin, clock, publisher, scheduler, caplog
+):
+    await setup(service, admin, "time:09:00 topics:testing")
+    clock.set(utc(2025, 1, 15, 10, 30))  # 11:30 local, 2.5 h late
+    await scheduler.start()
+    await asyncio.sleep(0.05)
+    assert publisher.posts == []
+    assert "missed the post" in caplog.text
+    assert await service.repo.latest_drill(admin.channel) is None
+
+
+async def test_a_restart_closes_drills_whose_close_time_passed(
+    service, admin, clock, publisher, scheduler
+):
+    await setup(service, admin, "time:09:00 close:17:00 topics:testing")
+    await service.post_daily(admin.channel, forced=True)
+    clock.set(utc(2025, 1, 15, 17, 0))  # 18:00 local: the process was down at close
+    await scheduler.start()
+    drill = await service.repo.latest_drill(admin.channel)
+    assert drill.state is DrillState.CLOSED
+    assert len(publisher.reveals) == 1
+
+
+async def test_two_schedulers_on_one_database_make_one_post(config, clock, admin):
+    publishers = [RecordingPublisher(), RecordingPublisher()]
+    async with open_service(config, clock) as one, open_service(config, clock) as two:
+        schedulers = []
+        for svc, pub in zip((one, two), publishers, strict=True):
+            svc.register_publisher("test", pub)
+            schedulers.append(DrillScheduler(svc))
+        await setup(one, admin, "time:09:00 topics:testing")
+        try:
+            for drills in schedulers:
+                await drills.start()
+            clock.set(utc(2025, 1, 16, 8, 0))  # Thursday's post, fired by both at once
+            await asyncio.gather(*(d.post_job(admin.channel) for d in schedulers))
+            await asyncio.gather(*(d.post_job(admin.channel) for d in schedulers))
+        finally:
+            for drills in schedulers:
+                drills.shutdown()
+    posted = [p.drill.local_date for pub in publishers for p in pub.posts]
+    assert posted.count(date(2025, 1, 16)) == 1
+
+
+@pytest.mark.allow_error_logs
+async def test_a_failing_publisher_is_retried_without_a_second_claim(config, admin):
+    publisher = RecordingPublisher(fail_posts=2)
+    async with open_service(config) as svc:  # a real clock: retries wait for real
+        svc.register_publisher("test", publisher)
+        drills = DrillScheduler(svc, first_retry=timedelta(milliseconds=10))
+        await setup(svc, admin, "time:09:00 days:daily topics:testing")
+        await drills.post_job(admin.channel)
+        drill = await svc.repo.latest_drill(admin.channel)
+        drills.shutdown()
+    assert publisher.fail_posts == 0 and len(publisher.posts) == 1
+    assert drill.state is DrillState.OPEN and publisher.posts[0].drill.id == drill.id
+
+
+@pytest.mark.allow_error_logs
+async def test_a_post_failing_for_the_whole_window_marks_the_drill_failed(config, admin):
+    publisher = RecordingPublisher(fail_posts=1000)
+    async with open_service(config) as svc:
+        svc.register_publisher("test", publisher)
+        drills = DrillScheduler(
+            svc, first_retry=timedelta(milliseconds=10), retry_window=timedelta(milliseconds=150)
+        )
+        await setup(svc, admin, "time:09:00 days:daily topics:testing")
+        await drills.post_job(admin.channel)
+        drill = await svc.repo.latest_drill(admin.channel)
+        drills.shutdown()
+    assert publisher.posts == [] and publisher.fail_posts < 1000 - 2
+    assert drill.state is DrillState.FAILED
+    [(_, user_id, text)] = publisher.private
+    assert user_id == admin.member.user_id and "couldn't post" in text
+
+
+class RefusingPublisher(RecordingPublisher):
+    async def post_drill(self, post):
+        raise ChannelUnavailable("missing permission to send messages")
+
+
+@pytest.mark.allow_error_logs
+async def test_a_channel_that_refuses_the_bot_is_not_retried(service, admin):
+    publisher = RefusingPublisher()
+    service.register_publisher("test", publisher)
+    drills = DrillScheduler(service, first_retry=timedelta(seconds=30))
+    await setup(service, admin, "time:09:00 topics:testing")
+    await asyncio.wait_for(drills.post_job(admin.channel), timeout=2)
+    drill = await service.repo.latest_drill(admin.channel)
+    assert drill.state is DrillState.FAILED
+    assert "missing permission" in publisher.private[0][2]
+
+
+async def wait_for(condition) -> None:
+    """Poll briefly for a side effect of a job running in the background."""
+    async with asyncio.timeout(3):
+        while not condition():  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+
+
+async def fire_for_real(drills: DrillScheduler, at_local: datetime, job: str) -> None:
+    """Travel to just before `at_local`, start the scheduler and wait for `job` to run."""
+    ran = asyncio.Event()
+    drills.scheduler.add_listener(
+        lambda event: ran.set() if event.job_id.startswith(job) else None,
+        EVENT_JOB_EXECUTED | EVENT_JOB_ERROR,
+    )
+    with time_machine.travel(at_local - timedelta(seconds=0.3), tick=True):
+        await drills.start()
+        await asyncio.wait_for(ran.wait(), timeout=5)
+
+
+async def test_post_close_and_weekly_jobs_fire_on_time(config, admin):
+    publisher = RecordingPublisher()
+    async with open_service(config) as svc:  # the system clock, moved by time-machine
+        svc.register_publisher("test", publisher)
+        await setup(svc, admin, "time:09:00 close:17:00 topics:testing")
+        tz = ZoneInfo(BERLIN)
+
+        drills = DrillScheduler(svc)
+        await fire_for_real(drills, datetime(2025, 1, 17, 9, 0, tzinfo=tz), "post:")
+        drills.shutdown()
+        assert [p.drill.local_date for p in publisher.posts] == [date(2025, 1, 17)]
+        drill_id = publisher.posts[0].drill.id
+        with time_machine.travel(datetime(2025, 1, 17, 9, 1, tzinfo=tz)):
+            letter = publisher.posts[0].question.correct_letter
+            await svc.submit_answer(member("ann"), drill_id, letter)
+
+        drills = DrillScheduler(svc)
+        await fire_for_real(drills, datetime(2025, 1, 17, 17, 0, tzinfo=tz), "close:")
+        drills.shutdown()
+        assert [r.drill.id for r in publisher.reveals] == [drill_id]
+
+        drills = DrillScheduler(svc)
+        await fire_for_real(drills, datetime(2025, 1, 17, 17, 5, tzinfo=tz), "weekly:")
+        drills.shutdown()
+        weekly = [board for _, board, title in publisher.boards if title == "Weekly leaderboard"]
+        assert len(weekly) == 1 and weekly[0].period_key == "2025-W03"
+        assert [e.display_name for e in weekly[0].entries] == ["ann"]
+        with time_machine.travel(datetime(2025, 1, 17, 17, 6, tzinfo=tz)):
+            assert await svc.post_weekly_board(admin.channel) is None  # once per week
+
+
+async def test_weekly_board_has_group_standings_and_the_most_improved(
+    service, admin, clock, publisher
+):
+    await setup(service, admin, "time:09:00 days:daily topics:testing")
+    ann, ben = member("ann"), member("ben")
+    await service.execute(commands.parse("/quiz group create owls"), Invocation(ann, admin.channel))
+    for day, answers in ((8, {ann: True, ben: True}), (15, {ann: True, ben: False})):
+        clock.set(utc(2025, 1, day, 8, 0))
+        drill = await service.post_daily(admin.channel, forced=True)
+        right = publisher.posts[-1].question.correct_letter
+        wrong = next(x for x in "ABCD" if x != right)
+        for who, correct in answers.items():
+            await service.submit_answer(who, drill.id, right if correct else wrong)
+    # Week 3 (the 15th): ann scored, ben did not; only ann is in the group.
+    board = await service.post_weekly_board(admin.channel)
+    assert [g.name for g in board.groups] == ["owls"]
+    assert board.entries[0].user_id == ann.user_id
+    assert board.groups[0].points == board.entries[0].points > 0
+    assert publisher.boards[-1][1] == board
+    clock.set(utc(2025, 1, 22, 8, 0))
+    drill = await service.post_daily(admin.channel, forced=True)
+    right = publisher.posts[-1].question.correct_letter
+    await service.submit_answer(ben, drill.id, right)
+    await service.submit_answer(ann, drill.id, next(x for x in "ABCD" if x != right))
+    board = await service.leaderboard(ann, admin.channel, Period.WEEK, None)
+    assert board.period_key == "2025-W04"
+    improved = await service.repo.most_improved(admin.channel, "2025-W04", "2025-W03")
+    assert improved is not None and improved[0] == "ben"
+
+
+async def test_drill_dates_and_weeks_follow_local_midnight(service, clock, publisher):
+    kolkata = Invocation(member("raj"), ChannelRef("test", "W1", "IN"), is_admin=True)
+    await service.execute(
+        commands.parse("/quiz setup tz:Asia/Kolkata days:daily topics:testing"), kolkata
+    )
+    # 18:40 UTC on Sunday 19 Jan is 00:10 on Monday 20 Jan in Kolkata.
+    clock.set(utc(2025, 1, 19, 18, 40))
+    drill = await service.post_daily(kolkata.channel, forced=True)
+    assert drill.local_date == date(2025, 1, 20)
+    await service.submit_answer(
+        kolkata.member, drill.id, publisher.posts[-1].question.correct_letter
+    )
+    board = await service.leaderboard(kolkata.member, kolkata.channel, Period.WEEK, None)
+    assert board.period_key == "2025-W04" and board.entries[0].user_id == kolkata.member.user_id
+    # 18:29 UTC on Monday is 23:59 on Monday there: still the same drill day.
+    clock.set(utc(2025, 1, 20, 18, 29))
+    again, created = await service.open_daily_drill(kolkata.channel)
+    assert again.id == drill.id and not created
