@@ -106,10 +106,14 @@ def fastest_line(result: DrillResult) -> str:
     return f"Fastest correct: {names}"
 
 
+def answer_line(question: Question) -> str:
+    return f"Answer: {question.correct_answer_text()}"
+
+
 def reveal_text(result: DrillResult) -> str:
     question = result.question
     lines = [
-        f"Answer: {question.correct_answer_text()}",
+        answer_line(question),
         question.explanation.strip(),
         "",
         reveal_summary(result),
@@ -210,9 +214,26 @@ def topics_text(counts: dict[str, int]) -> str:
 WEEKLY_TITLE = "Weekly leaderboard"
 SOMETHING_WENT_WRONG = "Something went wrong; try again."
 
+# Labels chat platforms put on posts, buttons and forms.
+APP_NAME = "Daily Drill"
+DAILY_TITLE = "Daily question"
+CLOSED_TITLE = "Drill closed"
+ANSWER_BUTTON = "Answer"
+ANSWER_LABEL = "Your answer"
+SUBMIT_LABEL = "Submit"
+CANCEL_LABEL = "Cancel"
+
 
 def post_failed_text(channel_id: str, reason: str) -> str:
     return (
         f"I couldn't post today's question in {channel_id}: {reason}. "
         "Check that I can view and post in that channel, then run `/quiz post-now`."
+    )
+
+
+def missing_permissions_text(permissions: list[str]) -> str:
+    """Told to the admin who runs setup where the bot cannot post yet."""
+    return (
+        f"Heads up: I'm missing {', '.join(permissions)} in this channel, "
+        "so the daily question can't be posted here yet."
     )

@@ -1,0 +1,49 @@
+"""Events: the App Home tab shows the member's stats; uninstalls are recorded."""
+
+from __future__ import annotations
+
+import logging
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.core.models import MemberRef
+from bot.slack_adapter.blocks import home_error_view, home_view
+from bot.slack_adapter.common import PLATFORM, Deps, channel_ref
+
+log = logging.getLogger(__name__)
+
+HOME_OPENED = "app_home_opened"
+UNINSTALL_EVENTS = ("app_uninstalled", "tokens_revoked")
+
+
+def register(app: AsyncApp, deps: Deps, *, multi_workspace: bool) -> None:
+    @app.event(HOME_OPENED)
+    async def home_opened(event: dict, client: AsyncWebClient, context: AsyncBoltContext) -> None:
+        if event.get("tab") != "home":
+            return
+        team, user = context.team_id, event["user"]
+        try:
+            name = await deps.users.display_name(client, team, user)
+            member = MemberRef(PLATFORM, team, user, name)
+            stats = await deps.service.member_stats(member, channel_ref(team, ""))
+            view = home_view(stats)
+        except Exception:
+            log.exception("building the Home tab of %s in %s failed", user, team)
+            view = home_error_view()
+        try:
+            await client.views_publish(user_id=user, view=view)
+        except Exception:
+            log.exception("publishing the Home tab of %s in %s failed", user, team)
+
+    if multi_workspace:
+        # Bolt deletes the workspace's installation and bot token from the store.
+        app.enable_token_revocation_listeners()
+        return
+
+    async def uninstalled(event: dict, context: AsyncBoltContext) -> None:
+        log.warning("Slack says %s in workspace %s", event.get("type"), context.team_id)
+
+    for name in UNINSTALL_EVENTS:
+        app.event(name)(uninstalled)

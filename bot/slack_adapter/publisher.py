@@ -1,0 +1,143 @@
+"""SlackPublisher: the core's Publisher port on the Slack Web API.
+
+A drill's message id is the `ts` chat.postMessage returns; the reveal edits that message
+in the drill's channel with chat.update. Errors that retrying cannot fix (the bot was
+removed from the channel, the channel is gone or archived) become ChannelUnavailable, so
+the scheduler stops retrying and tells the admin who ran setup through post_private,
+which falls back to a direct message when the channel refuses an ephemeral one.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.core import messages
+from bot.core.errors import ChannelUnavailable
+from bot.core.models import ChannelRef, DrillPost, DrillResult, Leaderboard
+from bot.slack_adapter import blocks
+
+log = logging.getLogger(__name__)
+
+# Slack errors that mean "this channel will not take our posts until someone acts".
+CHANNEL_REFUSALS = frozenset(
+    {
+        "not_in_channel",
+        "channel_not_found",
+        "is_archived",
+        "restricted_action",
+        "missing_scope",
+        "not_authed",
+        "invalid_auth",
+        "account_inactive",
+        "token_revoked",
+        "team_access_not_granted",
+    }
+)
+# Errors of chat.postEphemeral after which a direct message still reaches the user.
+DM_FALLBACK = frozenset(
+    {
+        "not_in_channel",
+        "channel_not_found",
+        "is_archived",
+        "user_not_in_channel",
+        "restricted_action",
+    }
+)
+
+TokenLookup = Callable[[str], Awaitable[str | None]]
+
+
+def error_code(exc: SlackApiError) -> str:
+    return str(exc.response.get("error", "unknown_error"))
+
+
+async def send_private(
+    client: AsyncWebClient, channel_id: str, user_id: str, text: str, token: str | None = None
+) -> None:
+    """An ephemeral message in the channel, or a DM (the app's Messages tab) if the
+    channel refuses it: the admin must hear about a channel the bot was removed from."""
+    auth = {"token": token} if token else {}
+    try:
+        await client.chat_postEphemeral(
+            channel=channel_id, user=user_id, text=blocks.fallback(text), **auth
+        )
+        return
+    except SlackApiError as exc:
+        if error_code(exc) not in DM_FALLBACK:
+            raise
+        log.info(
+            "ephemeral to %s in %s refused (%s): sending a DM", user_id, channel_id, error_code(exc)
+        )
+    await client.chat_postMessage(channel=user_id, text=blocks.fallback(text), **auth)
+
+
+class SlackPublisher:
+    """Posts with one bot token (single workspace), or with each workspace's token from
+    the installation store (multi-workspace OAuth mode)."""
+
+    def __init__(self, client: AsyncWebClient, token_for: TokenLookup | None = None) -> None:
+        self.client = client
+        self.token_for = token_for
+
+    async def _auth(self, workspace_id: str) -> dict[str, str]:
+        if self.token_for is None:
+            return {}
+        token = await self.token_for(workspace_id)
+        if token is None:
+            raise ChannelUnavailable(f"the app is not installed in workspace {workspace_id}")
+        return {"token": token}
+
+    async def _post(self, channel: ChannelRef, **message: object) -> str:
+        auth = await self._auth(channel.workspace_id)
+        try:
+            response = await self.client.chat_postMessage(
+                channel=channel.channel_id,
+                unfurl_links=False,
+                unfurl_media=False,
+                **message,
+                **auth,
+            )
+        except SlackApiError as exc:
+            code = error_code(exc)
+            if code in CHANNEL_REFUSALS:
+                raise ChannelUnavailable(code) from exc
+            raise
+        return str(response["ts"])
+
+    async def post_drill(self, post: DrillPost) -> str:
+        return await self._post(
+            post.drill.channel,
+            text=blocks.drill_post_text(post),
+            blocks=blocks.as_dicts(blocks.drill_post_blocks(post)),
+        )
+
+    async def reveal_drill(self, result: DrillResult) -> None:
+        channel = result.drill.channel
+        text = blocks.reveal_fallback(result)
+        layout = blocks.as_dicts(blocks.reveal_blocks(result))
+        if result.drill.message_id is None:
+            log.warning("drill %s has no message to update: posting its reveal", result.drill.id)
+            await self._post(channel, text=text, blocks=layout)
+            return
+        await self.client.chat_update(
+            channel=channel.channel_id,
+            ts=result.drill.message_id,
+            text=text,
+            blocks=layout,
+            **await self._auth(channel.workspace_id),
+        )
+
+    async def post_leaderboard(self, channel: ChannelRef, board: Leaderboard, title: str) -> None:
+        await self._post(
+            channel,
+            text=blocks.fallback(messages.leaderboard_text(board, title)),
+            blocks=blocks.as_dicts(blocks.leaderboard_blocks(board, title)),
+        )
+
+    async def post_private(self, channel: ChannelRef, user_id: str, text: str) -> None:
+        auth = await self._auth(channel.workspace_id)
+        await send_private(self.client, channel.channel_id, user_id, text, auth.get("token"))

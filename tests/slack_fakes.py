@@ -1,0 +1,352 @@
+"""A fake Slack on 127.0.0.1 that records every call, and signed requests to send the app.
+
+FakeSlack serves the Web API under /api/<method> (point AsyncWebClient at
+f"{url}/api/"), the response_url webhooks under /respond/<key>, and a Socket Mode
+websocket under /socket. Every call lands in `calls`, in order, with its arguments and
+the bot token it carried, so tests assert on what Slack would have received.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from aiohttp import BasicAuth, WSMsgType, web
+from aiohttp.test_utils import TestServer
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
+from slack_sdk.signature import SignatureVerifier
+
+SECRET = "test-signing-secret"
+TEAM = "T1"
+BOT_USER = "UBOT"
+FORM = "application/x-www-form-urlencoded"
+_EVENT_IDS = itertools.count(1)
+WAIT_SECONDS = 5
+
+
+@dataclass(frozen=True)
+class Call:
+    method: str  # a Web API method, or "response_url"
+    args: dict
+    token: str | None = None
+    path: str = ""
+
+
+class FakeSlack:
+    """The Web API methods the app calls; `refuse` maps a channel id to the error that
+    chat.postMessage and chat.postEphemeral return there, `fail` a method to its error."""
+
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self.admins: set[str] = set()
+        self.display_names: dict[str, str] = {}
+        self.refuse: dict[str, str] = {}
+        self.fail: dict[str, str] = {}
+        self.token_teams: dict[str, str] = {}
+        self.sockets: list[web.WebSocketResponse] = []
+        self.socket_acks: list[dict] = []
+        self._ts = 0
+        self._changed = asyncio.Event()
+        app = web.Application()
+        app.router.add_route("*", "/api/{method}", self.api)
+        app.router.add_post("/respond/{key}", self.respond)
+        app.router.add_get("/socket", self.socket)
+        self.server = TestServer(app, host="127.0.0.1", port=0)
+
+    async def start(self) -> FakeSlack:
+        await self.server.start_server()
+        return self
+
+    async def close(self) -> None:
+        for ws in self.sockets:
+            await ws.close()
+        await self.server.close()
+
+    @property
+    def url(self) -> str:
+        return str(self.server.make_url("")).rstrip("/")
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.url}/api/"
+
+    def response_url(self, key: str) -> str:
+        return f"{self.url}/respond/{key}"
+
+    # --- what tests read --------------------------------------------------------------------
+
+    def calls_to(self, method: str) -> list[Call]:
+        return [call for call in self.calls if call.method == method]
+
+    def responses(self, key: str | None = None) -> list[Call]:
+        return [
+            call
+            for call in self.calls_to("response_url")
+            if key is None or call.path == f"/respond/{key}"
+        ]
+
+    async def wait_until(self, condition: Callable[[], object]) -> None:
+        """Until `condition()` holds, re-checked on every call the fake receives."""
+        async with asyncio.timeout(WAIT_SECONDS):
+            while not condition():
+                self._changed.clear()
+                await self._changed.wait()
+
+    async def wait_for(self, method: str, count: int = 1) -> list[Call]:
+        """The calls to `method` once there are `count` of them (handlers run after ack)."""
+        await self.wait_until(lambda: len(self.calls_to(method)) >= count)
+        return self.calls_to(method)
+
+    def _record(self, call: Call) -> None:
+        self.calls.append(call)
+        self._changed.set()
+
+    # --- the handlers ----------------------------------------------------------------------
+
+    async def api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        args: dict = dict(request.query)
+        if request.content_type == "application/json":
+            args.update(await request.json())
+        elif request.can_read_body:
+            args.update(await request.post())
+        auth = request.headers.get("Authorization", "")
+        token = auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else None
+        if auth.startswith("Basic "):  # oauth.v2.access may carry the client id this way
+            args.setdefault("client_id", BasicAuth.decode(auth).login)
+        self._record(Call(method, args, token, request.path))
+        if method in self.fail:
+            return web.json_response({"ok": False, "error": self.fail[method]})
+        handler = getattr(self, "_" + method.replace(".", "_"), None)
+        if handler is None:
+            return web.json_response({"ok": False, "error": "unknown_method"})
+        return web.json_response(handler(args, token))
+
+    def _next_ts(self) -> str:
+        self._ts += 1
+        return f"1736928000.{self._ts:06d}"
+
+    def _auth_test(self, args: dict, token: str | None) -> dict:
+        team = self.token_teams.get(token or "", TEAM)
+        return {
+            "ok": True,
+            "url": "https://fake.slack.invalid/",
+            "team": "Fake team",
+            "user": "dailydrill",
+            "team_id": team,
+            "user_id": BOT_USER,
+            "bot_id": "BBOT",
+            "is_enterprise_install": False,
+        }
+
+    def _chat_postMessage(self, args: dict, token: str | None) -> dict:
+        channel = args["channel"]
+        if channel in self.refuse:
+            return {"ok": False, "error": self.refuse[channel]}
+        ts = self._next_ts()
+        return {"ok": True, "channel": channel, "ts": ts, "message": {"text": args.get("text")}}
+
+    def _chat_update(self, args: dict, token: str | None) -> dict:
+        return {"ok": True, "channel": args["channel"], "ts": args["ts"], "text": args.get("text")}
+
+    def _chat_postEphemeral(self, args: dict, token: str | None) -> dict:
+        if args["channel"] in self.refuse:
+            return {"ok": False, "error": self.refuse[args["channel"]]}
+        return {"ok": True, "message_ts": self._next_ts()}
+
+    def _views_open(self, args: dict, token: str | None) -> dict:
+        return {"ok": True, "view": {"id": "V1", **_as_dict(args.get("view"))}}
+
+    def _views_publish(self, args: dict, token: str | None) -> dict:
+        return {"ok": True, "view": {"id": "VHOME", **_as_dict(args.get("view"))}}
+
+    def _users_info(self, args: dict, token: str | None) -> dict:
+        user = args["user"]
+        admin = user in self.admins
+        name = self.display_names.get(user, "")
+        return {
+            "ok": True,
+            "user": {
+                "id": user,
+                "name": user.lower(),
+                "is_admin": admin,
+                "is_owner": False,
+                "is_primary_owner": False,
+                "profile": {"display_name": name, "real_name": name},
+            },
+        }
+
+    def _conversations_open(self, args: dict, token: str | None) -> dict:
+        return {"ok": True, "channel": {"id": "D" + str(args.get("users", ""))}}
+
+    def _oauth_v2_access(self, args: dict, token: str | None) -> dict:
+        self.token_teams["xoxb-T2-installed"] = "T2"
+        return {
+            "ok": True,
+            "app_id": "A1",
+            "authed_user": {"id": "U-INSTALLER"},
+            "scope": "commands,chat:write,users:read",
+            "token_type": "bot",
+            "access_token": "xoxb-T2-installed",
+            "bot_user_id": "UBOT2",
+            "team": {"id": "T2", "name": "Second workspace"},
+            "enterprise": None,
+            "is_enterprise_install": False,
+        }
+
+    def _apps_connections_open(self, args: dict, token: str | None) -> dict:
+        return {"ok": True, "url": self.url.replace("http://", "ws://") + "/socket"}
+
+    async def respond(self, request: web.Request) -> web.Response:
+        self._record(Call("response_url", await request.json(), None, request.path))
+        return web.Response(text="ok")
+
+    async def socket(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self.sockets.append(ws)
+        self._changed.set()
+        await ws.send_json({"type": "hello", "num_connections": 1})
+        async for message in ws:
+            if message.type == WSMsgType.TEXT:
+                self.socket_acks.append(json.loads(message.data))
+                self._changed.set()
+        return ws
+
+
+def _as_dict(value: object) -> dict:
+    return json.loads(value) if isinstance(value, str) else dict(value or {})
+
+
+# --- signed requests -----------------------------------------------------------------------------
+
+
+def signed_headers(
+    body: str,
+    content_type: str = FORM,
+    *,
+    secret: str = SECRET,
+    timestamp: int | None = None,
+    retry: int | None = None,
+) -> dict[str, str]:
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    headers = {
+        "content-type": content_type,
+        "x-slack-request-timestamp": ts,
+        "x-slack-signature": SignatureVerifier(secret).generate_signature(timestamp=ts, body=body),
+    }
+    if retry is not None:
+        headers["x-slack-retry-num"] = str(retry)
+        headers["x-slack-retry-reason"] = "http_timeout"
+    return headers
+
+
+def command_body(
+    text: str, *, user: str, response_url: str, team: str = TEAM, channel: str = "C1"
+) -> str:
+    return urlencode(
+        {
+            "token": "legacy-verification-token",
+            "command": "/quiz",
+            "text": text,
+            "team_id": team,
+            "team_domain": "fake",
+            "channel_id": channel,
+            "channel_name": "ml-drills",
+            "user_id": user,
+            "user_name": user.lower(),
+            "response_url": response_url,
+            "trigger_id": f"trigger-{user}",
+            "api_app_id": "A1",
+        }
+    )
+
+
+def _payload(payload: dict) -> str:
+    return urlencode({"payload": json.dumps(payload)})
+
+
+def action_body(
+    *,
+    user: str,
+    action_id: str,
+    value: str,
+    response_url: str,
+    message_ts: str = "",
+    team: str = TEAM,
+    channel: str = "C1",
+) -> str:
+    return _payload(
+        {
+            "type": "block_actions",
+            "team": {"id": team, "domain": "fake"},
+            "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": team},
+            "api_app_id": "A1",
+            "token": "legacy-verification-token",
+            "container": {"type": "message", "message_ts": message_ts, "channel_id": channel},
+            "trigger_id": f"trigger-{user}",
+            "channel": {"id": channel, "name": "ml-drills"},
+            "message": {"type": "message", "ts": message_ts, "text": "", "blocks": []},
+            "response_url": response_url,
+            "actions": [
+                {
+                    "type": "button",
+                    "action_id": action_id,
+                    "block_id": "drill",
+                    "value": value,
+                    "action_ts": "1736928001.000100",
+                }
+            ],
+        }
+    )
+
+
+def view_submission_body(*, user: str, private_metadata: str, answer: str, team: str = TEAM) -> str:
+    return _payload(
+        {
+            "type": "view_submission",
+            "team": {"id": team, "domain": "fake"},
+            "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": team},
+            "api_app_id": "A1",
+            "token": "legacy-verification-token",
+            "trigger_id": f"trigger-{user}",
+            "view": {
+                "id": "V1",
+                "team_id": team,
+                "type": "modal",
+                "callback_id": "drill_answer_modal",
+                "private_metadata": private_metadata,
+                "state": {
+                    "values": {"answer": {"text": {"type": "plain_text_input", "value": answer}}}
+                },
+                "hash": "h",
+            },
+            "response_urls": [],
+        }
+    )
+
+
+def event_body(event: dict, team: str = TEAM) -> str:
+    return json.dumps(
+        {
+            "token": "legacy-verification-token",
+            "team_id": team,
+            "api_app_id": "A1",
+            "event": event,
+            "type": "event_callback",
+            "event_id": f"Ev{next(_EVENT_IDS):08d}",
+            "event_time": int(time.time()),
+            "authorizations": [{"team_id": team, "user_id": BOT_USER, "is_bot": True}],
+        }
+    )
+
+
+async def dispatch(app: object, body: str, headers: dict[str, str]) -> BoltResponse:
+    """Send one signed request through Bolt's own pipeline (verification included)."""
+    return await app.async_dispatch(AsyncBoltRequest(body=body, headers=headers))

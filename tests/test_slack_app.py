@@ -1,0 +1,464 @@
+"""The Slack app end to end: signed requests through Bolt, replies recorded by a fake Slack.
+
+Requests go through `AsyncApp.async_dispatch` with real signature verification; the app
+is built with process_before_response=True so each dispatch returns once its handler
+has finished, and every Web API call and response_url reply is read from the fake.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import os
+from dataclasses import replace
+
+import pytest
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.core import commands, messages
+from bot.core.models import ChannelRef, DrillState, MemberRef, Period
+from bot.scheduler import DrillScheduler
+from bot.slack_adapter.admins import SlackUsers
+from bot.slack_adapter.app import create_app
+from bot.slack_adapter.blocks import escape, fallback
+from tests.slack_fakes import (
+    SECRET,
+    Call,
+    FakeSlack,
+    action_body,
+    command_body,
+    dispatch,
+    event_body,
+    signed_headers,
+    view_submission_body,
+)
+
+ADMIN = "U-ADMIN"
+CHANNEL = ChannelRef("slack", "T1", "C1")
+
+
+@pytest.fixture(autouse=True)
+def no_slack_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(os.environ):
+        if name.startswith("SLACK_"):
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture
+async def fake():
+    slack = await FakeSlack().start()
+    slack.admins.add(ADMIN)
+    yield slack
+    await slack.close()
+
+
+@pytest.fixture
+def slack_config(config, fake):
+    return replace(
+        config,
+        slack_bot_token="xoxb-test",
+        slack_signing_secret=SECRET,
+        slack_api_url=fake.api_url,
+        slack_admin_user_ids=("U-LISTED",),
+    )
+
+
+class Workspace:
+    """Members of one workspace sending signed requests; replies come back from the fake."""
+
+    def __init__(self, app, fake: FakeSlack) -> None:
+        self.app = app
+        self.fake = fake
+        self.keys = itertools.count(1)
+
+    async def send(self, body: str, **headers: object):
+        response = await dispatch(self.app, body, signed_headers(body, **headers))
+        assert response.status == 200, response.body
+        return response
+
+    async def command(self, user: str, text: str, channel: str = "C1") -> Call:
+        key = f"cmd{next(self.keys)}"
+        body = command_body(
+            text, user=user, response_url=self.fake.response_url(key), channel=channel
+        )
+        await self.send(body)
+        [reply] = self.fake.responses(key)
+        assert reply.args["response_type"] == "ephemeral"
+        return reply
+
+    def click_body(self, user: str, button: dict, post: Call) -> tuple[str, str]:
+        key = f"click{next(self.keys)}"
+        body = action_body(
+            user=user,
+            action_id=button["action_id"],
+            value=button["value"],
+            response_url=self.fake.response_url(key),
+            message_ts="1736928000.000001",
+            channel=post.args["channel"],
+        )
+        return body, key
+
+    async def click(self, user: str, button: dict, post: Call) -> Call:
+        body, key = self.click_body(user, button, post)
+        await self.send(body)
+        [reply] = self.fake.responses(key)
+        return reply
+
+
+@pytest.fixture
+def workspace(service, slack_config, fake) -> Workspace:
+    return Workspace(create_app(service, slack_config, process_before_response=True), fake)
+
+
+async def post_drill(workspace: Workspace, topics: str = "testing") -> Call:
+    await workspace.command(ADMIN, f"setup tz:Europe/Berlin topics:{topics}")
+    reply = await workspace.command(ADMIN, "post-now")
+    assert reply.args["text"].startswith("Posted today's question")
+    return workspace.fake.calls_to("chat.postMessage")[-1]
+
+
+def buttons(post: Call) -> list[dict]:
+    actions = [b for b in post.args["blocks"] if b["type"] == "actions"]
+    return actions[0]["elements"]
+
+
+def button_for(post: Call, letter: str) -> dict:
+    return next(b for b in buttons(post) if b["action_id"] == f"drill_answer:{letter}")
+
+
+async def attempts(service, user: str | None = None) -> int:
+    sql = "SELECT count(*) FROM attempts a JOIN members m ON m.id = a.member_id"
+    params: tuple = ()
+    if user is not None:
+        sql += " WHERE m.user_id = ?"
+        params = (user,)
+    async with service.repo.db.conn.execute(sql, params) as cursor:
+        return (await cursor.fetchone())[0]
+
+
+# --- /quiz and admins -------------------------------------------------------------------------
+
+
+async def test_setup_by_a_workspace_admin_configures_the_channel(workspace, service, fake):
+    reply = await workspace.command(ADMIN, "setup time:08:30 tz:Europe/Berlin topics:testing")
+    assert reply.args["text"].startswith("Daily Drill is set up here.")
+    settings = await service.repo.get_settings(CHANNEL)
+    assert (settings.post_time, settings.timezone, settings.admin_user_id) == (
+        "08:30",
+        "Europe/Berlin",
+        ADMIN,
+    )
+    assert [call.args["user"] for call in fake.calls_to("users.info")] == [ADMIN]
+
+
+async def test_setup_by_a_non_admin_is_refused_privately_and_changes_nothing(
+    workspace, service, fake
+):
+    reply = await workspace.command("U-MEMBER", "setup time:08:30")
+    assert reply.args["text"] == "Only channel admins can do that."
+    assert await service.repo.get_settings(CHANNEL) is None
+    assert fake.calls_to("chat.postMessage") == []
+
+
+async def test_listed_admin_ids_need_no_lookup_and_lookups_are_cached(workspace, fake):
+    await workspace.command("U-LISTED", "setup tz:UTC")
+    assert fake.calls_to("users.info") == []
+    await workspace.command(ADMIN, "pause")
+    await workspace.command(ADMIN, "resume")
+    assert len(fake.calls_to("users.info")) == 1
+
+
+async def test_member_commands_never_look_up_roles(workspace, fake):
+    reply = await workspace.command("U-MEMBER", "help")
+    assert reply.args["text"] == fallback(commands.USAGE)
+    assert "&lt;text&gt;" in reply.args["text"]
+    assert fake.calls_to("users.info") == []
+
+
+async def test_replies_are_escaped_so_echoed_text_cannot_ping_a_channel(workspace):
+    reply = await workspace.command("U-MEMBER", "<!channel>")
+    assert "&lt;!channel&gt;" in reply.args["text"]
+    assert "<!channel>" not in reply.args["text"]
+
+
+# --- the daily post and clicks ----------------------------------------------------------------
+
+
+async def test_post_now_posts_the_question_with_a_button_per_letter(workspace, service, fake):
+    post = await post_drill(workspace)
+    drill = await service.repo.latest_drill(CHANNEL)
+    question = service.question(drill.question_id)
+    assert post.token == "xoxb-test" and post.args["channel"] == "C1"
+    assert [b["type"] for b in post.args["blocks"]] == ["header", "section", "context", "actions"]
+    assert post.args["blocks"][0]["text"]["text"] == messages.DAILY_TITLE
+    assert post.args["blocks"][1]["text"]["text"] == escape(messages.question_body(question))
+    assert post.args["blocks"][2]["elements"][0]["text"] == messages.question_header(question)
+    assert [(b["text"]["text"], b["action_id"], b["value"]) for b in buttons(post)] == [
+        (letter, f"drill_answer:{letter}", f"{drill.id}:{letter}") for letter in question.letters
+    ]
+    assert question.prompt in post.args["text"]
+    assert drill.state is DrillState.OPEN and drill.message_id.startswith("1736928000.")
+
+
+async def test_twenty_members_click_and_a_double_click_and_a_retry_count_once(
+    workspace, service, fake
+):
+    post = await post_drill(workspace)
+    drill = await service.repo.latest_drill(CHANNEL)
+    right = service.question(drill.question_id).correct_letter
+    wrong = next(letter for letter in "ABCD" if letter != right)
+    members = [f"U{n:02d}" for n in range(20)]
+    bodies = [
+        workspace.click_body(user, button_for(post, right if n % 3 else wrong), post)
+        for n, user in enumerate(members)
+    ]
+    double, double_key = workspace.click_body("U00", button_for(post, right), post)
+    retried, _ = bodies[1]
+
+    await asyncio.gather(
+        *(workspace.send(body) for body, _ in bodies),
+        workspace.send(double),
+        workspace.send(retried, retry=1),
+    )
+
+    assert await attempts(service) == 20
+    assert await attempts(service, "U00") == 1 and await attempts(service, "U01") == 1
+    clicks = [r for r in fake.responses() if r.path.startswith("/respond/click")]
+    assert len(clicks) == 22
+    replies = [r.args["text"] for r in clicks]
+    assert sum(text.startswith("You've already answered") for text in replies) == 2
+    # Whichever of U00's two clicks won, the other is told that the first one stands.
+    u00 = sorted(fake.responses(key)[0].args["text"] for key in (bodies[0][1], double_key))
+    async with service.repo.db.conn.execute(
+        "SELECT normalized FROM attempts a JOIN members m ON m.id = a.member_id"
+        " WHERE m.user_id = 'U00'"
+    ) as cursor:
+        (stored,) = await cursor.fetchone()
+    assert u00[1] == messages.already_answered(stored)
+    assert u00[0].startswith("Correct" if stored == right else "Not quite.")
+    assert all(r.args["replace_original"] is False for r in clicks)
+    stats = await service.member_stats(MemberRef("slack", "T1", "U01"), CHANNEL)
+    assert (stats.answered, stats.correct) == (1, 1)
+    assert stats.points > 0
+    board = await service.leaderboard(MemberRef("slack", "T1", "U01"), CHANNEL, Period.ALL, None)
+    assert next(e for e in board.entries if e.user_id == "U01").answered == 1
+
+
+async def test_close_now_updates_the_post_and_follows_with_a_board(workspace, service, fake):
+    post = await post_drill(workspace)
+    drill = await service.repo.latest_drill(CHANNEL)
+    question = service.question(drill.question_id)
+    right = question.correct_letter
+    await workspace.click("U01", button_for(post, right), post)
+    await workspace.click("U02", button_for(post, "A" if right != "A" else "B"), post)
+
+    reply = await workspace.command(ADMIN, "close-now")
+
+    assert reply.args["text"] == "Closed the drill and posted the answer."
+    [update] = fake.calls_to("chat.update")
+    assert (update.args["channel"], update.args["ts"]) == ("C1", drill.message_id)
+    kinds = [b["type"] for b in update.args["blocks"]]
+    assert "actions" not in kinds and kinds[0] == "header"
+    texts = json.dumps(update.args["blocks"], ensure_ascii=False)
+    assert f"*{right}) " in texts and "✓" in texts
+    assert "2 people answered; 1 got it right (50%)." in texts
+    assert (
+        "```" in texts
+        and messages.distribution_lines(await service.drill_result(drill.id))[0] in texts
+    )
+    assert "Fastest correct: u01" in texts
+    assert update.args["text"].startswith(messages.CLOSED_TITLE)
+    board = fake.calls_to("chat.postMessage")[-1]
+    assert board.args["channel"] == "C1" and board.args["text"].startswith("Top 5 this week")
+    assert board.args["blocks"][0]["text"]["text"] == "Top 5 this week"
+
+
+async def test_stats_and_leaderboard_reply_with_the_messages_text(workspace, service, fake):
+    post = await post_drill(workspace)
+    drill = await service.repo.latest_drill(CHANNEL)
+    await workspace.click(
+        "U01", button_for(post, service.question(drill.question_id).correct_letter), post
+    )
+    member = MemberRef("slack", "T1", "U01", "u01")
+
+    stats_reply = await workspace.command("U01", "stats")
+    board_reply = await workspace.command("U01", "leaderboard all")
+
+    stats = await service.member_stats(member, CHANNEL)
+    assert stats_reply.args["text"] == fallback(messages.stats_text(stats))
+    assert stats_reply.args["blocks"][0] == {
+        "type": "header",
+        "text": {"type": "plain_text", "text": "Stats for u01", "emoji": True},
+    }
+    board = await service.leaderboard(member, CHANNEL, Period.ALL, None)
+    assert board_reply.args["text"] == fallback(messages.leaderboard_text(board))
+    assert board_reply.args["blocks"][0]["text"]["text"] == messages.board_title(board)
+    assert "1. u01:" in board_reply.args["blocks"][1]["text"]["text"]
+
+
+# --- App Home ---------------------------------------------------------------------------------
+
+
+async def test_app_home_publishes_the_members_stats(workspace, service, fake):
+    post = await post_drill(workspace)
+    drill = await service.repo.latest_drill(CHANNEL)
+    await workspace.click(
+        "U01", button_for(post, service.question(drill.question_id).correct_letter), post
+    )
+    fake.display_names["U01"] = "Ada"
+
+    await workspace.send(
+        event_body({"type": "app_home_opened", "user": "U01", "channel": "D01", "tab": "home"}),
+        content_type="application/json",
+    )
+
+    [publish] = fake.calls_to("views.publish")
+    view = publish.args["view"]
+    assert publish.args["user_id"] == "U01" and view["type"] == "home"
+    assert view["blocks"][0]["text"]["text"] == "Stats for Ada"
+    body = json.dumps(view["blocks"])
+    stats = await service.member_stats(MemberRef("slack", "T1", "U01", "Ada"), CHANNEL)
+    assert f"Points: {stats.points}" in body and "rank: #1 of 1" in body
+    assert "testing: 1/1 (100%)" in body
+
+
+async def test_the_messages_tab_publishes_nothing(workspace, fake):
+    await workspace.send(
+        event_body({"type": "app_home_opened", "user": "U01", "channel": "D01", "tab": "messages"}),
+        content_type="application/json",
+    )
+    assert fake.calls_to("views.publish") == []
+
+
+# --- typed answers in a modal -----------------------------------------------------------------
+
+
+async def open_modal(workspace: Workspace, post: Call, user: str = "U01") -> dict:
+    [button] = buttons(post)
+    assert button["text"]["text"] == messages.ANSWER_BUTTON
+    await workspace.send(workspace.click_body(user, button, post)[0])
+    opened = workspace.fake.calls_to("views.open")[-1]
+    assert opened.args["trigger_id"] == f"trigger-{user}"
+    return opened.args["view"]
+
+
+async def submit(workspace: Workspace, view: dict, answer: str, user: str = "U01"):
+    body = view_submission_body(user=user, private_metadata=view["private_metadata"], answer=answer)
+    return await workspace.send(body)
+
+
+async def test_a_typed_answer_goes_through_a_modal_and_gets_private_feedback(
+    workspace, service, fake
+):
+    post = await post_drill(workspace, topics="typed")
+    drill = await service.repo.latest_drill(CHANNEL)
+    question = service.question(drill.question_id)
+
+    view = await open_modal(workspace, post)
+    assert view["callback_id"] == "drill_answer_modal"
+    assert json.loads(view["private_metadata"]) == {"drill": drill.id, "channel": "C1"}
+    [answer_input] = [b for b in view["blocks"] if b["type"] == "input"]
+    assert answer_input["element"]["multiline"] is True
+
+    response = await submit(workspace, view, question.correct_answer_text())
+
+    assert response.body == ""  # an empty ack closes the modal
+    [feedback] = fake.calls_to("chat.postEphemeral")
+    assert (feedback.args["channel"], feedback.args["user"]) == ("C1", "U01")
+    assert feedback.args["text"].startswith(("Correct", "Partly"))
+    assert await attempts(service, "U01") == 1
+
+
+async def test_an_answer_that_cannot_be_graded_keeps_the_modal_open(workspace, service, fake):
+    post = await post_drill(workspace, topics="typed")
+    view = await open_modal(workspace, post)
+
+    response = await submit(workspace, view, "   ")
+
+    assert json.loads(response.body) == {
+        "response_action": "errors",
+        "errors": {"answer": "Type an answer first."},
+    }
+    assert await attempts(service) == 0
+    assert fake.calls_to("chat.postEphemeral") == []
+
+
+async def test_a_second_modal_answer_is_refused_and_the_first_stands(workspace, service, fake):
+    post = await post_drill(workspace, topics="typed")
+    question = service.question((await service.repo.latest_drill(CHANNEL)).question_id)
+    view = await open_modal(workspace, post)
+    await submit(workspace, view, question.correct_answer_text())
+    await submit(workspace, view, "something else entirely")
+
+    second = fake.calls_to("chat.postEphemeral")[-1]
+    assert "already answered" in second.args["text"]
+    assert await attempts(service, "U01") == 1
+
+
+@pytest.mark.allow_error_logs
+async def test_a_failing_slack_call_still_gets_a_private_reply(workspace, fake):
+    post = await post_drill(workspace, topics="typed")
+    fake.fail["views.open"] = "internal_error"
+    [button] = buttons(post)
+
+    reply = await workspace.click("U01", button, post)
+
+    assert reply.args["text"] == messages.SOMETHING_WENT_WRONG
+
+
+@pytest.mark.allow_error_logs
+async def test_a_modal_that_fails_says_so_inside_the_modal(workspace, service, fake):
+    await post_drill(workspace, topics="typed")
+
+    response = await submit(workspace, {"private_metadata": "not json"}, "lasso")
+
+    assert json.loads(response.body) == {
+        "response_action": "errors",
+        "errors": {"answer": messages.SOMETHING_WENT_WRONG},
+    }
+    assert await attempts(service) == 0
+
+
+# --- channels that refuse the bot -------------------------------------------------------------
+
+
+@pytest.mark.allow_error_logs
+async def test_a_refused_post_is_reported_to_the_admin_who_ran_setup(workspace, service, fake):
+    await workspace.command(ADMIN, "setup tz:Europe/Berlin topics:testing", channel="C-GONE")
+    fake.refuse["C-GONE"] = "not_in_channel"
+    gone = ChannelRef("slack", "T1", "C-GONE")
+
+    await DrillScheduler(service).post_job(gone)
+
+    refused, dm = fake.calls_to("chat.postMessage")
+    assert refused.args["channel"] == "C-GONE"
+    [ephemeral] = fake.calls_to("chat.postEphemeral")
+    assert (ephemeral.args["channel"], ephemeral.args["user"]) == ("C-GONE", ADMIN)
+    assert dm.args["channel"] == ADMIN
+    assert dm.args["text"] == fallback(messages.post_failed_text("C-GONE", "not_in_channel"))
+    assert (await service.repo.latest_drill(gone)).state is DrillState.FAILED
+
+
+@pytest.mark.allow_error_logs
+async def test_post_now_in_a_channel_without_the_bot_says_why(workspace, fake):
+    await workspace.command(ADMIN, "setup topics:testing", channel="C-GONE")
+    fake.refuse["C-GONE"] = "channel_not_found"
+
+    reply = await workspace.command(ADMIN, "post-now", channel="C-GONE")
+
+    assert reply.args["text"] == "I couldn't post the question here: channel_not_found"
+
+
+async def test_admin_lookups_expire_after_the_cache_time(fake):
+    now = [0.0]
+    users = SlackUsers(ttl=300, clock=lambda: now[0])
+    client = AsyncWebClient(token="xoxb-test", base_url=fake.api_url)
+
+    assert await users.is_admin(client, "T1", ADMIN)
+    now[0] = 299
+    assert await users.is_admin(client, "T1", ADMIN)
+    fake.admins.discard(ADMIN)
+    now[0] = 301
+    assert not await users.is_admin(client, "T1", ADMIN)
+    assert len(fake.calls_to("users.info")) == 2
