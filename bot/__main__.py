@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
@@ -85,6 +86,19 @@ async def run_migrate(config: Config) -> None:
     print(f"Applied migrations: {applied}" if applied else "The database is up to date.")
 
 
+async def until_stopped(work: Coroutine[object, object, None]) -> None:
+    """Run `work` until it ends or the process is asked to stop (SIGTERM from a process
+    manager, SIGINT from Ctrl-C); either way the adapters and scheduler shut down cleanly."""
+    task = asyncio.ensure_future(work)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, task.cancel)
+    try:
+        await task
+    except asyncio.CancelledError:
+        log.info("stopped")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "discord-invite":
@@ -103,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     commands = {"run": run_adapters, "console": run_console, "migrate": run_migrate}
     try:
-        asyncio.run(commands[args.command](config))
+        asyncio.run(until_stopped(commands[args.command](config)))
     except DatabaseTooNew as exc:
         log.error("%s", exc)
         return 2

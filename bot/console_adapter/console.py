@@ -11,6 +11,7 @@ import asyncio
 import logging
 import re
 import sys
+import threading
 from typing import TextIO
 
 from bot.core import commands, messages
@@ -110,18 +111,33 @@ class Console:
             answer = exc.message
         except Exception:
             log.exception("console command failed: %r as %s", text[:200], self.member.user_id)
-            answer = "Something went wrong; try again."
+            answer = messages.SOMETHING_WENT_WRONG
         await self.publisher.post_private(CHANNEL, self.member.name, answer)
 
     async def run(self, stdin: TextIO = sys.stdin) -> None:
         interactive = stdin.isatty()
         if interactive:
             self.publisher.say(HELP)
-        loop = asyncio.get_running_loop()
+        lines = read_lines(stdin)
         while True:
             if interactive:
                 self.out.write(f"{self.member.name}> ")
                 self.out.flush()
-            line = await loop.run_in_executor(None, stdin.readline)
-            if not line or not await self.handle(line):
+            line = await lines.get()
+            if line is None or not await self.handle(line):
                 break
+
+
+def read_lines(stdin: TextIO) -> asyncio.Queue[str | None]:
+    """Lines from a daemon thread, so a blocked read never keeps the process from exiting
+    (on Ctrl-C or SIGTERM) while the scheduler keeps running in the event loop."""
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[str | None] = asyncio.Queue()
+
+    def pump() -> None:
+        for line in stdin:
+            loop.call_soon_threadsafe(queue.put_nowait, line)
+        loop.call_soon_threadsafe(queue.put_nowait, None)
+
+    threading.Thread(target=pump, name="console-stdin", daemon=True).start()
+    return queue
