@@ -205,6 +205,15 @@ def test_clauses_split_at_punctuation_and_contrast_words() -> None:
     ]
 
 
+def test_colons_and_dots_inside_code_do_not_split_clauses() -> None:
+    found = clauses("Bagging: trains in parallel. Then call loss.backward() and stop.\nDone")
+    assert found == [
+        ["bagging", "trains", "in", "parallel"],
+        ["then", "call", "loss", "backward", "and", "stop"],
+        ["done"],
+    ]
+
+
 def test_open_covers_all_points_for_good_answer() -> None:
     result = grade(OPEN, "L1 makes weights sparse and uses absolute values. Ridge shrinks them.")
     assert result.verdict is Verdict.GOOD

@@ -73,7 +73,10 @@ _APOSTROPHES = re.compile(r"['\u2018\u2019`]")
 _THOUSANDS = re.compile(r"(?<=[0-9]),(?=[0-9]{3}(?![0-9]))")
 # Words, keeping decimals and fractions ("0.25", "1/4") whole.
 _WORD = re.compile(r"[0-9]+(?:[./][0-9]+)+|[^\W_]+")
-_CLAUSE_BREAK = re.compile(r"[;!?:\n\r]|(?<![0-9])\.|\.(?![0-9])")
+# Sentence ends (a dot before white space, so decimals and `loss.backward()` stay whole),
+# semicolons, ! ? and line breaks. A colon does not break: "Bagging: trains in parallel"
+# states one claim about its label.
+_CLAUSE_BREAK = re.compile(r"[;!?\n\r]|\.(?=\s|$)")
 _ABBREVIATIONS = re.compile(r"\b(e\.g|i\.e|vs)\.", re.IGNORECASE)
 _DIGITS = re.compile(r"[0-9]+(?:\.[0-9]+)?")
 _LETTER = re.compile(
@@ -274,7 +277,7 @@ def _grade_numeric(question: Question, answer: str) -> Grade:
 
 
 def clauses(text: str) -> list[list[str]]:
-    """Split an answer into clauses of normalised words (at . ; ! ? : and "but", "while"...)."""
+    """Split an answer into clauses of normalised words (at . ; ! ? and "but", "while"...)."""
     text = _ABBREVIATIONS.sub(lambda match: match.group(1).replace(".", " "), _fold(text))
     found: list[list[str]] = []
     for piece in _CLAUSE_BREAK.split(text):
