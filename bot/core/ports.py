@@ -101,7 +101,9 @@ class Repository(Protocol):
 
     async def record_attempt(
         self, attempt: Attempt, topic: str, local_date: date
-    ) -> tuple[Attempt, bool]: ...
+    ) -> tuple[Attempt, bool, int]: ...
+
+    async def drill_with_settings(self, drill_id: int) -> tuple[Drill, ChannelSettings] | None: ...
 
     async def distribution(
         self, drill_id: int, letters: str, correct_letter: str | None

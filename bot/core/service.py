@@ -302,9 +302,10 @@ class QuizService:
     async def submit_answer(self, member: MemberRef, drill_id: int, text: str) -> AnswerResult:
         """Grade and record one answer; the (drill, member) key refuses a second one."""
         cmd.check_length(text)
-        drill = await self.repo.get_drill(drill_id)
-        if drill is None:
+        found = await self.repo.drill_with_settings(drill_id)
+        if found is None:
             raise NotFound("That question doesn't exist any more.")
+        drill, settings = found
         now = self.clock.now()
         if drill.state is not DrillState.OPEN or (drill.closes_at and now >= drill.closes_at):
             raise DrillClosed("This drill is closed. A new question comes with the next post.")
@@ -323,17 +324,17 @@ class QuizService:
             latency_ms=int(latency.total_seconds() * 1000),
             drill_id=drill.id,
         )
-        stored, created = await self.repo.record_attempt(attempt, question.topic, drill.local_date)
+        stored, created, streak = await self.repo.record_attempt(
+            attempt, question.topic, drill.local_date
+        )
         if not created:
             given = stored.grade.normalized if question.kind is Kind.CHOICE else stored.answer
             raise AlreadyAnswered(messages.already_answered(given))
-        settings = await self.settings_for(drill.channel)
-        current, _ = await self.repo.streak(member, drill.channel)
         return AnswerResult(
             attempt=stored,
             question=question,
             reveal_now=settings.reveal is RevealMode.IMMEDIATE,
-            streak=current,
+            streak=streak,
         )
 
     async def close_now(self, channel: ChannelRef) -> DrillResult:

@@ -305,6 +305,17 @@ class SqliteRepository:
             )
         return _drill(row) if row else None
 
+    async def drill_with_settings(self, drill_id: int) -> tuple[Drill, ChannelSettings] | None:
+        """A drill and its channel's settings in one read (the answer path's hot spot)."""
+        async with self.db.reading() as conn:
+            row = await self._one(
+                conn,
+                f"""SELECT {_DRILL_COLUMNS}, c.*
+                    FROM drills d JOIN channels c ON c.id = d.channel_id WHERE d.id = ?""",
+                (drill_id,),
+            )
+        return (_drill(row), _settings(row)) if row else None
+
     async def latest_drill(self, channel: ChannelRef) -> Drill | None:
         async with self.db.reading() as conn:
             row = await self._one(
@@ -331,11 +342,12 @@ class SqliteRepository:
 
     async def record_attempt(
         self, attempt: Attempt, topic: str, local_date: date
-    ) -> tuple[Attempt, bool]:
+    ) -> tuple[Attempt, bool, int]:
         """Store an answer; aggregates follow by trigger in the same transaction.
 
-        Returns (the stored attempt, created). A repeat for the same drill and member
-        (a double click, a retried delivery, another process) returns the first one.
+        Returns (the stored attempt, created, the member's streak in the drill's channel).
+        A repeat for the same drill and member (a double click, a retried delivery,
+        another process) returns the first attempt and created=False.
         """
         now = _ts(attempt.answered_at)
         async with self.db.transaction() as conn:
@@ -371,22 +383,26 @@ class SqliteRepository:
                        FROM attempts WHERE drill_id = ? AND member_id = ?""",
                     (attempt.drill_id, member_id),
                 )
-                return self._stored_attempt(attempt, existing), False
+                return self._stored_attempt(attempt, existing), False, 0
+            streak = 0
             if attempt.drill_id is not None:
-                await conn.execute(
+                row = await self._one(
+                    conn,
                     f"""INSERT INTO streaks (member_id, channel_id, current, best, last_date)
                         SELECT :member, d.channel_id, 1, 1, :day FROM drills d WHERE d.id = :drill
                         ON CONFLICT (member_id, channel_id) DO UPDATE SET
                             current = {_NEXT_STREAK},
                             best = max(best, {_NEXT_STREAK}),
-                            last_date = max(last_date, :day)""",
+                            last_date = max(last_date, :day)
+                        RETURNING current""",
                     {
                         "member": member_id,
                         "day": local_date.isoformat(),
                         "drill": attempt.drill_id,
                     },
                 )
-        return attempt, True
+                streak = row[0]
+        return attempt, True, streak
 
     @staticmethod
     def _stored_attempt(attempt: Attempt, row: aiosqlite.Row) -> Attempt:
