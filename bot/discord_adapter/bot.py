@@ -1,0 +1,69 @@
+"""The discord.py client: intents, the command tree, the buttons and the publisher."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import discord
+
+from bot.config import Config
+from bot.core.service import QuizService
+from bot.discord_adapter.commands import QuizTree, quiz_group
+from bot.discord_adapter.publisher import DiscordPublisher
+from bot.discord_adapter.replies import NO_MENTIONS, PLATFORM, REPLY_BUDGET
+from bot.discord_adapter.sync import hash_file_for, sync_commands
+from bot.discord_adapter.views import AnswerButton, AnswerModalButton, submit_modal
+
+log = logging.getLogger(__name__)
+
+
+class DrillBot(discord.Client):
+    """Default intents only: slash commands and components need no privileged intent."""
+
+    def __init__(
+        self,
+        service: QuizService,
+        *,
+        dev_guild_id: int | None = None,
+        hash_file: Path | None = None,
+        reply_budget: float = REPLY_BUDGET,
+        **options: Any,
+    ) -> None:
+        super().__init__(intents=discord.Intents.default(), allowed_mentions=NO_MENTIONS, **options)
+        self.service = service
+        self.dev_guild = discord.Object(dev_guild_id) if dev_guild_id else None
+        self.hash_file = hash_file
+        self.reply_budget = reply_budget
+        self.tree = QuizTree(self)
+        self.tree.add_command(quiz_group())
+        self.publisher = DiscordPublisher(self)
+
+    async def setup_hook(self) -> None:
+        """Runs once after login, before the gateway connects: the buttons of every post,
+        old or new, are live before the first click can arrive."""
+        self.add_dynamic_items(AnswerButton, AnswerModalButton)
+        self.service.register_publisher(PLATFORM, self.publisher)
+        drills = [d for d in await self.service.open_drills() if d.channel.platform == PLATFORM]
+        log.info("answer buttons are live for %d open Discord drills", len(drills))
+        await sync_commands(self.tree, guild=self.dev_guild, hash_file=self.hash_file)
+
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        await submit_modal(interaction)
+
+
+def create_bot(
+    service: QuizService, config: Config, *, reply_budget: float = REPLY_BUDGET, **options: Any
+) -> DrillBot:
+    """The bot for `config`; `options` go to discord.Client (tests lower timeouts)."""
+    guild = config.discord_guild_id
+    if guild and not guild.isdigit():
+        raise ValueError(f"DISCORD_GUILD_ID must be a server id (digits), not {guild!r}")
+    return DrillBot(
+        service,
+        dev_guild_id=int(guild) if guild else None,
+        hash_file=hash_file_for(config.database_url),
+        reply_budget=reply_budget,
+        **options,
+    )

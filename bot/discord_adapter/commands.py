@@ -1,0 +1,274 @@
+"""The `/quiz` app-command group: the console grammar as typed Discord options.
+
+Each subcommand builds the same core command dataclass the text grammar produces, with
+the grammar's own validators, so bad input gets the console's words; then the service
+runs it. Admin subcommands are checked by the service (Manage Server, see
+`replies.invocation`): Discord applies `default_member_permissions` only to top-level
+commands, so they cannot be hidden inside `/quiz` (docs/discord.md).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable, Iterable
+from zoneinfo import available_timezones
+
+import discord
+from discord import app_commands
+
+from bot.core import commands as cmd
+from bot.core import messages
+from bot.core.models import Period
+from bot.core.service import Reply
+from bot.discord_adapter.invite import missing_permissions
+from bot.discord_adapter.render import (
+    CHOICE_LIMIT,
+    CHOICE_NAME_LIMIT,
+    PrivateReply,
+    private_reply,
+    private_text,
+)
+from bot.discord_adapter.replies import (
+    channel_ref,
+    describe,
+    drill_bot,
+    invocation,
+    respond,
+    send_private,
+)
+from bot.discord_adapter.views import answer_modal
+
+log = logging.getLogger(__name__)
+
+Choice = app_commands.Choice
+PERIODS = [Choice(name=p.value, value=p.value) for p in Period]
+REVEALS = [
+    Choice(name="immediate: feedback right after each answer", value="immediate"),
+    Choice(name="at_close: only 'locked in' until the reveal", value="at_close"),
+]
+AnswerText = app_commands.Range[str, 1, cmd.MAX_TEXT]
+GroupName = app_commands.Range[str, 1, 32]
+
+
+class QuizTree(app_commands.CommandTree):
+    """A command tree whose framework errors (a stale command, a failed conversion)
+    still get a private reply; handler errors are caught in `replies.respond`."""
+
+    async def on_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError, /
+    ) -> None:
+        log.error("/quiz failed for %s", describe(interaction), exc_info=error)
+        if interaction.type is discord.InteractionType.autocomplete:
+            return
+        try:
+            await send_private(interaction, private_text(messages.SOMETHING_WENT_WRONG))
+        except discord.HTTPException:
+            log.exception("could not answer %s", describe(interaction))
+
+
+async def run(
+    interaction: discord.Interaction,
+    name: str,
+    build: Callable[[], cmd.Command],
+    finish: Callable[[Reply], PrivateReply] = private_reply,
+) -> None:
+    """Build the core command (validators may refuse it), execute it, reply privately."""
+
+    async def work() -> PrivateReply:
+        command = build()
+        reply = await drill_bot(interaction).service.execute(command, invocation(interaction))
+        return finish(reply)
+
+    await respond(interaction, work, action=f"/quiz {name}")
+
+
+def setup_command(
+    time: str | None,
+    tz: str | None,
+    topics: str | None,
+    reveal: str | None,
+    close: str | None,
+    days: str | None,
+) -> cmd.Setup:
+    """The options as the grammar's `key:value` words, parsed by the grammar itself."""
+    given = {
+        "time": time,
+        "tz": tz,
+        "topics": topics,
+        "reveal": reveal,
+        "close": close,
+        "days": days,
+    }
+    return cmd.parse_setup([f"{key}:{value.strip()}" for key, value in given.items() if value])
+
+
+def setup_reply(reply: Reply, granted: discord.Permissions) -> PrivateReply:
+    """The setup summary, plus a warning when the bot could not post in this channel."""
+    text = reply.text
+    if missing := missing_permissions(granted):
+        text = f"{text}\n\n{messages.missing_permissions_text(missing)}"
+    return private_text(text)
+
+
+@functools.cache
+def _zones() -> tuple[str, ...]:
+    return tuple(sorted(available_timezones()))
+
+
+def timezone_choices(current: str) -> list[Choice[str]]:
+    """Time zones starting with what was typed, then those containing it."""
+    needle = current.strip().lower().replace(" ", "_")
+    starts = [z for z in _zones() if z.lower().startswith(needle)]
+    contains = [z for z in _zones() if needle in z.lower() and not z.lower().startswith(needle)]
+    return [Choice(name=z, value=z) for z in [*starts, *contains][:CHOICE_LIMIT]]
+
+
+def topic_choices(current: str, topics: Iterable[str]) -> list[Choice[str]]:
+    """Completes the last topic of a comma-separated list, keeping those before it."""
+    before, _, partial = current.rpartition(",")
+    chosen = [t.strip().lower() for t in before.split(",") if t.strip()]
+    partial = partial.strip().lower()
+    prefix = "".join(f"{t}," for t in chosen)
+    values = [f"{prefix}{t}" for t in topics if t not in chosen and partial in t]
+    if not chosen and "all".startswith(partial):
+        values.insert(0, "all")
+    fitting = [v for v in values if len(v) <= CHOICE_NAME_LIMIT]
+    return [Choice(name=v, value=v) for v in fitting[:CHOICE_LIMIT]]
+
+
+async def answer_in_modal(interaction: discord.Interaction) -> None:
+    """`/quiz answer` without text: open the modal for the channel's open drill."""
+
+    async def work() -> PrivateReply | None:
+        service = drill_bot(interaction).service
+        drill = await service.open_drill_in(channel_ref(interaction))
+        title = messages.question_header(service.question(drill.question_id))
+        await interaction.response.send_modal(answer_modal(drill.id, title))
+        return None
+
+    await respond(interaction, work, action="/quiz answer (modal)")
+
+
+def quiz_group() -> app_commands.Group:
+    """A fresh `/quiz` group for one bot's command tree."""
+    quiz = app_commands.Group(
+        name="quiz",
+        description="Daily ML interview drills",
+        guild_only=True,
+        allowed_contexts=app_commands.AppCommandContext(guild=True),
+    )
+    groups = app_commands.Group(
+        name="group", description="Study groups with their own leaderboard", parent=quiz
+    )
+
+    @quiz.command(name="help", description="What the /quiz commands do")
+    async def help_(interaction: discord.Interaction) -> None:
+        await run(interaction, "help", cmd.Help)
+
+    @quiz.command(name="topics", description="The topics in the question bank")
+    async def topics_(interaction: discord.Interaction) -> None:
+        await run(interaction, "topics", cmd.Topics)
+
+    @quiz.command(name="stats", description="Accuracy per topic, points, rank and streak")
+    @app_commands.describe(member="Whose stats to show (you if left out)")
+    async def stats(interaction: discord.Interaction, member: discord.Member | None = None) -> None:
+        await run(interaction, "stats", lambda: cmd.Stats(member.mention if member else None))
+
+    @quiz.command(name="leaderboard", description="The top 10 and your own rank")
+    @app_commands.describe(
+        period="Which scores to count (this week if left out)",
+        group="Only this study group's members",
+    )
+    @app_commands.choices(period=PERIODS)
+    async def leaderboard(
+        interaction: discord.Interaction, period: str = "week", group: GroupName | None = None
+    ) -> None:
+        def build() -> cmd.ShowLeaderboard:
+            name = cmd.parse_group_name(group.strip()) if group else None
+            return cmd.ShowLeaderboard(Period(period), name)
+
+        await run(interaction, "leaderboard", build)
+
+    @quiz.command(name="answer", description="Answer the open question (no text: opens a form)")
+    @app_commands.describe(text="Your answer: a letter for multiple choice, else your own words")
+    async def answer(interaction: discord.Interaction, text: AnswerText | None = None) -> None:
+        if text is None or not text.strip():
+            await answer_in_modal(interaction)
+            return
+        await run(interaction, "answer", lambda: cmd.Answer(text))
+
+    @groups.command(name="create", description="Start a study group and join it")
+    @app_commands.describe(name="1-32 letters, digits, - or _")
+    async def group_create(interaction: discord.Interaction, name: GroupName) -> None:
+        await run(interaction, "group create", lambda: cmd.GroupCreate(cmd.parse_group_name(name)))
+
+    @groups.command(name="join", description="Join a study group")
+    @app_commands.describe(name="The group's name")
+    async def group_join(interaction: discord.Interaction, name: GroupName) -> None:
+        await run(interaction, "group join", lambda: cmd.GroupJoin(cmd.parse_group_name(name)))
+
+    @groups.command(name="leave", description="Leave a study group")
+    @app_commands.describe(name="The group's name")
+    async def group_leave(interaction: discord.Interaction, name: GroupName) -> None:
+        await run(interaction, "group leave", lambda: cmd.GroupLeave(cmd.parse_group_name(name)))
+
+    @groups.command(name="list", description="The study groups here and which you're in")
+    async def group_list(interaction: discord.Interaction) -> None:
+        await run(interaction, "group list", cmd.GroupList)
+
+    @quiz.command(name="setup", description="Admins: set up this channel's daily drill")
+    @app_commands.describe(
+        time="Post time, 24-hour HH:MM (e.g. 09:00)",
+        tz="Time zone, Area/City (e.g. Europe/Berlin)",
+        topics="Comma-separated topics, or all",
+        reveal="When members see whether they were right",
+        close="Close time HH:MM, or none to close at the next post",
+        days="Posting days: mon-fri, daily, or a list like mon,wed,fri",
+    )
+    @app_commands.choices(reveal=REVEALS)
+    async def setup(
+        interaction: discord.Interaction,
+        time: str | None = None,
+        tz: str | None = None,
+        topics: str | None = None,
+        reveal: str | None = None,
+        close: str | None = None,
+        days: str | None = None,
+    ) -> None:
+        await run(
+            interaction,
+            "setup",
+            lambda: setup_command(time, tz, topics, reveal, close, days),
+            lambda reply: setup_reply(reply, interaction.app_permissions),
+        )
+
+    @setup.autocomplete("tz")
+    async def setup_tz(interaction: discord.Interaction, current: str) -> list[Choice[str]]:
+        return timezone_choices(current)
+
+    @setup.autocomplete("topics")
+    async def setup_topics(interaction: discord.Interaction, current: str) -> list[Choice[str]]:
+        return topic_choices(current, drill_bot(interaction).service.topic_counts())
+
+    @quiz.command(name="post-now", description="Admins: post today's question now")
+    async def post_now(interaction: discord.Interaction) -> None:
+        await run(interaction, "post-now", cmd.PostNow)
+
+    @quiz.command(name="close-now", description="Admins: close the open question and reveal it")
+    async def close_now(interaction: discord.Interaction) -> None:
+        await run(interaction, "close-now", cmd.CloseNow)
+
+    @quiz.command(name="pause", description="Admins: stop posting (history is kept)")
+    async def pause(interaction: discord.Interaction) -> None:
+        await run(interaction, "pause", cmd.Pause)
+
+    @quiz.command(name="resume", description="Admins: start posting again")
+    async def resume(interaction: discord.Interaction) -> None:
+        await run(interaction, "resume", cmd.Resume)
+
+    @quiz.command(name="skip", description="Admins: skip the next post")
+    async def skip(interaction: discord.Interaction) -> None:
+        await run(interaction, "skip", cmd.Skip)
+
+    return quiz

@@ -1,0 +1,177 @@
+"""The buttons under a daily post and the answer modal, stateless across restarts.
+
+Custom ids carry everything a click needs: `drill:{drill_id}:answer:{letter}` for a
+lettered choice and `drill:{drill_id}:modal` for the "Answer" button of typed kinds (the
+modal it opens has the same id). Buttons are `DynamicItem`s whose templates are
+registered once in `setup_hook`, so discord.py rebuilds the item from the custom id of
+any post, including posts made before the last restart, and the database decides
+whether the drill is still open.
+
+Modal submits are handled in `DrillBot.on_interaction` by custom id rather than by a
+stored `Modal` object: discord.py keeps stored modals by custom id alone, so two members
+answering the same drill would overwrite each other's, and a restart would forget them.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+import discord
+
+from bot.core import commands as cmd
+from bot.core import messages
+from bot.core.models import Kind, Question
+from bot.discord_adapter.render import MODAL_TITLE_LIMIT, PrivateReply, clip
+from bot.discord_adapter.replies import describe, drill_bot, member_ref, respond
+
+log = logging.getLogger(__name__)
+
+ANSWER_TEMPLATE = r"drill:(?P<drill_id>[0-9]+):answer:(?P<letter>[A-E])"
+MODAL_TEMPLATE = r"drill:(?P<drill_id>[0-9]+):modal"
+MODAL_ID = re.compile(MODAL_TEMPLATE)
+ANSWER_INPUT_ID = "answer"
+# Discord allows 4,000 characters in a text input; the core accepts MAX_TEXT.
+ANSWER_MAX_LENGTH = min(4000, cmd.MAX_TEXT)
+
+
+def answer_id(drill_id: int, letter: str) -> str:
+    return f"drill:{drill_id}:answer:{letter}"
+
+
+def modal_id(drill_id: int) -> str:
+    return f"drill:{drill_id}:modal"
+
+
+class AnswerButton(discord.ui.DynamicItem[discord.ui.Button], template=ANSWER_TEMPLATE):
+    """One lettered choice; a click answers with that letter."""
+
+    def __init__(
+        self,
+        drill_id: int,
+        letter: str,
+        *,
+        style: discord.ButtonStyle = discord.ButtonStyle.primary,
+        disabled: bool = False,
+    ) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=letter,
+                style=style,
+                disabled=disabled,
+                custom_id=answer_id(drill_id, letter),
+            )
+        )
+        self.drill_id = drill_id
+        self.letter = letter
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
+    ) -> AnswerButton:
+        return cls(int(match["drill_id"]), match["letter"])
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        await submit(interaction, self.drill_id, self.letter)
+
+
+class AnswerModalButton(discord.ui.DynamicItem[discord.ui.Button], template=MODAL_TEMPLATE):
+    """The single "Answer" button of typed kinds; a click opens the answer modal."""
+
+    def __init__(self, drill_id: int, *, disabled: bool = False) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=messages.ANSWER_BUTTON,
+                style=discord.ButtonStyle.primary,
+                disabled=disabled,
+                custom_id=modal_id(drill_id),
+            )
+        )
+        self.drill_id = drill_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
+    ) -> AnswerModalButton:
+        return cls(int(match["drill_id"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        title = messages.DAILY_TITLE
+        if interaction.message and interaction.message.embeds:
+            title = interaction.message.embeds[0].title or title
+        await open_modal(interaction, self.drill_id, title)
+
+
+def answer_view(drill_id: int, question: Question, *, revealed: bool = False) -> discord.ui.View:
+    """Buttons for a post: enabled while open; once revealed, disabled with the
+    correct letter in green."""
+    view = discord.ui.View(timeout=None)
+    if question.kind is not Kind.CHOICE:
+        view.add_item(AnswerModalButton(drill_id, disabled=revealed))
+        return view
+    for letter in question.letters:
+        style = discord.ButtonStyle.primary
+        if revealed:
+            correct = letter == question.correct_letter
+            style = discord.ButtonStyle.success if correct else discord.ButtonStyle.secondary
+        view.add_item(AnswerButton(drill_id, letter, style=style, disabled=revealed))
+    return view
+
+
+def answer_modal(drill_id: int, title: str) -> discord.ui.Modal:
+    """The answer form. It is stopped before it is sent, so discord.py does not keep it:
+    its submit is handled by custom id (see the module docstring)."""
+    modal = discord.ui.Modal(title=clip(title, MODAL_TITLE_LIMIT), custom_id=modal_id(drill_id))
+    modal.add_item(
+        discord.ui.TextInput(
+            label=messages.ANSWER_LABEL,
+            custom_id=ANSWER_INPUT_ID,
+            style=discord.TextStyle.paragraph,
+            max_length=ANSWER_MAX_LENGTH,
+        )
+    )
+    modal.stop()
+    return modal
+
+
+async def open_modal(interaction: discord.Interaction, drill_id: int, title: str) -> None:
+    try:
+        await interaction.response.send_modal(answer_modal(drill_id, title))
+    except discord.HTTPException:
+        log.exception("could not open the answer modal for %s", describe(interaction))
+
+
+async def submit(interaction: discord.Interaction, drill_id: int, text: str) -> None:
+    """Record one member's answer to a drill and tell them privately how it went."""
+
+    async def work() -> PrivateReply:
+        service = drill_bot(interaction).service
+        result = await service.submit_answer(member_ref(interaction), drill_id, text)
+        return PrivateReply(content=messages.answer_feedback(result))
+
+    await respond(interaction, work, action=f"answer to drill {drill_id}")
+
+
+async def submit_modal(interaction: discord.Interaction) -> None:
+    """Handle an answer modal's submit; every other interaction is left alone."""
+    if interaction.type is not discord.InteractionType.modal_submit or not interaction.data:
+        return
+    match = MODAL_ID.fullmatch(str(interaction.data.get("custom_id", "")))
+    if match is None:
+        return
+    text = submitted_value(interaction.data.get("components", []), ANSWER_INPUT_ID) or ""
+    await submit(interaction, int(match["drill_id"]), text)
+
+
+def submitted_value(components: Any, custom_id: str) -> str | None:
+    """A text input's value in a modal submit, whether wrapped in action rows or labels."""
+    if isinstance(components, dict):
+        if components.get("custom_id") == custom_id and "value" in components:
+            return str(components["value"])
+        components = [*components.get("components", []), components.get("component")]
+    if isinstance(components, list):
+        for child in components:
+            if child and (value := submitted_value(child, custom_id)) is not None:
+                return value
+    return None
