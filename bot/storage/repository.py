@@ -494,24 +494,46 @@ class SqliteRepository:
     async def rank(self, member: MemberRef, period: Period, key: str) -> tuple[int | None, int]:
         """(1 + members with more points, or None if unranked; members ranked)."""
         async with self.db.reading() as conn:
-            total = await self._one(
-                conn,
-                """SELECT count(*) FROM score_totals
-                   WHERE platform = ? AND workspace_id = ? AND period = ? AND period_key = ?""",
-                (member.platform, member.workspace_id, period.value, key),
-            )
+            standing = await self._standing(conn, member, period, key, None)
+        mine, above, total = standing
+        return (above + 1 if mine else None), total
+
+    async def _standing(
+        self,
+        conn: aiosqlite.Connection,
+        member: MemberRef,
+        period: Period,
+        key: str,
+        group_id: int | None,
+    ) -> tuple[aiosqlite.Row | None, int, int]:
+        """The member's totals row, how many rank above it, and how many are ranked.
+
+        Counts read only the board index (no join to members), so a rank over 100,000
+        members stays an index range count.
+        """
+        join = ""
+        params: list[object] = [member.platform, member.workspace_id, period.value, key]
+        if group_id is not None:
+            join = "JOIN group_members g ON g.member_id = s.member_id AND g.group_id = ?"
+            params = [group_id, *params]
+        scope = f"""FROM score_totals s {join}
+                    WHERE s.platform = ? AND s.workspace_id = ? AND s.period = ?
+                      AND s.period_key = ?"""
+        total = (await self._one(conn, f"SELECT count(*) {scope}", params))[0]
+        member_id = await self._member_id(conn, member)
+        mine = None
+        if member_id is not None:
             mine = await self._one(
                 conn,
-                """SELECT 1 + (SELECT count(*) FROM score_totals o
-                               WHERE o.platform = s.platform AND o.workspace_id = s.workspace_id
-                                 AND o.period = s.period AND o.period_key = s.period_key
-                                 AND o.points > s.points)
-                   FROM score_totals s JOIN members m ON m.id = s.member_id
-                   WHERE m.platform = ? AND m.workspace_id = ? AND m.user_id = ?
-                     AND s.period = ? AND s.period_key = ?""",
-                (member.platform, member.workspace_id, member.user_id, period.value, key),
+                f"SELECT s.points, s.answered, s.correct {scope} AND s.member_id = ?",
+                [*params, member_id],
             )
-        return (mine[0] if mine else None), total[0]
+        if mine is None:
+            return None, 0, total
+        above = await self._one(
+            conn, f"SELECT count(*) {scope} AND s.points > ?", [*params, mine[0]]
+        )
+        return mine, above[0], total
 
     async def topic_stats(self, member: MemberRef) -> list[TopicStat]:
         async with self.db.reading() as conn:
@@ -556,41 +578,33 @@ class SqliteRepository:
         """Top `limit` of the workspace (or one group) for a period, the caller's own
         entry, and how many are ranked. Reads only the period's aggregate rows."""
         async with self.db.reading() as conn:
-            join, params = "", [member.platform, member.workspace_id, period.value, key]
+            join = ""
+            params: list[object] = [member.platform, member.workspace_id, period.value, key]
+            group_id = None
             if group is not None:
                 group_id = await self._group_id(conn, member, group)
                 join = "JOIN group_members g ON g.member_id = s.member_id AND g.group_id = ?"
                 params = [group_id, *params]
-            scope = f"""FROM score_totals s JOIN members m ON m.id = s.member_id {join}
-                        WHERE s.platform = ? AND s.workspace_id = ?
-                          AND s.period = ? AND s.period_key = ?"""
             rows = await self._all(
                 conn,
-                f"""SELECT m.user_id, m.display_name, s.points, s.answered, s.correct {scope}
+                f"""SELECT m.user_id, m.display_name, s.points, s.answered, s.correct
+                    FROM score_totals s {join} JOIN members m ON m.id = s.member_id
+                    WHERE s.platform = ? AND s.workspace_id = ? AND s.period = ?
+                      AND s.period_key = ?
                     ORDER BY s.points DESC, s.correct DESC, s.member_id LIMIT ?""",
                 [*params, limit],
             )
-            total = (await self._one(conn, f"SELECT count(*) {scope}", params))[0]
-            mine = await self._one(
-                conn,
-                f"""SELECT m.user_id, m.display_name, s.points, s.answered, s.correct
-                    {scope} AND m.user_id = ?""",
-                [*params, member.user_id],
-            )
-            above = 0
-            if mine is not None:
-                above = (
-                    await self._one(
-                        conn, f"SELECT count(*) {scope} AND s.points > ?", [*params, mine[2]]
-                    )
-                )[0]
+            mine, above, total = await self._standing(conn, member, period, key, group_id)
         entries: list[BoardEntry] = []
         for row in rows:
             ahead = sum(1 for e in entries if e.points > row[2])
             entries.append(BoardEntry(ahead + 1, row[0], row[1] or row[0], *row[2:5]))
         caller = None
         if mine is not None:
-            caller = BoardEntry(above + 1, mine[0], mine[1] or mine[0], *mine[2:5])
+            name = member.display_name or next(
+                (e.display_name for e in entries if e.user_id == member.user_id), member.user_id
+            )
+            caller = BoardEntry(above + 1, member.user_id, name, *mine)
         return entries, caller, total
 
     async def claim_weekly_board(self, channel: ChannelRef, week_key: str, now: datetime) -> bool:
