@@ -4,7 +4,7 @@ Each subcommand builds the same core command dataclass the text grammar produces
 the grammar's own validators, so bad input gets the console's words; then the service
 runs it. Admin subcommands are checked by the service (Manage Server, see
 `replies.invocation`): Discord applies `default_member_permissions` only to top-level
-commands, so they cannot be hidden inside `/quiz` (docs/discord.md).
+commands, so they cannot be hidden inside `/quiz` (README, "Running on Discord").
 """
 
 from __future__ import annotations

@@ -1,1 +1,1 @@
-"""The Slack adapter: a slack-bolt AsyncApp over the QuizService (see docs/slack.md)."""
+"""The Slack adapter: a slack-bolt AsyncApp over the QuizService (see "Running on Slack" in the README)."""
