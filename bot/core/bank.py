@@ -52,8 +52,9 @@ WEEKS = range(1, 5)
 E = TypeVar("E", Kind, Difficulty, Verdict)
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader that rejects duplicate keys, which PyYAML would silently overwrite."""
+class _Loader(yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader):  # type: ignore[misc]
+    """A safe loader (libyaml's when present: several times faster on the whole bank)
+    that rejects duplicate keys, which PyYAML would silently overwrite."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[str] = set()
