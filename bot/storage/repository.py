@@ -96,15 +96,16 @@ class SqliteRepository:
 
     # --- helpers -------------------------------------------------------------------------
 
+    # One round trip to aiosqlite's thread each: execute_fetchall runs the statement and
+    # reads its rows in a single call, where execute + fetchone + close take three.
     @staticmethod
     async def _one(conn: aiosqlite.Connection, sql: str, params: Sequence | dict = ()):
-        async with conn.execute(sql, params) as cursor:
-            return await cursor.fetchone()
+        rows = await conn.execute_fetchall(sql, params)
+        return rows[0] if rows else None
 
     @staticmethod
     async def _all(conn: aiosqlite.Connection, sql: str, params: Sequence | dict = ()):
-        async with conn.execute(sql, params) as cursor:
-            return await cursor.fetchall()
+        return await conn.execute_fetchall(sql, params)
 
     async def _upsert_member(self, conn: aiosqlite.Connection, member: MemberRef, now: str) -> int:
         row = await self._one(
