@@ -364,3 +364,28 @@ async def test_short_answers_match_aliases_but_not_near_misses(service, admin):
     assert good.attempt.grade.correct and not bad.attempt.grade.correct
     with pytest.raises(AlreadyAnswered, match="your answer Lasso Regression stands"):
         await service.execute(commands.Answer("lasso"), Invocation(member("al"), admin.channel))
+
+
+async def test_ranks_match_a_count_of_everyone_above(service, admin, clock, publisher):
+    """The points histogram behind ranks agrees with counting every member's total."""
+    await setup_channel(service, admin, "days:daily")
+    names = [f"p{i}" for i in range(12)]
+    for day in (13, 14, 15):
+        clock.set(datetime(2025, 1, day, 8, tzinfo=UTC))
+        drill_id = await post(service, admin)
+        right, wrong = correct_letter(publisher), wrong_letter(publisher)
+        for i, name in enumerate(names):
+            clock.advance(minutes=7 * i)
+            letter = right if (i + day) % 3 else wrong
+            await service.submit_answer(member(name), drill_id, letter)
+    board = await service.leaderboard(member("p0"), admin.channel, Period.ALL, None)
+    totals = {
+        name: (await service.member_stats(member(name), admin.channel)).points for name in names
+    }
+    assert len(set(totals.values())) > 3  # enough distinct totals to make ranks meaningful
+    for name in names:
+        stats = await service.member_stats(member(name), admin.channel)
+        assert stats.rank == 1 + sum(1 for p in totals.values() if p > totals[name])
+        assert stats.ranked_members == len(names)
+    assert [e.points for e in board.entries] == sorted(totals.values(), reverse=True)[:10]
+    assert board.total_members == len(names)

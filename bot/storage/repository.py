@@ -509,32 +509,49 @@ class SqliteRepository:
     ) -> tuple[aiosqlite.Row | None, int, int]:
         """The member's totals row, how many rank above it, and how many are ranked.
 
-        Counts read only the board index (no join to members), so a rank over 100,000
-        members stays an index range count.
+        Workspace ranks sum the points histogram (a few hundred buckets, not one row per
+        member); a group's are counted on its members' rows, which are few.
         """
-        join = ""
-        params: list[object] = [member.platform, member.workspace_id, period.value, key]
-        if group_id is not None:
-            join = "JOIN group_members g ON g.member_id = s.member_id AND g.group_id = ?"
-            params = [group_id, *params]
-        scope = f"""FROM score_totals s {join}
-                    WHERE s.platform = ? AND s.workspace_id = ? AND s.period = ?
-                      AND s.period_key = ?"""
-        total = (await self._one(conn, f"SELECT count(*) {scope}", params))[0]
         member_id = await self._member_id(conn, member)
         mine = None
         if member_id is not None:
             mine = await self._one(
                 conn,
-                f"SELECT s.points, s.answered, s.correct {scope} AND s.member_id = ?",
-                [*params, member_id],
+                """SELECT points, answered, correct FROM score_totals
+                   WHERE member_id = ? AND period = ? AND period_key = ?""",
+                (member_id, period.value, key),
             )
-        if mine is None:
-            return None, 0, total
-        above = await self._one(
-            conn, f"SELECT count(*) {scope} AND s.points > ?", [*params, mine[0]]
+        if group_id is None:
+            counts = await self._one(
+                conn,
+                """SELECT coalesce(sum(members), 0),
+                          coalesce(sum(CASE WHEN points > ? THEN members END), 0)
+                   FROM score_histogram
+                   WHERE platform = ? AND workspace_id = ? AND period = ? AND period_key = ?""",
+                (mine[0] if mine else 0, member.platform, member.workspace_id, period.value, key),
+            )
+        else:
+            in_group = await self._member_in_group(conn, group_id, member_id)
+            counts = await self._one(
+                conn,
+                """SELECT count(*), coalesce(sum(s.points > ?), 0)
+                   FROM score_totals s JOIN group_members g ON g.member_id = s.member_id
+                   WHERE g.group_id = ? AND s.period = ? AND s.period_key = ?""",
+                (mine[0] if mine else 0, group_id, period.value, key),
+            )
+            mine = mine if in_group else None
+        total, above = counts
+        return mine, (above if mine else 0), total
+
+    async def _member_in_group(
+        self, conn: aiosqlite.Connection, group_id: int, member_id: int | None
+    ) -> bool:
+        row = await self._one(
+            conn,
+            "SELECT 1 FROM group_members WHERE group_id = ? AND member_id = ?",
+            (group_id, member_id),
         )
-        return mine, above[0], total
+        return row is not None
 
     async def topic_stats(self, member: MemberRef) -> list[TopicStat]:
         async with self.db.reading() as conn:
