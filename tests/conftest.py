@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,6 +15,8 @@ from bot.config import Config
 from bot.core.models import ChannelRef, MemberRef
 from bot.core.service import Invocation, QuizService
 from tests.fakes import FakeClock, RecordingPublisher
+from tests.slack_fakes import ADMIN as SLACK_ADMIN
+from tests.slack_fakes import FakeSlack
 
 TEST_BANK = Path(__file__).parent / "bank"
 WATCHED_LOGGERS = ("discord", "bot")
@@ -38,6 +41,23 @@ def fail_on_error_logs(request: pytest.FixtureRequest, caplog: pytest.LogCapture
     ]
     if errors:
         pytest.fail("ERROR logged: " + "; ".join(f"{r.name}: {r.getMessage()}" for r in errors))
+
+
+@pytest.fixture
+def no_slack_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Slack's SDK reads SLACK_* variables itself; tests configure it explicitly."""
+    for name in list(os.environ):
+        if name.startswith("SLACK_"):
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeSlack]:
+    """A fake Slack Web API on 127.0.0.1 that records every call."""
+    slack = await FakeSlack().start()
+    slack.admins.add(SLACK_ADMIN)
+    yield slack
+    await slack.close()
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.signature import SignatureVerifier
 
+ADMIN = "U-ADMIN"  # a workspace admin according to the fake users.info
 SECRET = "test-signing-secret"
 TEAM = "T1"
 BOT_USER = "UBOT"

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import os
 from dataclasses import replace
 
 import pytest
@@ -23,6 +22,7 @@ from bot.slack_adapter.admins import SlackUsers
 from bot.slack_adapter.app import create_app
 from bot.slack_adapter.blocks import escape, fallback
 from tests.slack_fakes import (
+    ADMIN,
     SECRET,
     Call,
     FakeSlack,
@@ -34,23 +34,10 @@ from tests.slack_fakes import (
     view_submission_body,
 )
 
-ADMIN = "U-ADMIN"
 CHANNEL = ChannelRef("slack", "T1", "C1")
 
 
-@pytest.fixture(autouse=True)
-def no_slack_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in list(os.environ):
-        if name.startswith("SLACK_"):
-            monkeypatch.delenv(name)
-
-
-@pytest.fixture
-async def fake():
-    slack = await FakeSlack().start()
-    slack.admins.add(ADMIN)
-    yield slack
-    await slack.close()
+pytestmark = pytest.mark.usefixtures("no_slack_env")
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import re
 import socket
 import time
@@ -22,24 +21,9 @@ from bot.slack_adapter.blocks import fallback
 from bot.slack_adapter.runner import http_app, run_slack
 from bot.storage.slack_store import SqlInstallationStore
 from bot.storage.sqlite import Database
-from tests.slack_fakes import SECRET, FakeSlack, command_body, event_body, signed_headers
+from tests.slack_fakes import ADMIN, SECRET, command_body, event_body, signed_headers
 
-ADMIN = "U-ADMIN"
-
-
-@pytest.fixture(autouse=True)
-def no_slack_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in list(os.environ):
-        if name.startswith("SLACK_"):
-            monkeypatch.delenv(name)
-
-
-@pytest.fixture
-async def fake():
-    slack = await FakeSlack().start()
-    slack.admins.add(ADMIN)
-    yield slack
-    await slack.close()
+pytestmark = pytest.mark.usefixtures("no_slack_env")
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -12,8 +11,8 @@ import yaml
 
 from bot.slack_adapter.app import BOT_SCOPES, COMMAND, EVENTS, create_app
 from tests.slack_fakes import (
+    ADMIN,
     SECRET,
-    FakeSlack,
     action_body,
     command_body,
     dispatch,
@@ -23,7 +22,6 @@ from tests.slack_fakes import (
 )
 
 MANIFEST = Path(__file__).resolve().parents[1] / "slack" / "manifest.yml"
-ADMIN = "U-ADMIN"
 # The bot scope each Web API method needs; a method missing here fails the test, so a
 # new call cannot ship without its scope in the manifest.
 METHOD_SCOPES = {
@@ -37,24 +35,12 @@ METHOD_SCOPES = {
 NO_SCOPE = {"auth.test"}
 
 
-@pytest.fixture(autouse=True)
-def no_slack_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in list(os.environ):
-        if name.startswith("SLACK_"):
-            monkeypatch.delenv(name)
+pytestmark = pytest.mark.usefixtures("no_slack_env")
 
 
 @pytest.fixture
 def manifest() -> dict:
     return yaml.safe_load(MANIFEST.read_text())
-
-
-@pytest.fixture
-async def fake():
-    slack = await FakeSlack().start()
-    slack.admins.add(ADMIN)
-    yield slack
-    await slack.close()
 
 
 @pytest.fixture
