@@ -48,5 +48,8 @@ class RecordingPublisher:
     async def post_leaderboard(self, channel: ChannelRef, board: Leaderboard, title: str) -> None:
         self.boards.append((channel, board, title))
 
+    def channel_mention(self, channel: ChannelRef) -> str:
+        return f"#{channel.channel_id}"
+
     async def post_private(self, channel: ChannelRef, user_id: str, text: str) -> None:
         self.private.append((channel, user_id, text))

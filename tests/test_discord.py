@@ -175,7 +175,7 @@ async def test_a_scheduled_post_the_channel_refuses_is_reported_to_the_setup_adm
     (dm,) = await fake.wait_for("POST", "/users/@me/channels")
     assert str(dm.body["recipient_id"]) == ADMIN.user_id
     (note,) = await fake.wait_for("POST", rf"/channels/{dm.response['id']}/messages")
-    assert note.body["content"] == messages.post_failed_text(CHANNEL_ID, "Missing Access")
+    assert note.body["content"] == messages.post_failed_text(f"<#{CHANNEL_ID}>", "Missing Access")
 
 
 # --- the daily post and answers ---------------------------------------------------------------

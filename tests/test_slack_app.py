@@ -423,7 +423,7 @@ async def test_a_refused_post_is_reported_to_the_admin_who_ran_setup(workspace, 
     [ephemeral] = fake.calls_to("chat.postEphemeral")
     assert (ephemeral.args["channel"], ephemeral.args["user"]) == ("C-GONE", ADMIN)
     assert dm.args["channel"] == ADMIN
-    assert dm.args["text"] == fallback(messages.post_failed_text("C-GONE", "not_in_channel"))
+    assert dm.args["text"] == fallback(messages.post_failed_text("#C-GONE", "not_in_channel"))
     assert (await service.repo.latest_drill(gone)).state is DrillState.FAILED
 
 

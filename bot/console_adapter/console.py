@@ -64,6 +64,9 @@ class ConsolePublisher:
     async def post_leaderboard(self, channel: ChannelRef, board: Leaderboard, title: str) -> None:
         self.say(f"#{channel.channel_id} · {messages.leaderboard_text(board, title)}")
 
+    def channel_mention(self, channel: ChannelRef) -> str:
+        return f"#{channel.channel_id}"
+
     async def post_private(self, channel: ChannelRef, user_id: str, text: str) -> None:
         self.say(f"[private to {user_id}] {text}")
 

@@ -224,9 +224,9 @@ SUBMIT_LABEL = "Submit"
 CANCEL_LABEL = "Cancel"
 
 
-def post_failed_text(channel_id: str, reason: str) -> str:
+def post_failed_text(channel: str, reason: str) -> str:
     return (
-        f"I couldn't post today's question in {channel_id}: {reason}. "
+        f"I couldn't post today's question in {channel}: {reason}. "
         "Check that I can view and post in that channel, then run `/quiz post-now`."
     )
 

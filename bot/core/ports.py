@@ -56,6 +56,10 @@ class Publisher(Protocol):
         """A message only `user_id` sees (an ephemeral message or a DM)."""
         ...
 
+    def channel_mention(self, channel: ChannelRef) -> str:
+        """How a message names the channel so that members can click through to it."""
+        ...
+
 
 class ChannelScheduler(Protocol):
     """Keeps timed jobs in step with channel settings; the database stays the truth."""

@@ -397,11 +397,10 @@ class QuizService:
         settings = await self.settings_for(channel)
         log.error("giving up on the post in %s: %s", channel, reason)
         if settings.admin_user_id:
-            text = messages.post_failed_text(channel.channel_id, reason)
             try:
-                await self.publisher_for(channel).post_private(
-                    channel, settings.admin_user_id, text
-                )
+                publisher = self.publisher_for(channel)
+                text = messages.post_failed_text(publisher.channel_mention(channel), reason)
+                await publisher.post_private(channel, settings.admin_user_id, text)
             except Exception:
                 log.exception("could not tell admin %s about %s", settings.admin_user_id, channel)
 

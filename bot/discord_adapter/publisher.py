@@ -63,6 +63,9 @@ class DiscordPublisher:
             embed=leaderboard_embed(board, title), allowed_mentions=NO_MENTIONS
         )
 
+    def channel_mention(self, channel: ChannelRef) -> str:
+        return f"<#{channel.channel_id}>"
+
     async def post_private(self, channel: ChannelRef, user_id: str, text: str) -> None:
         """A DM: it reaches the member even where the bot cannot post. (An ephemeral
         message needs an interaction to answer, and the callers here have none.)"""

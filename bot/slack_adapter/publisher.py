@@ -138,6 +138,10 @@ class SlackPublisher:
             blocks=blocks.as_dicts(blocks.leaderboard_blocks(board, title)),
         )
 
+    def channel_mention(self, channel: ChannelRef) -> str:
+        # Every text we send is escaped, so a <#C123> link would show as typed.
+        return f"#{channel.channel_id}"
+
     async def post_private(self, channel: ChannelRef, user_id: str, text: str) -> None:
         auth = await self._auth(channel.workspace_id)
         await send_private(self.client, channel.channel_id, user_id, text, auth.get("token"))
