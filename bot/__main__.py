@@ -110,8 +110,12 @@ def main(argv: list[str] | None = None) -> int:
 
         return questions_main(args.args)
     config = Config.from_env()
+    in_terminal = args.command == "console" or (
+        args.command == "run" and not (config.discord_enabled or config.slack_enabled)
+    )
     logging.basicConfig(
-        level=config.log_level,
+        # The console drill shares the terminal with its logs: only problems show there.
+        level=config.log_level or ("WARNING" if in_terminal else "INFO"),
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )

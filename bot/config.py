@@ -19,7 +19,7 @@ def _split(value: str) -> tuple[str, ...]:
 class Config:
     database_url: str = DEFAULT_URL
     questions_dir: Path = DEFAULT_QUESTIONS_DIR
-    log_level: str = "INFO"
+    log_level: str = ""  # empty: INFO for the platforms, WARNING in the terminal
     misfire_grace_seconds: int = 3600
     discord_token: str = ""
     discord_guild_id: str = ""
@@ -42,7 +42,7 @@ class Config:
             questions_dir=Path(get("QUESTIONS_DIR"))
             if get("QUESTIONS_DIR")
             else DEFAULT_QUESTIONS_DIR,
-            log_level=get("LOG_LEVEL", "INFO").upper() or "INFO",
+            log_level=get("LOG_LEVEL").upper(),
             misfire_grace_seconds=int(get("MISFIRE_GRACE_SECONDS") or 3600),
             discord_token=get("DISCORD_TOKEN"),
             discord_guild_id=get("DISCORD_GUILD_ID"),

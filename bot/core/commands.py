@@ -15,7 +15,7 @@ _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 USAGE = """\
-*Daily Drill commands*
+Daily Drill commands:
 `/quiz answer <text>`: answer today's question (a letter for multiple choice)
 `/quiz stats [member]`: accuracy, points, rank and streak
 `/quiz leaderboard [week|month|all] [group:NAME]`
