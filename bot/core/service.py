@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from bot.core import commands as cmd
 from bot.core import messages
+from bot.core.bank import Bank
 from bot.core.errors import (
     AlreadyAnswered,
     AlreadyExists,
@@ -72,7 +73,7 @@ class QuizService:
     def __init__(
         self,
         repo: Repository,
-        bank: object,
+        bank: Bank,
         clock: Clock,
         publishers: dict[str, Publisher] | None = None,
         scheduler: ChannelScheduler | None = None,
@@ -234,7 +235,10 @@ class QuizService:
     async def open_daily_drill(self, channel: ChannelRef) -> tuple[Drill, bool]:
         """Claim today's drill for a channel; the unique (channel, local date) makes a
         second claim return the existing drill with created=False."""
-        settings = await self.settings_for(channel)
+        return await self._claim_today(await self.settings_for(channel))
+
+    async def _claim_today(self, settings: ChannelSettings) -> tuple[Drill, bool]:
+        channel = settings.channel
         now = self.clock.now()
         today = local_date(now, settings.timezone)
         pool = eligible(self.bank, settings.topics)
@@ -263,7 +267,7 @@ class QuizService:
         previous = await self.repo.latest_drill(channel)
         if previous and previous.local_date < today and previous.state is DrillState.OPEN:
             await self.close_drill(previous.id)
-        drill, _ = await self.open_daily_drill(channel)
+        drill, _ = await self._claim_today(settings)
         if drill.state in (DrillState.OPEN, DrillState.CLOSED):
             raise AlreadyExists("Today's question is already posted.")
         claimed = await self.repo.transition_drill(
@@ -434,7 +438,7 @@ class QuizService:
             member = found
         answered, correct, points = await self.repo.member_totals(member)
         rank, ranked = await self.repo.rank(member, Period.ALL, "all")
-        current, best = await self.repo.streak(member, None)
+        current, best = await self.repo.streak(member)
         topics = await self.repo.topic_stats(member)
         return MemberStats(
             member=member,

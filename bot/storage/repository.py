@@ -564,29 +564,22 @@ class SqliteRepository:
             )
         return [TopicStat(row[0], row[1], row[2]) for row in rows]
 
-    async def streak(self, member: MemberRef, channel: ChannelRef | None) -> tuple[int, int]:
-        """(current, best) streak, in one channel or the best over all of them.
+    async def streak(self, member: MemberRef) -> tuple[int, int]:
+        """(current, best) streak: the best over the member's channels.
 
         A streak is broken once a later drill in its channel closed unanswered.
         """
-        where = ""
-        params: list[str] = [member.platform, member.workspace_id, member.user_id]
-        if channel is not None:
-            where = "AND c.channel_id = ?"
-            params.append(channel.channel_id)
         async with self.db.reading() as conn:
             row = await self._one(
                 conn,
-                f"""SELECT coalesce(max(CASE WHEN EXISTS (
+                """SELECT coalesce(max(CASE WHEN EXISTS (
                                SELECT 1 FROM drills d WHERE d.channel_id = s.channel_id
                                  AND d.local_date > s.last_date AND d.state = 'closed')
                            THEN 0 ELSE s.current END), 0),
                            coalesce(max(s.best), 0)
-                    FROM streaks s
-                    JOIN members m ON m.id = s.member_id
-                    JOIN channels c ON c.id = s.channel_id
-                    WHERE m.platform = ? AND m.workspace_id = ? AND m.user_id = ? {where}""",
-                params,
+                    FROM streaks s JOIN members m ON m.id = s.member_id
+                    WHERE m.platform = ? AND m.workspace_id = ? AND m.user_id = ?""",
+                (member.platform, member.workspace_id, member.user_id),
             )
         return row[0], row[1]
 
