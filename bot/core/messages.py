@@ -26,6 +26,8 @@ from bot.core.models import (
 )
 
 BAR_WIDTH = 10
+ELLIPSIS = "…"
+WORD_SLACK = 30  # how far back a cut may move to end on a whole word
 PERIOD_TITLES = {Period.WEEK: "This week", Period.MONTH: "This month", Period.ALL: "All time"}
 
 
@@ -237,3 +239,17 @@ def missing_permissions_text(permissions: list[str]) -> str:
         f"Heads up: I'm missing {', '.join(permissions)} in this channel, "
         "so the daily question can't be posted here yet."
     )
+
+
+def clip(text: str, limit: int) -> str:
+    """`text` if it fits in `limit` characters, else cut on a nearby word boundary and
+    ended with an ellipsis, so every platform shortens long text the same way."""
+    if len(text) <= limit:
+        return text
+    head = text[: limit - len(ELLIPSIS)]
+    if head and not text[len(head)].isspace():
+        start = max(0, len(head) - WORD_SLACK)
+        boundary = max(head.rfind(" ", start), head.rfind("\n", start))
+        if boundary > 0:
+            head = head[:boundary]
+    return head.rstrip() + ELLIPSIS

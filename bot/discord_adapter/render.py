@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import discord
 
 from bot.core import messages
+from bot.core.messages import ELLIPSIS, clip
 from bot.core.models import DrillPost, DrillResult, Kind, Leaderboard, MemberStats, Question
 from bot.core.service import Reply
 
@@ -27,8 +28,6 @@ CHOICE_NAME_LIMIT = 100
 MODAL_TITLE_LIMIT = 45
 CHOICE_LINE_LIMIT = 600  # one answer choice in the post; five of them leave room for the prompt
 
-ELLIPSIS = "…"
-WORD_SLACK = 30  # how far back a cut may move to end on a whole word
 
 OPEN_COLOUR = discord.Colour.blurple()
 CLOSED_COLOUR = discord.Colour.green()
@@ -44,18 +43,6 @@ class PrivateReply:
 
 
 # --- truncation ---------------------------------------------------------------------------
-
-
-def clip(text: str, limit: int) -> str:
-    """`text` if it fits, else cut to `limit` characters ending in an ellipsis."""
-    if len(text) <= limit:
-        return text
-    head = text[: limit - len(ELLIPSIS)]
-    if not text[len(head)].isspace():
-        space = head.rfind(" ", max(0, len(head) - WORD_SLACK))
-        if space > 0:
-            head = head[:space]
-    return head.rstrip() + ELLIPSIS
 
 
 def clip_lines(lines: list[str], limit: int) -> str:

@@ -29,6 +29,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.core import commands, messages
+from bot.core.messages import ELLIPSIS
 from bot.core.models import (
     LETTERS,
     DrillPost,
@@ -48,7 +49,6 @@ MAX_VALUE = 2000
 MAX_TITLE = 24  # a modal's title, submit and close labels
 MAX_LABEL = 2000
 MAX_TEXT = 4000  # a message's top-level `text`, what notifications show
-ELLIPSIS = "…"
 
 ANSWER_ACTION = "drill_answer"  # action_id f"drill_answer:{letter}", value f"{drill_id}:{letter}"
 OPEN_MODAL_ACTION = "drill_answer_open"  # value f"{drill_id}:{question_id}"
@@ -69,15 +69,11 @@ def unescape(text: str) -> str:
 
 
 def clip(text: str, limit: int) -> str:
-    """At most `limit` characters: cut at a word when one is near, then add an ellipsis."""
-    if len(text) <= limit:
+    """The shared clip, never leaving half an escape (`&l`) before the ellipsis."""
+    clipped = messages.clip(text, limit)
+    if clipped == text:
         return text
-    cut = text[: limit - len(ELLIPSIS)]
-    boundary = max(cut.rfind(" "), cut.rfind("\n"))
-    if boundary > len(cut) // 2:
-        cut = cut[:boundary]
-    cut = _PARTIAL_ENTITY.sub("", cut).rstrip()
-    return cut + ELLIPSIS
+    return _PARTIAL_ENTITY.sub("", clipped[: -len(ELLIPSIS)]).rstrip() + ELLIPSIS
 
 
 def plain(text: str, limit: int) -> PlainTextObject:
