@@ -35,13 +35,17 @@ def question_header(question: Question) -> str:
     return f"{question.topic} · {question.difficulty}"
 
 
+def choice_lines(question: Question) -> list[str]:
+    """`A) ...` for each choice of a choice question (none for the typed kinds)."""
+    if question.kind is not Kind.CHOICE:
+        return []
+    return [f"{LETTERS[i]}) {choice.text}" for i, choice in enumerate(question.choices)]
+
+
 def question_body(question: Question) -> str:
     """The prompt with its lettered choices, as every platform shows it in text."""
-    lines = [question.prompt.strip()]
-    if question.kind is Kind.CHOICE:
-        lines.append("")
-        lines.extend(f"{LETTERS[i]}) {c.text}" for i, c in enumerate(question.choices))
-    return "\n".join(lines)
+    choices = choice_lines(question)
+    return "\n".join([question.prompt.strip(), *(["", *choices] if choices else [])])
 
 
 def answer_hint(question: Question) -> str:

@@ -13,7 +13,7 @@ import discord
 
 from bot.core import messages
 from bot.core.messages import ELLIPSIS, clip
-from bot.core.models import DrillPost, DrillResult, Kind, Leaderboard, MemberStats, Question
+from bot.core.models import DrillPost, DrillResult, Leaderboard, MemberStats, Question
 from bot.core.service import Reply
 
 # Discord's limits (https://discord.com/developers/docs/resources/message#embed-object).
@@ -92,10 +92,7 @@ def question_description(question: Question, limit: int, *, revealed: bool = Fal
     The choices are kept whole (each clipped on its own) and the prompt gets what is
     left, so a long prompt never pushes the choices out of the post.
     """
-    lines = messages.question_body(question).split("\n")
-    count = len(question.choices) if question.kind is Kind.CHOICE else 0
-    prompt_lines, choice_lines = lines[: len(lines) - count], lines[len(lines) - count :]
-    choice_lines = [clip(line, CHOICE_LINE_LIMIT) for line in choice_lines]
+    choice_lines = [clip(line, CHOICE_LINE_LIMIT) for line in messages.choice_lines(question)]
     if revealed and question.correct_letter:
         index = question.letters.index(question.correct_letter)
         choice_lines[index] = f"✅ **{choice_lines[index]}**"
@@ -103,7 +100,7 @@ def question_description(question: Question, limit: int, *, revealed: bool = Fal
     room = limit - len(tail) - (1 if tail else 0)
     if room <= len(ELLIPSIS):
         return clip(tail, limit)
-    prompt = clip("\n".join(prompt_lines), room)
+    prompt = clip(question.prompt.strip() + ("\n" if tail else ""), room)
     return f"{prompt}\n{tail}" if tail else prompt
 
 

@@ -31,7 +31,6 @@ from slack_sdk.models.views import View
 from bot.core import commands, messages
 from bot.core.messages import ELLIPSIS
 from bot.core.models import (
-    LETTERS,
     DrillPost,
     DrillResult,
     Kind,
@@ -230,13 +229,11 @@ def parse_modal_metadata(metadata: str) -> tuple[int, str]:
 
 def revealed_question(question: Question) -> str:
     """The prompt with its choices, the correct one in bold with a check mark."""
-    lines = [escape(question.prompt.strip())]
-    if question.kind is Kind.CHOICE:
-        lines.append("")
-        for index, choice in enumerate(question.choices):
-            line = escape(f"{LETTERS[index]}) {choice.text}")
-            lines.append(f"*{line}* ✓" if choice.correct else line)
-    return "\n".join(lines)
+    choices = [
+        f"*{escape(line)}* ✓" if choice.correct else escape(line)
+        for choice, line in zip(question.choices, messages.choice_lines(question), strict=False)
+    ]
+    return "\n".join([escape(question.prompt.strip()), *(["", *choices] if choices else [])])
 
 
 def reveal_blocks(result: DrillResult) -> list[Block]:
