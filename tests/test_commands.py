@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.core import commands
@@ -111,4 +111,110 @@ def test_setup_like_text_never_raises_anything_but_quiz_error(words):
     try:
         parse("/quiz setup " + " ".join(words))
     except QuizError as exc:
+        assert exc.message
+
+
+@pytest.mark.parametrize(
+    "zone",
+    [
+        "Europe",
+        "America",
+        "Asia",
+        "Etc",
+        "America/Argentina",
+        "Europe/" + "x" * 300,
+        "x" * 300,
+        "localtime",
+        "Factory",
+        "posixrules",
+        "right/UTC",
+        "posix/Europe/Berlin",
+        "../../etc/passwd",
+        "/etc/localtime",
+    ],
+)
+def test_setup_refuses_zone_directories_and_host_specific_names(zone):
+    with pytest.raises(UsageError) as caught:
+        parse(f"/quiz setup tz:{zone}")
+    first_line = caught.value.message.splitlines()[0]
+    assert f"I don't know the time zone `{zone[:60]}`" in first_line
+
+
+def test_setup_accepts_canonical_zones_in_any_case():
+    assert parse("/quiz setup tz:europe/berlin") == Setup(tz="Europe/Berlin")
+    assert parse("/quiz setup tz:America/New_York") == Setup(tz="America/New_York")
+    assert parse("/quiz setup tz:UTC") == Setup(tz="UTC")
+
+
+@pytest.mark.parametrize(
+    ("zone", "suggestion"),
+    [("Europe/Berlim", "Europe/Berlin"), ("Kolkata", "Asia/Kolkata"), ("Europe", "Europe/")],
+)
+def test_an_unknown_zone_suggests_the_closest_one(zone, suggestion):
+    with pytest.raises(UsageError) as caught:
+        parse(f"/quiz setup tz:{zone}")
+    assert f"Did you mean `{suggestion}" in caught.value.message
+
+
+@pytest.mark.parametrize(
+    "days", ["monkey", "frisbee", "sunny", "mon-friday-ish", "tuesdays", "m", "mon,", "-fri"]
+)
+def test_setup_refuses_words_that_only_start_like_a_day(days):
+    with pytest.raises(UsageError) as caught:
+        parse(f"/quiz setup days:{days}")
+    assert "not a list of days" in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("days", "expected"),
+    [
+        ("monday", (0,)),
+        ("Monday-Friday", (0, 1, 2, 3, 4)),
+        ("tues,thurs", (1, 3)),
+        ("sat-sun", (5, 6)),
+        ("mon,wed-fri", (0, 2, 3, 4)),
+    ],
+)
+def test_setup_accepts_day_names_abbreviations_and_ranges(days, expected):
+    assert parse(f"/quiz setup days:{days}") == Setup(days=expected)
+
+
+def test_the_length_limit_counts_the_answer_not_the_command_prefix():
+    answer = "x" * commands.MAX_TEXT
+    assert parse(f"/quiz answer {answer}") == Answer(answer)
+    assert parse(f"answer {answer}") == Answer(answer)
+    with pytest.raises(UsageError, match="too long"):
+        parse(f"/quiz answer {answer}x")
+
+
+_OPTION_WORDS = st.sampled_from(
+    [
+        *("setup", "answer", "group", "leaderboard", "stats", "days:", "tz:", "time:", "close:"),
+        *("tz:Europe", "tz:America/Argentina", "tz:" + "Z" * 300, "tz:right/UTC", "tz:../etc"),
+    ]
+)
+_FUZZ_TEXT = st.one_of(
+    st.text(max_size=200),
+    st.lists(
+        st.one_of(
+            _OPTION_WORDS,
+            st.text(max_size=12),
+            st.builds(lambda key, value: f"{key}:{value}", st.text(max_size=8), st.text()),
+        ),
+        max_size=8,
+    ).map(" ".join),
+    st.builds(lambda word, n: f"/quiz {word} " + "é" * n, _OPTION_WORDS, st.integers(0, 6000)),
+)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(
+    st.builds(
+        lambda prefix, body: prefix + body, st.sampled_from(["", "/quiz ", "/QUIZ"]), _FUZZ_TEXT
+    )
+)
+def test_fuzzed_commands_raise_only_usage_errors(text):
+    try:
+        parse(text)
+    except UsageError as exc:
         assert exc.message

@@ -4,15 +4,25 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.core.errors import UsageError
 from bot.core.models import Period, RevealMode
+from bot.core.zones import UnknownZone, validate_zone
 
 MAX_TEXT = 2000
 GROUP_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
 _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_FULL_DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+# Every spelling of a day that `days:` accepts: the name, its 3-letter form, common others.
+DAY_SPELLINGS = {
+    **{name: index for index, name in enumerate(DAY_NAMES)},
+    **{name: index for index, name in enumerate(_FULL_DAY_NAMES)},
+    "tues": 1,
+    "weds": 2,
+    "thur": 3,
+    "thurs": 3,
+}
 
 USAGE = """\
 Daily Drill commands:
@@ -151,8 +161,10 @@ def check_length(text: str) -> None:
 
 
 def parse(text: str) -> Command:
-    """Parse `/quiz ...` text (the `/quiz` prefix is optional) into a typed command."""
-    check_length(text)
+    """Parse `/quiz ...` text (the `/quiz` prefix is optional) into a typed command.
+
+    The length limit applies to what the member wrote (the answer itself, or the command
+    after `/quiz`), so an answer may use all of it on every platform."""
     body = text.strip()
     if body.lower().startswith("/quiz"):
         body = body[len("/quiz") :].strip()
@@ -161,6 +173,7 @@ def parse(text: str) -> Command:
     verb, _, rest = body.partition(" ")
     verb = verb.lower()
     rest = rest.strip()
+    check_length(rest if verb == "answer" else body)
     if verb in _NO_ARGS:
         if rest:
             raise usage_error(f"`{verb}` takes no arguments.")
@@ -254,15 +267,16 @@ def parse_time(value: str) -> str:
 
 
 def parse_timezone(value: str) -> str:
-    name = value.strip()
+    """A canonical IANA zone name (see bot.core.zones), or a hint at the closest one."""
     try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise UsageError(
-            f"I don't know the time zone `{name[:60]}`. Use a name like Europe/Berlin "
-            "or America/New_York."
-        ) from exc
-    return name
+        return validate_zone(value)
+    except UnknownZone as exc:
+        hint = (
+            f"Did you mean `{exc.suggestion}`?"
+            if exc.suggestion
+            else "Use a name like Europe/Berlin or America/New_York."
+        )
+        raise UsageError(f"I don't know the time zone `{exc.name[:60]}`. {hint}") from exc
 
 
 def parse_topics(value: str) -> tuple[str, ...]:
@@ -290,15 +304,14 @@ def parse_days(value: str) -> tuple[int, ...]:
         return tuple(range(5))
     days: set[int] = set()
     for part in text.split(","):
-        start, dash, end = part.partition("-")
-        try:
-            first = DAY_NAMES.index(start[:3])
-            last = DAY_NAMES.index(end[:3]) if dash else first
-        except ValueError as exc:
+        start, dash, end = part.strip().partition("-")
+        first = DAY_SPELLINGS.get(start.strip())
+        last = DAY_SPELLINGS.get(end.strip()) if dash else first
+        if first is None or last is None:
             raise UsageError(
                 f"`{value[:40]}` is not a list of days: use `daily`, `mon-fri` or `mon,wed,fri`."
-            ) from exc
-        if last < first or len(start) < 3 or (dash and len(end) < 3):
+            )
+        if last < first:
             raise UsageError(f"`{part[:40]}` is not a day range: write it as `mon-fri`.")
         days.update(range(first, last + 1))
     return tuple(sorted(days))
