@@ -67,3 +67,16 @@ def test_the_console_keeps_its_data_between_sessions(tmp_path):
     run_console(tmp_path, SCRIPT)
     out = run_console(tmp_path, ":as bob\n/quiz stats\n")
     assert "Stats for bob\nAnswered: 1" in out
+
+
+def test_as_is_a_whole_word_so_other_text_answers(tmp_path):
+    out = run_console(
+        tmp_path,
+        "/quiz setup time:09:00 tz:Europe/Berlin topics:testing\n/quiz post-now\n"
+        ":ask me\n:as\n:as bob\n",
+    )
+    assert "now speaking as k me" not in out
+    # `:ask me` is an answer from the current member, graded as one.
+    assert "[private to you] Answer with one of the letters A-D." in out
+    assert "Give a name: `:as alice`" in out
+    assert "(now speaking as bob)" in out

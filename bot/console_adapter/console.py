@@ -89,8 +89,9 @@ class Console:
         if line in (":help", ":h"):
             self.publisher.say(HELP)
             return True
-        if line.startswith(":as"):
-            self.switch(line[len(":as") :].strip())
+        verb, _, name = line.partition(" ")
+        if verb == ":as":
+            self.switch(name.strip())
             return True
         text = line if line.startswith("/") else f"/quiz answer {line}"
         await self.run_command(text)
