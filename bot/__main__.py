@@ -12,26 +12,57 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from bot.app import open_service
-from bot.config import Config
+from bot.config import Config, ConfigError
 from bot.console_adapter.console import Console
+from bot.core import messages
 from bot.core.errors import BankErrors
 from bot.core.service import QuizService
+from bot.questions_cli import add_commands as add_questions_commands
 from bot.scheduler import DrillScheduler
 from bot.storage.migrate import DatabaseTooNew, migrate
-from bot.storage.sqlite import Database
+from bot.storage.sqlite import Database, DatabaseUnavailable
 
 log = logging.getLogger("bot")
 
 
+SETTINGS_EPILOG = "Settings come from environment variables; see README.md for the list."
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m bot", description="Daily Drill bot")
-    sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("run", help="start every adapter whose tokens are set (else the console)")
-    sub.add_parser("console", help="run the drill in this terminal")
-    sub.add_parser("migrate", help="apply database migrations and exit")
-    sub.add_parser("discord-invite", help="print the URL that adds the bot to a Discord server")
-    questions = sub.add_parser("questions", help="check, count or import questions")
-    questions.add_argument("args", nargs=argparse.REMAINDER)
+    parser = argparse.ArgumentParser(
+        prog="python -m bot",
+        description="Daily Drill: one machine-learning interview question a day, on Discord, "
+        "Slack or in this terminal.",
+        epilog=SETTINGS_EPILOG,
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands = {
+        "run": (
+            "start every adapter whose tokens are set (else the console)",
+            "Start Discord and/or Slack, whichever has its tokens set, with the scheduler; "
+            "with no tokens, run the console drill instead.",
+        ),
+        "console": (
+            "run the drill in this terminal",
+            "Run a drill channel in this terminal: /quiz commands, `:as NAME`, `:quit`.",
+        ),
+        "migrate": (
+            "apply database migrations and exit",
+            "Apply any pending migrations to the DATABASE_URL database and exit.",
+        ),
+        "discord-invite": (
+            "print the URL that adds the bot to a Discord server",
+            "Print the invite URL for DISCORD_APPLICATION_ID (or the id in DISCORD_TOKEN).",
+        ),
+    }
+    for name, (summary, description) in commands.items():
+        sub.add_parser(name, help=summary, description=description, epilog=SETTINGS_EPILOG)
+    questions = sub.add_parser(
+        "questions",
+        help="check, count or import questions",
+        description="The question bank's maintenance commands for pack authors.",
+    )
+    add_questions_commands(questions)
     return parser
 
 
@@ -101,15 +132,19 @@ async def until_stopped(work: Coroutine[object, object, None]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "questions":
+        from bot.questions_cli import run as run_questions
+
+        return run_questions(args)
+    try:
+        config = Config.from_env()
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
     if args.command == "discord-invite":
         from bot.discord_adapter.invite import print_invite
 
-        return print_invite(Config.from_env())
-    if args.command == "questions":
-        from bot.questions_cli import main as questions_main
-
-        return questions_main(args.args)
-    config = Config.from_env()
+        return print_invite(config)
     in_terminal = args.command == "console" or (
         args.command == "run" and not (config.discord_enabled or config.slack_enabled)
     )
@@ -124,6 +159,9 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(until_stopped(commands[args.command](config)))
     except DatabaseTooNew as exc:
         log.error("%s", exc)
+        return 2
+    except DatabaseUnavailable as exc:
+        print(messages.database_unavailable(exc.path, exc.reason), file=sys.stderr)
         return 2
     except BankErrors as exc:
         log.error("the question bank has errors; fix them or run `questions check`:\n%s", exc)

@@ -7,18 +7,75 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot.core import messages
 from bot.core.bank import DEFAULT_QUESTIONS_DIR
-from bot.storage.sqlite import DEFAULT_URL
+from bot.storage.sqlite import DEFAULT_URL, BadDatabaseUrl, path_from_url, url_scheme
+
+DEFAULT_DATA_DIR = Path("data")
+
+
+class ConfigError(Exception):
+    """A setting is invalid; the message is the one line the command line prints."""
 
 
 def _split(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split(",") if part.strip())
 
 
+def _whole_number(name: str, text: str, default: int, low: int, high: int | None) -> int:
+    if not text:
+        return default
+    # int() would also take "٣٠٠٠" and "1_000"; a setting is plain ASCII digits.
+    if not (text.isascii() and text.isdigit()) or int(text) < low or (high and int(text) > high):
+        raise ConfigError(messages.bad_setting(name, text))
+    return int(text)
+
+
+def _log_level(text: str) -> str:
+    level = text.upper()
+    if level and level not in messages.LOG_LEVELS:
+        raise ConfigError(messages.bad_setting("LOG_LEVEL", text))
+    return level
+
+
+def _database_url(text: str) -> str:
+    url = text or DEFAULT_URL
+    try:
+        path_from_url(url)
+    except BadDatabaseUrl as exc:
+        # Only the scheme of a non-SQLite URL is shown: the rest may hold a password.
+        scheme = url_scheme(url)
+        shown = f"{scheme}://..." if scheme and scheme != "sqlite" else messages.shown_setting(url)
+        raise ConfigError(messages.bad_database_url(shown, exc.problem.value)) from exc
+    return url
+
+
+def questions_dir_from_env(env: Mapping[str, str] | None = None) -> Path:
+    """QUESTIONS_DIR, or the shipped bank; ConfigError unless it is a directory."""
+    env = os.environ if env is None else env
+    text = env.get("QUESTIONS_DIR", "").strip()
+    if not text:
+        return DEFAULT_QUESTIONS_DIR
+    path = Path(text)
+    if not path.exists():
+        raise ConfigError(messages.bad_path_setting("QUESTIONS_DIR", text, "does not exist"))
+    if not path.is_dir():
+        raise ConfigError(messages.bad_path_setting("QUESTIONS_DIR", text, "is not a directory"))
+    return path
+
+
+def _data_dir(text: str) -> Path:
+    path = Path(text) if text else DEFAULT_DATA_DIR
+    if path.exists() and not path.is_dir():
+        raise ConfigError(messages.bad_path_setting("DATA_DIR", text, "is not a directory"))
+    return path
+
+
 @dataclass(frozen=True)
 class Config:
     database_url: str = DEFAULT_URL
     questions_dir: Path = DEFAULT_QUESTIONS_DIR
+    data_dir: Path = DEFAULT_DATA_DIR  # deployment state such as the Discord sync hash
     log_level: str = ""  # empty: INFO for the platforms, WARNING in the terminal
     misfire_grace_seconds: int = 3600
     discord_token: str = ""
@@ -35,15 +92,17 @@ class Config:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
+        """Every setting checked; ConfigError names the first bad one and what it allows."""
         env = os.environ if env is None else env
         get = lambda name, default="": env.get(name, default).strip()  # noqa: E731
         return cls(
-            database_url=get("DATABASE_URL") or DEFAULT_URL,
-            questions_dir=Path(get("QUESTIONS_DIR"))
-            if get("QUESTIONS_DIR")
-            else DEFAULT_QUESTIONS_DIR,
-            log_level=get("LOG_LEVEL").upper(),
-            misfire_grace_seconds=int(get("MISFIRE_GRACE_SECONDS") or 3600),
+            database_url=_database_url(get("DATABASE_URL")),
+            questions_dir=questions_dir_from_env(env),
+            data_dir=_data_dir(get("DATA_DIR")),
+            log_level=_log_level(get("LOG_LEVEL")),
+            misfire_grace_seconds=_whole_number(
+                "MISFIRE_GRACE_SECONDS", get("MISFIRE_GRACE_SECONDS"), 3600, 1, None
+            ),
             discord_token=get("DISCORD_TOKEN"),
             discord_guild_id=get("DISCORD_GUILD_ID"),
             discord_application_id=get("DISCORD_APPLICATION_ID"),
@@ -54,7 +113,7 @@ class Config:
             slack_client_secret=get("SLACK_CLIENT_SECRET"),
             slack_api_url=get("SLACK_API_URL"),
             slack_admin_user_ids=_split(get("SLACK_ADMIN_USER_IDS")),
-            port=int(get("PORT") or 3000),
+            port=_whole_number("PORT", get("PORT"), 3000, 1, 65535),
         )
 
     @property

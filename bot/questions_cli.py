@@ -9,7 +9,8 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from bot.core.bank import DEFAULT_QUESTIONS_DIR, scan_bank
+from bot.config import ConfigError, questions_dir_from_env
+from bot.core.bank import scan_bank
 from bot.core.errors import BankErrors
 from bot.core.importers import FORMATS, import_questions, write_pack
 from bot.core.models import Difficulty, Kind
@@ -27,40 +28,99 @@ def _shown(path: Path) -> Path:
 
 
 def default_dir() -> Path:
-    """The shipped bank, shown relative to the working directory when possible."""
-    return _shown(DEFAULT_QUESTIONS_DIR)
+    """QUESTIONS_DIR, else the shipped bank; shown relative to the working directory when
+    possible. ConfigError when QUESTIONS_DIR is not a directory."""
+    return _shown(questions_dir_from_env())
+
+
+class NotAPack(Exception):
+    """A PATH argument is a file that is not a .yaml pack."""
+
+
+def _packs_or_dirs(paths: Sequence[Path]) -> list[Path]:
+    """The paths, unless one is a file other than a .yaml pack: that one is refused by name
+    instead of being parsed and echoed back (`check /etc/passwd`)."""
+    for path in paths:
+        if path.is_file() and path.suffix not in (".yaml", ".yml"):
+            raise NotAPack(f"{path} is not a .yaml question pack or a directory of them")
+    return list(paths)
 
 
 def _count(number: int, noun: str) -> str:
     return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="questions", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    check = commands.add_parser("check", help="validate packs and run the quality checks")
-    check.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="pack files or dirs")
-    stats = commands.add_parser("stats", help="count questions by topic, kind, difficulty, week")
-    stats.add_argument("path", nargs="?", type=Path, metavar="PATH", help="pack file or dir")
-    imp = commands.add_parser("import", help="convert questions from another format to a pack")
-    imp.add_argument("file", type=Path, metavar="FILE")
-    imp.add_argument("--format", required=True, choices=FORMATS, dest="fmt")
+DEFAULT_DIR_HELP = "default: $QUESTIONS_DIR, else the shipped questions/ directory"
+
+
+def add_commands(parser: argparse.ArgumentParser) -> None:
+    """The check, stats and import subcommands, on this parser or `python -m bot questions`."""
+    commands = parser.add_subparsers(dest="questions_command", required=True, metavar="COMMAND")
+    check = commands.add_parser(
+        "check",
+        help="validate packs and run the quality checks",
+        description="Validate question packs and run the quality checks; exit 1 on problems.",
+    )
+    check.add_argument(
+        "paths",
+        nargs="*",
+        type=Path,
+        metavar="PATH",
+        help=f"pack files or directories to check ({DEFAULT_DIR_HELP})",
+    )
+    stats = commands.add_parser(
+        "stats",
+        help="count questions by topic, kind, difficulty and week",
+        description="Count the questions by topic, kind, difficulty and week.",
+    )
+    stats.add_argument(
+        "path",
+        nargs="?",
+        type=Path,
+        metavar="PATH",
+        help=f"a pack file or directory ({DEFAULT_DIR_HELP})",
+    )
+    imp = commands.add_parser(
+        "import",
+        help="convert questions from another format to a pack",
+        description="Convert a file of questions (Anki, CSV, Red trivia, YAML) into a "
+        "validated pack; nothing is written when any row is invalid.",
+    )
+    imp.add_argument("file", type=Path, metavar="FILE", help="the file to convert")
+    imp.add_argument(
+        "--format", required=True, choices=FORMATS, dest="fmt", help="the format of FILE"
+    )
     imp.add_argument("--topic", help="topic slug where rows name none (yaml: replaces it)")
     imp.add_argument(
-        "--out", type=Path, help="pack to write (default questions/imported-<stem>.yaml)"
+        "--out",
+        type=Path,
+        help="the pack to write (default: imported-<stem>.yaml in the questions directory)",
     )
     imp.add_argument("--force", action="store_true", help="overwrite an existing --out file")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="questions", description=__doc__)
+    add_commands(parser)
     return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the parsed subcommand; a bad QUESTIONS_DIR or PATH is one line on stderr, exit 2."""
+    try:
+        if args.questions_command == "check":
+            return check(_packs_or_dirs(args.paths) or [default_dir()])
+        if args.questions_command == "stats":
+            return stats((_packs_or_dirs([args.path]) if args.path else [default_dir()])[0])
+        return import_file(args.file, args.fmt, args.topic, args.out, force=args.force)
+    except (ConfigError, NotAPack) as exc:
+        print(exc, file=sys.stderr)
+        return 2
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one subcommand; returns the process exit code."""
-    args = _parser().parse_args(list(sys.argv[1:] if argv is None else argv))
-    if args.command == "check":
-        return check(args.paths or [default_dir()])
-    if args.command == "stats":
-        return stats(args.path or default_dir())
-    return import_file(args.file, args.fmt, args.topic, args.out, force=args.force)
+    return run(_parser().parse_args(list(sys.argv[1:] if argv is None else argv)))
 
 
 def check(paths: Sequence[Path]) -> int:

@@ -123,3 +123,53 @@ def test_runs_as_a_module(good_dir: Path) -> None:
         check=False,
     )
     assert (done.returncode, done.stdout) == (0, "OK: 4 questions in 1 pack\n")
+
+
+@pytest.mark.parametrize("command", [["check"], ["stats"]])
+def test_check_and_stats_read_questions_dir(
+    command: list[str],
+    good_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("QUESTIONS_DIR", str(good_dir))
+    assert main(command) == 0
+    assert "4 questions in 1 pack" in capsys.readouterr().out
+
+
+def test_import_writes_into_questions_dir_by_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bank = tmp_path / "bank"
+    bank.mkdir()
+    monkeypatch.setenv("QUESTIONS_DIR", str(bank))
+    monkeypatch.chdir(tmp_path)
+    assert main(["import", str(DATA / "sample.csv"), "--format", "csv"]) == 0
+    assert len(load_pack(bank / "imported-sample.yaml")) == 4
+    assert capsys.readouterr().out == "wrote 4 questions to bank/imported-sample.yaml\n"
+
+
+@pytest.mark.parametrize("command", [["check"], ["stats"], ["import", "x.csv", "--format", "csv"]])
+def test_a_questions_dir_that_is_a_file_is_named_not_printed(
+    command: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch
+) -> None:
+    secret = tmp_path / "passwd"
+    secret.write_text("root:x:0:0:root:/root:/bin/bash\n" * 50, encoding="utf-8")
+    monkeypatch.setenv("QUESTIONS_DIR", str(secret))
+    assert main(command) == 2
+    captured = capsys.readouterr()
+    assert "root:x" not in captured.out + captured.err
+    assert captured.err.count("\n") == 1
+    assert f"QUESTIONS_DIR='{secret}' is not a directory" in captured.err
+
+
+@pytest.mark.parametrize("command", ["check", "stats"])
+def test_a_path_that_is_not_a_pack_is_named_not_printed(
+    command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    secret = tmp_path / "passwd"
+    secret.write_text("root:x:0:0:root:/root:/bin/bash\n" * 50, encoding="utf-8")
+    assert main([command, str(secret)]) == 2
+    captured = capsys.readouterr()
+    assert "root:x" not in captured.out + captured.err
+    assert captured.err == f"{secret} is not a .yaml question pack or a directory of them\n"

@@ -257,3 +257,47 @@ def clip(text: str, limit: int) -> str:
         if boundary > 0:
             head = head[:boundary]
     return head.rstrip() + ELLIPSIS
+
+
+# The command line's one-line refusals of a bad setting (stderr, exit code 2).
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+SETTING_RULES = {
+    "PORT": "a whole number from 1 to 65535 (default 3000)",
+    "MISFIRE_GRACE_SECONDS": "a whole number of seconds, 1 or more (default 3600)",
+    "LOG_LEVEL": f"one of {', '.join(LOG_LEVELS)} (default INFO; WARNING in the console)",
+    "DATABASE_URL": "sqlite:///relative/path.db or sqlite:////absolute/path.db",
+    "QUESTIONS_DIR": "a directory of *.yaml question packs",
+    "DATA_DIR": "a directory the bot may write to (default data)",
+}
+DATABASE_URL_PROBLEMS = {
+    "not a URL": "is not a URL",
+    "PostgreSQL": "uses PostgreSQL, which is not supported yet",
+    "unknown scheme": "is not a sqlite:// URL",
+    "no path": "names no database file (SQLite would use a temporary one)",
+    "not sqlite:///": "needs three slashes, as in sqlite:///",
+}
+
+
+def shown_setting(value: str, limit: int = 60) -> str:
+    """A setting's value as the error line shows it: quoted, cut, control characters escaped."""
+    return repr(clip(value, limit))
+
+
+def bad_setting(name: str, value: str, problem: str = "is not valid") -> str:
+    return f"{name}={shown_setting(value)} {problem}: use {SETTING_RULES[name]}."
+
+
+def bad_database_url(shown: str, problem: str) -> str:
+    rule = SETTING_RULES["DATABASE_URL"]
+    return f"DATABASE_URL={shown} {DATABASE_URL_PROBLEMS[problem]}: use {rule}."
+
+
+def database_unavailable(path: str, reason: str) -> str:
+    return (
+        f"Cannot open the database {path!r} (from DATABASE_URL): {reason}. "
+        f"Use {SETTING_RULES['DATABASE_URL']} naming a writable SQLite file."
+    )
+
+
+def bad_path_setting(name: str, path: str, problem: str) -> str:
+    return f"{name}={shown_setting(path, 300)} {problem}: use {SETTING_RULES[name]}."

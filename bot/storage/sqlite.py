@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import enum
 import logging
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -16,16 +18,72 @@ DEFAULT_URL = "sqlite:///data/daily-drill.db"
 BUSY_TIMEOUT_MS = 5000
 
 
+POSTGRES_SCHEMES = ("postgres", "postgresql")
+
+
+class UrlProblem(enum.Enum):
+    NOT_A_URL = "not a URL"
+    POSTGRES = "PostgreSQL"
+    UNKNOWN_SCHEME = "unknown scheme"
+    NO_PATH = "no path"
+    NOT_THREE_SLASHES = "not sqlite:///"
+
+
+class BadDatabaseUrl(ValueError):
+    """DATABASE_URL names no database this build can open; `problem` says why."""
+
+    def __init__(self, url: str, problem: UrlProblem) -> None:
+        super().__init__(f"{problem.value}: {url_scheme(url) or url[:40]}")
+        self.url = url
+        self.problem = problem
+
+
+class DatabaseUnavailable(Exception):
+    """The database file cannot be opened as a writable SQLite database."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+def url_scheme(url: str) -> str:
+    """`postgres` for `postgres+asyncpg://...`; empty when `url` has no scheme."""
+    scheme, sep, _ = url.partition("://")
+    return scheme.split("+")[0].lower() if sep and scheme.isascii() else ""
+
+
 def path_from_url(url: str) -> str:
-    """`sqlite:///relative.db`, `sqlite:////abs/path.db` or `sqlite://:memory:` to a path."""
-    if not url.startswith("sqlite://"):
-        raise ValueError(f"Only sqlite:// URLs are supported so far, not {url.split(':')[0]}://")
+    """`sqlite:///relative.db`, `sqlite:////abs/path.db` or `sqlite://:memory:` to a path;
+    BadDatabaseUrl for anything else, so a typo never opens a surprise database."""
+    scheme = url_scheme(url)
+    if not scheme:
+        raise BadDatabaseUrl(url, UrlProblem.NOT_A_URL)
+    if scheme in POSTGRES_SCHEMES:
+        raise BadDatabaseUrl(url, UrlProblem.POSTGRES)
+    if scheme != "sqlite" or not url.startswith("sqlite://"):
+        raise BadDatabaseUrl(url, UrlProblem.UNKNOWN_SCHEME)
     rest = url[len("sqlite://") :]
     if rest in (":memory:", "/:memory:"):
         return ":memory:"
     if not rest.startswith("/"):
-        raise ValueError(f"Write SQLite URLs as sqlite:///path/to.db, not {url}")
+        raise BadDatabaseUrl(url, UrlProblem.NOT_THREE_SLASHES)
+    # `sqlite:///` would make SQLite open a temporary database that vanishes at exit.
+    if not rest[1:].strip() or rest[1:].endswith("/"):
+        raise BadDatabaseUrl(url, UrlProblem.NO_PATH)
     return rest[1:]
+
+
+def _prepare_folder(path: str) -> None:
+    """Create the database file's folder; DatabaseUnavailable if the path cannot be a file."""
+    if Path(path).is_dir():
+        raise DatabaseUnavailable(path, "is a directory")
+    try:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    except FileExistsError as exc:
+        raise DatabaseUnavailable(path, "a folder on its path is a file") from exc
+    except OSError as exc:
+        raise DatabaseUnavailable(path, exc.strerror or str(exc)) from exc
 
 
 class Database:
@@ -43,15 +101,29 @@ class Database:
 
     @classmethod
     async def open(cls, url: str) -> Database:
+        """Open and check the database; DatabaseUnavailable when it is a directory, not
+        SQLite, or not writable. A failed open closes its connection: aiosqlite's thread
+        would otherwise keep the process alive after the error."""
         path = path_from_url(url)
         if path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        conn = await aiosqlite.connect(path, isolation_level=None)
-        conn.row_factory = aiosqlite.Row
-        await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        await conn.execute("PRAGMA journal_mode = WAL")
-        await conn.execute("PRAGMA synchronous = NORMAL")
-        await conn.execute("PRAGMA foreign_keys = ON")
+            _prepare_folder(path)
+        try:
+            conn = await aiosqlite.connect(path, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise DatabaseUnavailable(path, str(exc)) from exc
+        try:
+            conn.row_factory = aiosqlite.Row
+            await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            await conn.execute("PRAGMA journal_mode = WAL")
+            await conn.execute("PRAGMA synchronous = NORMAL")
+            await conn.execute("PRAGMA foreign_keys = ON")
+            # Reading the schema proves it is SQLite; a write lock proves it is writable.
+            await conn.execute("SELECT count(*) FROM sqlite_master")
+            await conn.execute("BEGIN IMMEDIATE")
+            await conn.execute("ROLLBACK")
+        except sqlite3.Error as exc:
+            await conn.close()
+            raise DatabaseUnavailable(path, str(exc)) from exc
         log.debug("opened database %s", path)
         return cls(conn)
 
