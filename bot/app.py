@@ -26,7 +26,7 @@ async def open_service(config: Config, clock: Clock | None = None) -> AsyncItera
         await migrate(db)
         service = QuizService(SqliteRepository(db), bank, clock or SystemClock())
         await service.start()
-        log.info("loaded %d questions; database %s", len(bank), config.database_url)
+        log.info("loaded %d questions; database %s", len(bank), config.database_label)
         yield service
     finally:
         await db.close()

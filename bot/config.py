@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from bot.core import messages
 from bot.core.bank import DEFAULT_QUESTIONS_DIR
@@ -115,6 +116,15 @@ class Config:
             slack_admin_user_ids=_split(get("SLACK_ADMIN_USER_IDS")),
             port=_whole_number("PORT", get("PORT"), 3000, 1, 65535),
         )
+
+    @property
+    def database_label(self) -> str:
+        """DATABASE_URL without its password, for logs."""
+        parts = urlsplit(self.database_url)
+        if parts.password is None:
+            return self.database_url
+        host = parts.netloc.rpartition("@")[2]
+        return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
 
     @property
     def discord_enabled(self) -> bool:

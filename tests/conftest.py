@@ -72,8 +72,8 @@ def db_url(tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def config(db_url: str) -> Config:
-    return Config(database_url=db_url, questions_dir=TEST_BANK)
+def config(db_url: str, tmp_path: Path) -> Config:
+    return Config(database_url=db_url, questions_dir=TEST_BANK, data_dir=tmp_path)
 
 
 @pytest.fixture

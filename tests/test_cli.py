@@ -129,3 +129,9 @@ def test_questions_help_runs_from_the_command_line():
     done = run_bot("questions", "--help")
     assert done.returncode == 0
     assert "check" in done.stdout and "import" in done.stdout and "args" not in done.stdout
+
+
+def test_the_database_label_for_logs_hides_a_password():
+    config = Config(database_url="postgresql://drill:hunter2@db.example:5432/drill")
+    assert config.database_label == "postgresql://drill:***@db.example:5432/drill"
+    assert Config(database_url="sqlite:///data/x.db").database_label == "sqlite:///data/x.db"

@@ -11,6 +11,7 @@ import asyncio
 import re
 import sqlite3
 from contextlib import closing
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -592,3 +593,18 @@ async def test_a_whole_day_through_the_scheduler_jobs(fake, bot, service, clock,
     answered, correct, points = totals(tmp_path / "drill.db", person("bea").user_id)
     assert (answered, correct, points) == (1, 1, 11)  # 10 + 1 for answering within 2 hours
     assert f"Points: {points} · rank: #2 of 3" in stats["description"]
+
+
+@pytest.mark.parametrize("url", ["sqlite://:memory:", "postgresql://drill@db.example/drill"])
+async def test_the_sync_hash_lives_in_the_data_dir_whatever_the_database_url(
+    fake, service, config, tmp_path, url
+):
+    state = tmp_path / "state"
+    elsewhere = replace(config, database_url=url, data_dir=state)
+    global_sync = rf"/applications/{APP_ID}/commands"
+    async with running_bot(service, elsewhere):
+        pass
+    async with running_bot(service, elsewhere):
+        pass
+    assert len(fake.find("PUT", global_sync)) == 1
+    assert (state / HASH_FILE).is_file()

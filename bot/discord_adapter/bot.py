@@ -63,7 +63,7 @@ def create_bot(
     return DrillBot(
         service,
         dev_guild_id=int(guild) if guild else None,
-        hash_file=hash_file_for(config.database_url),
+        hash_file=hash_file_for(config.data_dir),
         reply_budget=reply_budget,
         **options,
     )

@@ -1,10 +1,11 @@
 """Sync the command tree only when it changed, so restarts don't hit Discord's limits.
 
 The SHA-256 of the exact payload `tree.sync()` would send (with the application id and
-the target guild) is kept in `discord-commands.sha256` next to the SQLite file. A file
-rather than a table: it is deployment state of this one process, not drill data, and a
-second process on the same database only costs one extra, harmless sync. Delete the file
-to force a sync, e.g. after removing commands in the Developer Portal.
+the target guild) is kept in `discord-commands.sha256` in the data directory (DATA_DIR,
+default `data`), whatever database DATABASE_URL names. A file rather than a table: it is
+deployment state of this one process, not drill data, and a lost file or a second process
+only costs one extra, harmless sync. Delete the file to force a sync, e.g. after removing
+commands in the Developer Portal.
 """
 
 from __future__ import annotations
@@ -17,17 +18,14 @@ from pathlib import Path
 import discord
 from discord import app_commands
 
-from bot.storage.sqlite import path_from_url
-
 log = logging.getLogger(__name__)
 
 HASH_FILE = "discord-commands.sha256"
 
 
-def hash_file_for(database_url: str) -> Path | None:
-    """Where the hash lives: beside the database file; nowhere for an in-memory one."""
-    path = path_from_url(database_url)
-    return None if path == ":memory:" else Path(path).parent / HASH_FILE
+def hash_file_for(data_dir: Path) -> Path:
+    """Where the hash lives: in the data directory, independent of the database URL."""
+    return data_dir / HASH_FILE
 
 
 def tree_hash(tree: app_commands.CommandTree, guild: discord.abc.Snowflake | None) -> str:
