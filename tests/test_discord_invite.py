@@ -69,3 +69,22 @@ def test_discord_invite_without_an_id_explains_what_to_set(monkeypatch, capsys):
         monkeypatch.delenv(name, raising=False)
     assert main(["discord-invite"]) == 2
     assert "DISCORD_APPLICATION_ID" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("bad_id", ["0", "000", "١٢٣٤٥", "12³", "-5", "12a", str(2**64)])
+def test_discord_invite_refuses_an_application_id_that_is_not_a_snowflake(
+    monkeypatch, capsys, bad_id
+):
+    monkeypatch.setenv("DISCORD_APPLICATION_ID", bad_id)
+    monkeypatch.setenv("DISCORD_TOKEN", TOKEN)
+    assert main(["discord-invite"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    (line,) = captured.err.splitlines()
+    assert line.startswith(f"DISCORD_APPLICATION_ID={bad_id!r} is not a Discord application id")
+
+
+@pytest.mark.parametrize("decoded", ["0", "١٢٣٤٥"])
+def test_a_token_whose_first_segment_is_not_a_snowflake_has_no_id(decoded):
+    token = base64.b64encode(decoded.encode()).decode() + ".GabcDE.secret-part"
+    assert application_id_from_token(token) is None

@@ -301,3 +301,10 @@ def database_unavailable(path: str, reason: str) -> str:
 
 def bad_path_setting(name: str, path: str, problem: str) -> str:
     return f"{name}={shown_setting(path, 300)} {problem}: use {SETTING_RULES[name]}."
+
+
+def bad_application_id(value: str) -> str:
+    return (
+        f"DISCORD_APPLICATION_ID={shown_setting(value)} is not a Discord application id: "
+        "use the digits from Developer Portal > your application > General Information."
+    )

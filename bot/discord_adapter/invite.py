@@ -15,6 +15,7 @@ import sys
 import discord
 
 from bot.config import Config
+from bot.core import messages
 
 SCOPES = ("bot", "applications.commands")
 # What posting, editing its own posts and reading them back needs; replies to
@@ -26,6 +27,12 @@ PERMISSION_NAMES = {
     "read_message_history": "Read Message History",
 }
 BOT_PERMISSIONS = discord.Permissions(**dict.fromkeys(PERMISSION_NAMES, True))
+MAX_SNOWFLAKE = 2**64 - 1
+
+
+def is_snowflake(text: str) -> bool:
+    """A Discord id: ASCII digits (str.isdigit also takes "١٢٣" and "²") for 1 to 2**64-1."""
+    return text.isascii() and text.isdigit() and 0 < int(text) <= MAX_SNOWFLAKE
 
 
 def missing_permissions(granted: discord.Permissions) -> list[str]:
@@ -40,7 +47,7 @@ def application_id_from_token(token: str) -> str | None:
         decoded = base64.b64decode(first + "=" * (-len(first) % 4), validate=True).decode()
     except (binascii.Error, UnicodeDecodeError):
         return None
-    return decoded if decoded.isdigit() else None
+    return decoded if is_snowflake(decoded) else None
 
 
 def invite_url(application_id: str | int) -> str:
@@ -48,11 +55,14 @@ def invite_url(application_id: str | int) -> str:
 
 
 def print_invite(config: Config) -> int:
-    """Print the invite URL; exit status 2 when no application id can be found."""
+    """Print the invite URL; exit status 2 when no valid application id can be found."""
+    if config.discord_application_id and not is_snowflake(config.discord_application_id):
+        print(messages.bad_application_id(config.discord_application_id), file=sys.stderr)
+        return 2
     application_id = config.discord_application_id or application_id_from_token(
         config.discord_token
     )
-    if not application_id or not application_id.isdigit():
+    if not application_id:
         print(
             "Set DISCORD_APPLICATION_ID (Developer Portal > your application > General "
             "Information > Application ID), or DISCORD_TOKEN.",
