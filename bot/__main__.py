@@ -149,8 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         args.command == "run" and not (config.discord_enabled or config.slack_enabled)
     )
     logging.basicConfig(
-        # The console drill shares the terminal with its logs: only problems show there.
-        level=config.log_level or ("WARNING" if in_terminal else "INFO"),
+        level=config.log_level_for(in_terminal=in_terminal),
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )

@@ -13,6 +13,10 @@ from bot.core.bank import DEFAULT_QUESTIONS_DIR
 from bot.storage.sqlite import DEFAULT_URL, BadDatabaseUrl, path_from_url, url_scheme
 
 DEFAULT_DATA_DIR = Path("data")
+# With LOG_LEVEL unset: the platforms log their progress; the console drill shares the
+# terminal with its logs, so only problems show there.
+DEFAULT_LOG_LEVEL = "INFO"
+CONSOLE_LOG_LEVEL = "WARNING"
 
 
 class ConfigError(Exception):
@@ -77,7 +81,7 @@ class Config:
     database_url: str = DEFAULT_URL
     questions_dir: Path = DEFAULT_QUESTIONS_DIR
     data_dir: Path = DEFAULT_DATA_DIR  # deployment state such as the Discord sync hash
-    log_level: str = ""  # empty: INFO for the platforms, WARNING in the terminal
+    log_level: str = ""  # empty: DEFAULT_LOG_LEVEL, or CONSOLE_LOG_LEVEL in the terminal
     misfire_grace_seconds: int = 3600
     discord_token: str = ""
     discord_guild_id: str = ""
@@ -116,6 +120,10 @@ class Config:
             slack_admin_user_ids=_split(get("SLACK_ADMIN_USER_IDS")),
             port=_whole_number("PORT", get("PORT"), 3000, 1, 65535),
         )
+
+    def log_level_for(self, *, in_terminal: bool) -> str:
+        """LOG_LEVEL, else the default for where the logs go."""
+        return self.log_level or (CONSOLE_LOG_LEVEL if in_terminal else DEFAULT_LOG_LEVEL)
 
     @property
     def database_label(self) -> str:
