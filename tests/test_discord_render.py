@@ -168,3 +168,8 @@ def test_topic_autocomplete_completes_the_last_topic_of_a_list():
     many = topic_choices("", [f"topic{i:03d}" for i in range(100)])
     assert len(many) == 25
     assert topic_choices("x" * 95 + ",", ["statistics"]) == []
+
+
+@pytest.mark.parametrize("typed", ["local", "Factory", "posixrules", "right/", "posix/"])
+def test_timezone_choices_offer_only_zones_setup_accepts(typed):
+    assert [choice.value for choice in timezone_choices(typed)] == []

@@ -449,3 +449,20 @@ async def test_admin_lookups_expire_after_the_cache_time(fake):
     now[0] = 301
     assert not await users.is_admin(client, "T1", ADMIN)
     assert len(fake.calls_to("users.info")) == 2
+
+
+async def test_an_answer_may_use_the_whole_length_limit_after_the_command(workspace):
+    await post_drill(workspace)
+    longest = "x" * commands.MAX_TEXT
+    reply = await workspace.command("U01", f"answer {longest}")
+    assert "too long" not in reply.args["text"]
+    assert reply.args["text"].startswith("Answer with one of the letters")
+    reply = await workspace.command("U01", f"answer {longest}x")
+    assert reply.args["text"].startswith("That's too long")
+
+
+@pytest.mark.parametrize("user", [ADMIN, "U-MEMBER"])
+async def test_setup_with_a_zone_directory_is_a_clear_refusal(workspace, service, user):
+    reply = await workspace.command(user, "setup tz:Europe")
+    assert reply.args["text"].startswith("I don't know the time zone `Europe`. Did you mean")
+    assert await service.repo.get_settings(CHANNEL) is None

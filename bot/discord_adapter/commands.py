@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable, Iterable
-from zoneinfo import available_timezones
 
 import discord
 from discord import app_commands
@@ -21,6 +20,7 @@ from bot.core import commands as cmd
 from bot.core import messages
 from bot.core.models import Period
 from bot.core.service import Reply
+from bot.core.zones import canonical_zones
 from bot.discord_adapter.invite import missing_permissions
 from bot.discord_adapter.render import (
     CHOICE_LIMIT,
@@ -113,7 +113,8 @@ def setup_reply(reply: Reply, granted: discord.Permissions) -> PrivateReply:
 
 @functools.cache
 def _zones() -> tuple[str, ...]:
-    return tuple(sorted(available_timezones()))
+    """The zones setup accepts, so autocomplete never offers one it would refuse."""
+    return tuple(sorted(canonical_zones()))
 
 
 def timezone_choices(current: str) -> list[Choice[str]]:
