@@ -36,6 +36,12 @@ def _whole_number(name: str, text: str, default: int, low: int, high: int | None
     return int(text)
 
 
+def _server_id(text: str) -> str:
+    if text and not (text.isascii() and text.isdigit() and int(text) > 0):
+        raise ConfigError(messages.bad_setting("DISCORD_GUILD_ID", text))
+    return text
+
+
 def _log_level(text: str) -> str:
     level = text.upper()
     if level and level not in messages.LOG_LEVELS:
@@ -109,7 +115,7 @@ class Config:
                 "MISFIRE_GRACE_SECONDS", get("MISFIRE_GRACE_SECONDS"), 3600, 1, None
             ),
             discord_token=get("DISCORD_TOKEN"),
-            discord_guild_id=get("DISCORD_GUILD_ID"),
+            discord_guild_id=_server_id(get("DISCORD_GUILD_ID")),
             discord_application_id=get("DISCORD_APPLICATION_ID"),
             slack_bot_token=get("SLACK_BOT_TOKEN"),
             slack_app_token=get("SLACK_APP_TOKEN"),

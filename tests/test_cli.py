@@ -58,6 +58,8 @@ def assert_one_line_refusal(done: subprocess.CompletedProcess[str], *words: str)
         ("DATABASE_URL", "sqlite:///", "temporary"),
         ("DATABASE_URL", "mysql://localhost/db", "sqlite:///"),
         ("QUESTIONS_DIR", "/etc/passwd", "not a directory"),
+        ("DATA_DIR", "/etc/passwd", "not a directory"),
+        ("DISCORD_GUILD_ID", "my-server", "server id"),
     ],
 )
 def test_a_bad_setting_is_one_line_naming_it_and_exit_2(name, value, allowed):
@@ -86,6 +88,25 @@ def test_a_database_path_that_cannot_be_opened_is_one_line_and_no_hang(tmp_path)
             done = run_bot(command, env={"DATABASE_URL": f"sqlite:///{path}"})
             assert_one_line_refusal(done, "DATABASE_URL", str(path), problem)
     assert not_sqlite.read_text() == "hello, not a database\n"
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc")
+def test_a_database_where_nobody_may_create_files_is_one_line():
+    # /proc refuses new files even to root, so this runs wherever the tests run.
+    done = run_bot("migrate", env={"DATABASE_URL": "sqlite:////proc/drill.db"})
+    assert_one_line_refusal(done, "DATABASE_URL", "/proc/drill.db", "unable to open")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write anywhere")
+def test_a_database_in_a_read_only_folder_is_one_line(tmp_path):
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    folder.chmod(0o555)
+    try:
+        done = run_bot("migrate", env={"DATABASE_URL": f"sqlite:///{folder / 'drill.db'}"})
+    finally:
+        folder.chmod(0o755)
+    assert_one_line_refusal(done, "DATABASE_URL", str(folder / "drill.db"))
 
 
 def test_good_settings_parse_with_their_defaults():

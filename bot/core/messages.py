@@ -268,6 +268,7 @@ SETTING_RULES = {
     "DATABASE_URL": "sqlite:///relative/path.db or sqlite:////absolute/path.db",
     "QUESTIONS_DIR": "a directory of *.yaml question packs",
     "DATA_DIR": "a directory the bot may write to (default data)",
+    "DISCORD_GUILD_ID": "a server id: the digits from Copy Server ID, or leave it unset",
 }
 DATABASE_URL_PROBLEMS = {
     "not a URL": "is not a URL",

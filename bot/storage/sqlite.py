@@ -74,8 +74,10 @@ def path_from_url(url: str) -> str:
     return rest[1:]
 
 
-def _prepare_folder(path: str) -> None:
-    """Create the database file's folder; DatabaseUnavailable if the path cannot be a file."""
+def _check_file(path: str) -> None:
+    """Create the file's folder and prove the file is a writable SQLite database, with the
+    standard library: a failed aiosqlite connect leaves its thread reporting to a closed
+    event loop, so the checks that can fail run here first."""
     if Path(path).is_dir():
         raise DatabaseUnavailable(path, "is a directory")
     try:
@@ -84,6 +86,19 @@ def _prepare_folder(path: str) -> None:
         raise DatabaseUnavailable(path, "a folder on its path is a file") from exc
     except OSError as exc:
         raise DatabaseUnavailable(path, exc.strerror or str(exc)) from exc
+    try:
+        probe = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+    except sqlite3.Error as exc:
+        raise DatabaseUnavailable(path, str(exc)) from exc
+    try:
+        # Reading the schema proves it is SQLite; the write lock proves it is writable.
+        probe.execute("SELECT count(*) FROM sqlite_master")
+        probe.execute("BEGIN IMMEDIATE")
+        probe.execute("ROLLBACK")
+    except sqlite3.Error as exc:
+        raise DatabaseUnavailable(path, str(exc)) from exc
+    finally:
+        probe.close()
 
 
 class Database:
@@ -106,21 +121,14 @@ class Database:
         would otherwise keep the process alive after the error."""
         path = path_from_url(url)
         if path != ":memory:":
-            _prepare_folder(path)
-        try:
-            conn = await aiosqlite.connect(path, isolation_level=None)
-        except sqlite3.Error as exc:
-            raise DatabaseUnavailable(path, str(exc)) from exc
+            await asyncio.to_thread(_check_file, path)
+        conn = await aiosqlite.connect(path, isolation_level=None)
         try:
             conn.row_factory = aiosqlite.Row
             await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             await conn.execute("PRAGMA journal_mode = WAL")
             await conn.execute("PRAGMA synchronous = NORMAL")
             await conn.execute("PRAGMA foreign_keys = ON")
-            # Reading the schema proves it is SQLite; a write lock proves it is writable.
-            await conn.execute("SELECT count(*) FROM sqlite_master")
-            await conn.execute("BEGIN IMMEDIATE")
-            await conn.execute("ROLLBACK")
         except sqlite3.Error as exc:
             await conn.close()
             raise DatabaseUnavailable(path, str(exc)) from exc
