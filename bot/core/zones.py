@@ -7,7 +7,6 @@ accepted from there may not exist on the next host, so only tzdata's own list co
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
@@ -19,15 +18,13 @@ MAX_ZONE_LENGTH = 64  # the longest IANA name is about 32 characters
 SUGGESTION_CUTOFF = 70
 
 
-@dataclass(frozen=True)
 class UnknownZone(ValueError):
     """`name` is not a canonical zone; `suggestion` is the closest one, if any is close."""
 
-    name: str
-    suggestion: str | None
-
-    def __str__(self) -> str:
-        return f"unknown time zone {self.name[:MAX_ZONE_LENGTH]!r}"
+    def __init__(self, name: str, suggestion: str | None) -> None:
+        super().__init__(f"unknown time zone {name[:MAX_ZONE_LENGTH]!r}")
+        self.name = name
+        self.suggestion = suggestion
 
 
 @cache
