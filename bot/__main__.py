@@ -11,13 +11,13 @@ from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
+from bot import questions_cli
 from bot.app import open_service
 from bot.config import Config, ConfigError
 from bot.console_adapter.console import Console
 from bot.core import messages
 from bot.core.errors import BankErrors
 from bot.core.service import QuizService
-from bot.questions_cli import add_commands as add_questions_commands
 from bot.scheduler import DrillScheduler
 from bot.storage.migrate import DatabaseTooNew, migrate
 from bot.storage.sqlite import Database, DatabaseUnavailable
@@ -62,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="check, count or import questions",
         description="The question bank's maintenance commands for pack authors.",
     )
-    add_questions_commands(questions)
+    questions_cli.add_commands(questions)
     return parser
 
 
@@ -133,9 +133,7 @@ async def until_stopped(work: Coroutine[object, object, None]) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "questions":
-        from bot.questions_cli import run as run_questions
-
-        return run_questions(args)
+        return questions_cli.run(args)
     try:
         config = Config.from_env()
     except ConfigError as exc:

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from bot.config import ConfigError, questions_dir_from_env
+from bot.core import messages
 from bot.core.bank import scan_bank
 from bot.core.errors import BankErrors
 from bot.core.importers import FORMATS, import_questions, write_pack
@@ -42,7 +43,7 @@ def _packs_or_dirs(paths: Sequence[Path]) -> list[Path]:
     instead of being parsed and echoed back (`check /etc/passwd`)."""
     for path in paths:
         if path.is_file() and path.suffix not in (".yaml", ".yml"):
-            raise NotAPack(f"{path} is not a .yaml question pack or a directory of them")
+            raise NotAPack(messages.not_a_pack(str(path)))
     return list(paths)
 
 

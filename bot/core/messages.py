@@ -293,6 +293,10 @@ def bad_database_url(shown: str, problem: str) -> str:
     return f"DATABASE_URL={shown} {DATABASE_URL_PROBLEMS[problem]}: use {rule}."
 
 
+def not_a_pack(path: str) -> str:
+    return f"{path} is not a .yaml question pack or a directory of them"
+
+
 def database_unavailable(path: str, reason: str) -> str:
     return (
         f"Cannot open the database {path!r} (from DATABASE_URL): {reason}. "
