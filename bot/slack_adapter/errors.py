@@ -74,9 +74,9 @@ async def handle_error(
 ) -> BoltResponse | None:
     """Tell the member, then give Bolt the response to send to Slack.
 
-    Bolt passes no response when the request was acknowledged and answered long ago (a
-    listener run after its ack); otherwise the ack made here, or the listener's own, is
-    the answer, since Bolt would send a 500 instead.
+    Bolt passes no response when the listener ran after its ack (HTTP and Socket Mode in
+    production): Slack has its answer. Otherwise the ack made here, or the listener's own,
+    is the answer; without it Bolt would send a 500.
     """
     if not isinstance(error, QuizError):
         log.error("Slack %s failed", describe(body), exc_info=error)
