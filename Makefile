@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format bench clean
+.PHONY: run test wheel-check lint format bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,10 @@ test: $(STAMP)
 	$(BIN)/ruff format --check bot tests bench
 	$(BIN)/python -m bot questions check
 	$(BIN)/python -m pytest -q
+
+# Build the wheel, install it in a fresh venv, run it from outside the checkout.
+wheel-check: $(STAMP)
+	.ci/wheel-check
 
 lint: $(STAMP)
 	$(BIN)/ruff check bot tests bench

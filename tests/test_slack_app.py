@@ -8,6 +8,7 @@ has finished, and every Web API call and response_url reply is read from the fak
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import json
 from dataclasses import replace
@@ -16,11 +17,19 @@ import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core import commands, messages
+from bot.core.errors import DrillClosed, InvalidAnswer, NotAllowed, NotFound
 from bot.core.models import ChannelRef, DrillState, MemberRef, Period
 from bot.scheduler import DrillScheduler
+from bot.slack_adapter import errors as slack_errors
 from bot.slack_adapter.admins import SlackUsers
 from bot.slack_adapter.app import create_app
-from bot.slack_adapter.blocks import escape, fallback
+from bot.slack_adapter.blocks import (
+    OPEN_MODAL_ACTION,
+    escape,
+    fallback,
+    home_error_view,
+    modal_value,
+)
 from tests.slack_fakes import (
     ADMIN,
     SECRET,
@@ -466,3 +475,140 @@ async def test_setup_with_a_zone_directory_is_a_clear_refusal(workspace, service
     reply = await workspace.command(user, "setup tz:Europe")
     assert reply.args["text"].startswith("I don't know the time zone `Europe`. Did you mean")
     assert await service.repo.get_settings(CHANNEL) is None
+
+
+# --- one error path: every listener raises, app.error tells the member ------------------------
+
+
+@pytest.fixture
+def handled(monkeypatch) -> list[Exception]:
+    """The errors that reached the app's error handler (spied on before the app is built)."""
+    seen: list[Exception] = []
+    original = slack_errors.handle_error
+
+    @functools.wraps(original)
+    async def spy(**kwargs):
+        seen.append(kwargs["error"])
+        return await original(**kwargs)
+
+    monkeypatch.setattr(slack_errors, "handle_error", spy)
+    return seen
+
+
+@pytest.fixture
+def spied(handled, service, slack_config, fake) -> Workspace:
+    return Workspace(create_app(service, slack_config, process_before_response=True), fake)
+
+
+async def test_a_refused_command_reaches_the_member_through_the_error_handler(
+    spied, handled, service
+):
+    reply = await spied.command("U01", "setup tz:Europe/Berlin topics:testing")
+
+    [error] = handled
+    assert isinstance(error, NotAllowed)
+    assert reply.args["text"] == fallback(error.message)
+    assert await service.repo.get_settings(CHANNEL) is None
+
+
+async def test_a_refused_click_reaches_the_member_through_the_error_handler(
+    spied, handled, service
+):
+    post = await post_drill(spied)
+    await spied.command(ADMIN, "close-now")
+
+    reply = await spied.click("U01", button_for(post, "A"), post)
+
+    [error] = handled
+    assert isinstance(error, DrillClosed)
+    assert reply.args["response_type"] == "ephemeral" and reply.args["replace_original"] is False
+    assert reply.args["text"] == fallback(error.message)
+    assert await attempts(service) == 0
+
+
+async def test_a_refused_modal_opening_reaches_the_member_through_the_error_handler(
+    spied, handled, service, fake
+):
+    post = await post_drill(spied, topics="typed")
+    drill = await service.repo.latest_drill(CHANNEL)
+    gone = {"action_id": OPEN_MODAL_ACTION, "value": modal_value(drill.id, "no-such-question")}
+
+    reply = await spied.click("U01", gone, post)
+
+    [error] = handled
+    assert isinstance(error, NotFound)
+    assert reply.args["text"] == fallback(error.message)
+    assert fake.calls_to("views.open") == []
+
+
+async def test_a_refused_modal_answer_closes_the_modal_and_reaches_the_channel(
+    spied, handled, service, fake
+):
+    post = await post_drill(spied, topics="typed")
+    view = await open_modal(spied, post)
+    await spied.command(ADMIN, "close-now")
+
+    response = await submit(spied, view, "lasso")
+
+    [error] = handled
+    assert isinstance(error, DrillClosed)
+    assert response.body == ""  # closed: the reason arrives in the channel
+    [told] = fake.calls_to("chat.postEphemeral")
+    assert (told.args["channel"], told.args["user"]) == ("C1", "U01")
+    assert told.args["text"] == fallback(error.message)
+    assert await attempts(service) == 0
+
+
+async def test_an_ungradable_modal_answer_keeps_the_modal_open_through_the_error_handler(
+    spied, handled, service, fake
+):
+    post = await post_drill(spied, topics="typed")
+    view = await open_modal(spied, post)
+
+    response = await submit(spied, view, "   ")
+
+    [error] = handled
+    assert isinstance(error, InvalidAnswer)
+    assert json.loads(response.body) == {
+        "response_action": "errors",
+        "errors": {"answer": error.message},
+    }
+    assert fake.calls_to("chat.postEphemeral") == []
+
+
+@pytest.mark.allow_error_logs
+async def test_an_unexpected_failure_is_logged_and_the_member_gets_the_generic_message(
+    spied, handled, service, monkeypatch, caplog
+):
+    async def broken(*args, **kwargs):
+        raise RuntimeError("database on fire")
+
+    monkeypatch.setattr(service, "execute", broken)
+
+    reply = await spied.command("U01", "stats")
+
+    assert [type(e) for e in handled] == [RuntimeError]
+    assert reply.args["text"] == messages.SOMETHING_WENT_WRONG
+    [record] = [r for r in caplog.records if r.name == "bot.slack_adapter.errors"]
+    assert record.levelname == "ERROR" and "/quiz 'stats' by U01 in T1" in record.getMessage()
+    assert "database on fire" in str(record.exc_info[1])
+
+
+@pytest.mark.allow_error_logs
+async def test_a_home_tab_that_fails_shows_the_error_view(
+    spied, handled, service, fake, monkeypatch
+):
+    async def broken(*args, **kwargs):
+        raise RuntimeError("stats unavailable")
+
+    monkeypatch.setattr(service, "member_stats", broken)
+
+    await spied.send(
+        event_body({"type": "app_home_opened", "user": "U01", "channel": "D01", "tab": "home"}),
+        content_type="application/json",
+    )
+
+    assert [type(e) for e in handled] == [RuntimeError]
+    [publish] = fake.calls_to("views.publish")
+    assert publish.args["user_id"] == "U01"
+    assert publish.args["view"] == home_error_view().to_dict()

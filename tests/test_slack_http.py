@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import re
 import socket
 import time
@@ -15,13 +16,20 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
-from bot.core import commands
+from bot.core import commands, messages
 from bot.slack_adapter.app import create_app
 from bot.slack_adapter.blocks import fallback
 from bot.slack_adapter.runner import http_app, run_slack
 from bot.storage.slack_store import SqlInstallationStore
 from bot.storage.sqlite import Database
-from tests.slack_fakes import ADMIN, SECRET, command_body, event_body, signed_headers
+from tests.slack_fakes import (
+    ADMIN,
+    SECRET,
+    command_body,
+    event_body,
+    signed_headers,
+    view_submission_body,
+)
 
 pytestmark = pytest.mark.usefixtures("no_slack_env")
 
@@ -72,6 +80,37 @@ async def test_a_command_over_http_is_acked_at_once_then_answered(server, http, 
     assert (status, text) == (200, "")
     [reply] = await fake.wait_for("response_url")
     assert reply.args["text"] == fallback(commands.USAGE)
+
+
+async def test_a_refused_command_over_http_is_acked_then_answered_privately(server, http, fake):
+    body = command_body("setup topics:testing", user="U01", response_url=fake.response_url("no"))
+
+    status, text = await post(
+        http, str(server.make_url("/slack/events")), body, signed_headers(body)
+    )
+
+    assert (status, text) == (200, "")
+    [reply] = await fake.wait_for("response_url")
+    assert reply.args["response_type"] == "ephemeral"
+    assert reply.args["text"] == "Only channel admins can do that."
+
+
+@pytest.mark.allow_error_logs
+async def test_a_modal_that_fails_over_http_says_so_inside_the_modal(server, http):
+    body = view_submission_body(user="U01", private_metadata="not json", answer="lasso")
+
+    status, text = await post(
+        http,
+        str(server.make_url("/slack/events")),
+        body,
+        signed_headers(body),
+    )
+
+    assert status == 200
+    assert json.loads(text) == {
+        "response_action": "errors",
+        "errors": {"answer": messages.SOMETHING_WENT_WRONG},
+    }
 
 
 async def test_a_forged_signature_is_refused_with_401(server, http, fake):

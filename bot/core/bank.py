@@ -11,6 +11,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TypeVar
@@ -24,7 +25,9 @@ from bot.core.models import Choice, Difficulty, Example, KeyPoint, Kind, Questio
 
 log = logging.getLogger(__name__)
 
-DEFAULT_QUESTIONS_DIR = Path(__file__).resolve().parents[2] / "questions"
+# The bank ships inside the package as bot/_bank: real files in a wheel, a link to the
+# top-level questions/ in a checkout (resolved, so messages name questions/...).
+DEFAULT_QUESTIONS_DIR = Path(str(resources.files("bot") / "_bank")).resolve()
 
 SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 SOURCE = re.compile(

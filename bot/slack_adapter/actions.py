@@ -6,7 +6,6 @@ key in the database keeps the first answer, and the second click is told so priv
 
 from __future__ import annotations
 
-import logging
 import re
 
 from slack_bolt.async_app import AsyncApp
@@ -16,7 +15,6 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core import messages
-from bot.core.errors import QuizError
 from bot.core.models import LETTERS
 from bot.slack_adapter.blocks import (
     ANSWER_ACTION,
@@ -26,8 +24,6 @@ from bot.slack_adapter.blocks import (
     parse_modal_value,
 )
 from bot.slack_adapter.common import Deps, member_ref, reply_privately
-
-log = logging.getLogger(__name__)
 
 ANSWER_PATTERN = re.compile(rf"^{ANSWER_ACTION}:[{LETTERS}]$")
 
@@ -39,33 +35,18 @@ def register(app: AsyncApp, deps: Deps) -> None:
     ) -> None:
         await ack()
         member = member_ref(context.team_id, body["user"])
-        try:
-            drill_id, letter = parse_answer_value(action["value"])
-            result = await deps.service.submit_answer(member, drill_id, letter)
-            text = messages.answer_feedback(result)
-        except QuizError as exc:
-            text = exc.message
-        except Exception:
-            log.exception("answer click %r by %s failed", action.get("value"), member.user_id)
-            text = messages.SOMETHING_WENT_WRONG
-        await reply_privately(respond, text)
+        drill_id, letter = parse_answer_value(action["value"])
+        result = await deps.service.submit_answer(member, drill_id, letter)
+        await reply_privately(respond, messages.answer_feedback(result))
 
     @app.action(OPEN_MODAL_ACTION)
     async def answer_button(
         ack: AsyncAck,
         body: dict,
         action: dict,
-        respond: AsyncRespond,
         client: AsyncWebClient,
-        context: AsyncBoltContext,
     ) -> None:
         await ack()
-        try:
-            drill_id, question_id = parse_modal_value(action["value"])
-            view = answer_modal(drill_id, body["channel"]["id"], deps.service.question(question_id))
-            await client.views_open(trigger_id=body["trigger_id"], view=view)
-        except QuizError as exc:
-            await reply_privately(respond, exc.message)
-        except Exception:
-            log.exception("opening the answer modal %r failed", action.get("value"))
-            await reply_privately(respond, messages.SOMETHING_WENT_WRONG)
+        drill_id, question_id = parse_modal_value(action["value"])
+        view = answer_modal(drill_id, body["channel"]["id"], deps.service.question(question_id))
+        await client.views_open(trigger_id=body["trigger_id"], view=view)

@@ -23,7 +23,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Config
 from bot.core.service import QuizService
-from bot.slack_adapter import actions, commands, events, views
+from bot.slack_adapter import actions, commands, errors, events, views
 from bot.slack_adapter.admins import SlackUsers
 from bot.slack_adapter.common import PLATFORM, Deps
 from bot.slack_adapter.publisher import SlackPublisher
@@ -133,5 +133,6 @@ def create_app(
     actions.register(app, deps)
     views.register(app, deps)
     events.register(app, deps, multi_workspace=oauth)
+    errors.register(app)
     log.info("Slack app ready in %s mode", mode.value)
     return app

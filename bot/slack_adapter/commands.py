@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import logging
-
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.core import commands, messages
-from bot.core.errors import QuizError
+from bot.core import commands
 from bot.core.models import MemberRef
 from bot.core.service import Invocation
 from bot.slack_adapter.blocks import reply_blocks, unescape
 from bot.slack_adapter.common import PLATFORM, Deps, channel_ref, reply_privately
-
-log = logging.getLogger(__name__)
 
 COMMAND = "/quiz"
 
@@ -33,21 +28,15 @@ def register(app: AsyncApp, deps: Deps) -> None:
 
 
 async def run(deps: Deps, body: dict, client: AsyncWebClient) -> tuple[str, list[Block] | None]:
-    """The private reply to one command: its text, and blocks for tables."""
+    """The private reply to one command: its text, and blocks for tables. A refusal or a
+    failure raises, for the app's error handler to answer."""
     team, user, channel_id = body["team_id"], body["user_id"], body["channel_id"]
-    text = unescape(body.get("text", ""))
     member = MemberRef(PLATFORM, team, user, body.get("user_name", ""))
-    try:
-        command = commands.parse(text)
-        is_admin = isinstance(command, commands.ADMIN_COMMANDS) and await deps.users.is_admin(
-            client, team, user
-        )
-        reply = await deps.service.execute(
-            command, Invocation(member, channel_ref(team, channel_id), is_admin)
-        )
-    except QuizError as exc:
-        return exc.message, None
-    except Exception:
-        log.exception("/quiz %r by %s in %s/%s failed", text[:200], user, team, channel_id)
-        return messages.SOMETHING_WENT_WRONG, None
+    command = commands.parse(unescape(body.get("text", "")))
+    is_admin = isinstance(command, commands.ADMIN_COMMANDS) and await deps.users.is_admin(
+        client, team, user
+    )
+    reply = await deps.service.execute(
+        command, Invocation(member, channel_ref(team, channel_id), is_admin)
+    )
     return reply.text, reply_blocks(reply.text, reply.data)

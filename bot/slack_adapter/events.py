@@ -9,7 +9,7 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.models import MemberRef
-from bot.slack_adapter.blocks import home_error_view, home_view
+from bot.slack_adapter.blocks import home_view
 from bot.slack_adapter.common import PLATFORM, Deps, channel_ref
 
 log = logging.getLogger(__name__)
@@ -24,18 +24,10 @@ def register(app: AsyncApp, deps: Deps, *, multi_workspace: bool) -> None:
         if event.get("tab") != "home":
             return
         team, user = context.team_id, event["user"]
-        try:
-            name = await deps.users.display_name(client, team, user)
-            member = MemberRef(PLATFORM, team, user, name)
-            stats = await deps.service.member_stats(member, channel_ref(team, ""))
-            view = home_view(stats)
-        except Exception:
-            log.exception("building the Home tab of %s in %s failed", user, team)
-            view = home_error_view()
-        try:
-            await client.views_publish(user_id=user, view=view)
-        except Exception:
-            log.exception("publishing the Home tab of %s in %s failed", user, team)
+        name = await deps.users.display_name(client, team, user)
+        member = MemberRef(PLATFORM, team, user, name)
+        stats = await deps.service.member_stats(member, channel_ref(team, ""))
+        await client.views_publish(user_id=user, view=home_view(stats))
 
     if multi_workspace:
         # Bolt deletes the workspace's installation and bot token from the store.

@@ -4,12 +4,11 @@ Grading takes milliseconds, so the answer is graded before the ack: an answer th
 cannot be graded as given (not a number, empty) keeps the modal open with the reason
 under the input, where the member can fix it, and so does an unexpected failure ("try
 again"). Anything else closes the modal and the feedback arrives as an ephemeral
-message (a DM if the channel refuses).
+message (a DM if the channel refuses). The listener raises; errors.py, the app's one
+error path, does the telling.
 """
 
 from __future__ import annotations
-
-import logging
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
@@ -17,19 +16,14 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core import messages
-from bot.core.errors import InvalidAnswer, QuizError, UsageError
 from bot.slack_adapter.blocks import (
     ANSWER_BLOCK,
     ANSWER_INPUT,
-    MAX_LABEL,
     MODAL_CALLBACK,
-    clip,
     parse_modal_metadata,
 )
 from bot.slack_adapter.common import Deps, member_ref
 from bot.slack_adapter.publisher import send_private
-
-log = logging.getLogger(__name__)
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
@@ -38,26 +32,8 @@ def register(app: AsyncApp, deps: Deps) -> None:
         ack: AsyncAck, body: dict, view: dict, client: AsyncWebClient, context: AsyncBoltContext
     ) -> None:
         member = member_ref(context.team_id, body["user"])
-        try:
-            drill_id, channel_id = parse_modal_metadata(view["private_metadata"])
-            text = view["state"]["values"][ANSWER_BLOCK][ANSWER_INPUT].get("value") or ""
-            result = await deps.service.submit_answer(member, drill_id, text)
-            feedback = messages.answer_feedback(result)
-        except (InvalidAnswer, UsageError) as exc:
-            await ack(response_action="errors", errors={ANSWER_BLOCK: clip(exc.message, MAX_LABEL)})
-            return
-        except QuizError as exc:
-            feedback = exc.message
-        except Exception:
-            log.exception(
-                "modal answer %r by %s failed", view.get("private_metadata"), member.user_id
-            )
-            await ack(
-                response_action="errors", errors={ANSWER_BLOCK: messages.SOMETHING_WENT_WRONG}
-            )
-            return
+        drill_id, channel_id = parse_modal_metadata(view["private_metadata"])
+        text = view["state"]["values"][ANSWER_BLOCK][ANSWER_INPUT].get("value") or ""
+        result = await deps.service.submit_answer(member, drill_id, text)
         await ack()
-        try:
-            await send_private(client, channel_id, member.user_id, feedback)
-        except Exception:
-            log.exception("feedback on drill %s to %s failed", drill_id, member.user_id)
+        await send_private(client, channel_id, member.user_id, messages.answer_feedback(result))

@@ -8,13 +8,16 @@ import re
 import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from importlib import resources
 from pathlib import Path
 
 from bot.storage.sqlite import Database
 
 log = logging.getLogger(__name__)
 
-MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+# Shipped inside the package as bot/_migrations: real files in a wheel, a link to the
+# top-level migrations/ in a checkout.
+MIGRATIONS_DIR = Path(str(resources.files("bot") / "_migrations")).resolve()
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 
 
