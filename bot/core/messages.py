@@ -257,3 +257,31 @@ def clip(text: str, limit: int) -> str:
         if boundary > 0:
             head = head[:boundary]
     return head.rstrip() + ELLIPSIS
+
+
+# --- the day's life cycle (skip, resume, a bank that lost a live drill's question) ---------
+
+
+def skip_text(post_at: datetime, paused: bool) -> str:
+    """The reply to `/quiz skip`: the day that will really not post, and a pause if any."""
+    text = f"Skipping the post on {post_at:%a %d %b}."
+    if paused:
+        text += " Posting is paused anyway: nothing posts until `/quiz resume`."
+    return text
+
+
+def resumed_text(post_at: datetime | None) -> str:
+    if post_at is None:
+        return "Resumed, but no post day is coming up: check `/quiz setup days:`."
+    return f"Resumed: the next question comes on {post_at:%a %d %b} at {post_at:%H:%M}."
+
+
+NO_POST_DAY = "No post day is coming up to skip: check `/quiz setup days:`."
+
+
+def live_questions_missing_text(question_ids: list[str]) -> str:
+    """Why the bot refuses to start: open drills whose question the bank no longer has."""
+    return (
+        f"The question bank no longer has {', '.join(question_ids)}, which a drill still "
+        "open uses; put the question back so the drill can be revealed."
+    )
