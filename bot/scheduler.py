@@ -52,6 +52,19 @@ def close_days(settings: ChannelSettings) -> tuple[int, ...]:
     return settings.days
 
 
+def weekly_board_at(settings: ChannelSettings) -> datetime:
+    """The board's wall-clock moment in a reference week starting on FIRST_MONDAY."""
+    anchor = datetime.strptime(settings.close_time or settings.post_time, "%H:%M")
+    day = max(settings.days) + (1 if closes_next_day(settings) else 0)
+    board = FIRST_MONDAY + timedelta(days=day, hours=anchor.hour, minutes=anchor.minute)
+    return board + WEEKLY_BOARD_DELAY
+
+
+def weekly_board_lag(settings: ChannelSettings) -> int:
+    """Days from the week's last drill day to its board (0, or 1-2 past midnight)."""
+    return (weekly_board_at(settings) - FIRST_MONDAY).days - max(settings.days)
+
+
 def weekly_board_time(settings: ChannelSettings) -> tuple[int, str]:
     """The channel's week ends 5 minutes after the last drill of its week closes
     (Friday 17:05 by default), or after that day's post when drills close at the next post.
@@ -59,10 +72,7 @@ def weekly_board_time(settings: ChannelSettings) -> tuple[int, str]:
     Counted on a real week, so a close late in the evening, or on the next morning,
     moves the board to the right weekday instead of wrapping to the start of that day.
     """
-    anchor = datetime.strptime(settings.close_time or settings.post_time, "%H:%M")
-    day = max(settings.days) + (1 if closes_next_day(settings) else 0)
-    board = FIRST_MONDAY + timedelta(days=day, hours=anchor.hour, minutes=anchor.minute)
-    board += WEEKLY_BOARD_DELAY
+    board = weekly_board_at(settings)
     return board.weekday(), board.strftime("%H:%M")
 
 
@@ -152,7 +162,9 @@ class DrillScheduler:
         wanted = {
             "post": (post, self.post_job) if not settings.paused else None,
             "close": (close, self.close_job) if close else None,
-            "weekly": (weekly, self.weekly_job) if not settings.paused else None,
+            "weekly": (weekly, self.weekly_job, weekly_board_lag(settings))
+            if not settings.paused
+            else None,
         }
         for kind, job in wanted.items():
             ident = job_id(kind, channel)
@@ -160,11 +172,11 @@ class DrillScheduler:
                 if self.scheduler.get_job(ident):
                     self.scheduler.remove_job(ident)
                 continue
-            trigger, func = job
+            trigger, func, *extra = job
             self.scheduler.add_job(
                 func,
                 trigger,
-                args=[channel],
+                args=[channel, *extra],
                 id=ident,
                 replace_existing=True,
                 misfire_grace_time=grace,
@@ -220,9 +232,9 @@ class DrillScheduler:
         if result is not None:
             log.info("closed drill %s in %s", result.drill.id, channel)
 
-    async def weekly_job(self, channel: ChannelRef) -> None:
+    async def weekly_job(self, channel: ChannelRef, days_late: int = 0) -> None:
         try:
-            board = await self.service.post_weekly_board(channel)
+            board = await self.service.post_weekly_board(channel, days_late)
         except QuizError as exc:
             log.warning("weekly board in %s: %s", channel, exc.message)
             return

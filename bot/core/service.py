@@ -448,16 +448,16 @@ class QuizService:
             except Exception:
                 log.exception("could not tell admin %s about %s", settings.admin_user_id, channel)
 
-    async def post_weekly_board(self, channel: ChannelRef) -> Leaderboard | None:
+    async def post_weekly_board(
+        self, channel: ChannelRef, days_late: int = 0
+    ) -> Leaderboard | None:
         """Post the week's board once per channel and week (claimed in the database).
 
-        The board may come a day or two after the week's last drill day (its reveal is
-        the next morning, or the 5 minutes wrap past midnight): it is still that week's.
+        `days_late`: the board comes that many days after the week's last drill day (its
+        reveal is the next morning, or the delay crosses midnight); it is that week's.
         """
         settings = await self.settings_for(channel)
-        today = local_date(self.clock.now(), settings.timezone)
-        if settings.days:
-            today -= timedelta(days=(today.weekday() - max(settings.days)) % 7)
+        today = local_date(self.clock.now(), settings.timezone) - timedelta(days=days_late)
         week = period_key(Period.WEEK, today)
         if not await self.repo.claim_weekly_board(channel, week, self.clock.now()):
             return None
