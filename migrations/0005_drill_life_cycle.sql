@@ -9,7 +9,11 @@
 --   topic_stats, and through them the histogram, boards, stats and ranks) count an
 --   attempt only once it is counted; the close transaction flips the drill's attempts
 --   to 1 and the update trigger adds them, so nothing reveals a verdict early and
---   leaderboards keep reading only their aggregate rows.
+--   leaderboards keep reading only their aggregate rows. (Filtering unrevealed drills out
+--   at read time would need the attempt log in every board, stats and rank query; holding
+--   the aggregate back keeps each read O(board) and makes the close the one writer.)
+-- channels.skip_date (unchanged column) now means "skip every post day up to this date":
+--   repeated /quiz skip moves it to the next post day after it, so skips add up.
 -- study_groups: an empty group is deleted when its last member leaves; empty ones
 --   left by earlier versions go now.
 

@@ -4,6 +4,7 @@ channel, at_close verdicts kept back until the reveal, skip, resume and study gr
 from __future__ import annotations
 
 import asyncio
+import shutil
 import sqlite3
 from datetime import UTC, date, datetime
 
@@ -21,6 +22,8 @@ from bot.core.service import (
     PublishFailed,
     QuizService,
 )
+from bot.storage.migrate import discover, migrate
+from bot.storage.sqlite import Database
 from tests.conftest import member
 from tests.fakes import RecordingPublisher
 
@@ -251,3 +254,32 @@ async def test_a_group_disappears_when_its_last_member_leaves(service, admin):
     ben = Invocation(member("ben"), admin.channel)
     created = await service.execute(commands.parse("/quiz group create NLP"), ben)
     assert created.text.startswith("Created the group NLP")
+
+
+async def test_migrating_a_channel_with_two_open_drills_keeps_the_latest_open(db_url, tmp_path):
+    before = tmp_path / "before"
+    before.mkdir()
+    for migration in discover():
+        if migration.version < 5:
+            shutil.copy(migration.path, before / migration.path.name)
+    db = await Database.open(db_url)
+    try:
+        await migrate(db, before)
+        stamp = "2025-01-15T08:00:00+00:00"
+        for sql in (
+            f"INSERT INTO channels (id, platform, workspace_id, channel_id, created_at,"
+            f" updated_at) VALUES (1, 'test', 'W1', 'C1', '{stamp}', '{stamp}')",
+            f"INSERT INTO questions VALUES ('q1', 'p', 't', 'choice', 'easy', 'h', 0, '{stamp}')",
+            f"INSERT INTO drills (id, channel_id, local_date, question_id, state, opened_at,"
+            f" updated_at) VALUES (1, 1, '2025-01-16', 'q1', 'open', '{stamp}', '{stamp}'),"
+            f" (2, 1, '2025-01-15', 'q1', 'open', '{stamp}', '{stamp}')",
+            f"INSERT INTO study_groups (platform, workspace_id, name, name_key, created_at)"
+            f" VALUES ('test', 'W1', 'empty', 'empty', '{stamp}')",
+        ):
+            await db.conn.execute(sql)
+        assert await migrate(db) == [5]
+        rows = await db.conn.execute_fetchall("SELECT id, state FROM drills ORDER BY id")
+        assert [tuple(r) for r in rows] == [(1, "open"), (2, "closed")]
+        assert await db.conn.execute_fetchall("SELECT * FROM study_groups") == []
+    finally:
+        await db.close()
