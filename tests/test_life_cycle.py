@@ -13,7 +13,7 @@ import pytest
 from bot.app import open_service
 from bot.core import commands
 from bot.core.bank import Bank
-from bot.core.errors import AlreadyExists, NotFound
+from bot.core.errors import AlreadyExists, BankErrors, NotFound
 from bot.core.models import DrillState, Period
 from bot.core.service import (
     STALE_POSTING,
@@ -216,8 +216,9 @@ async def test_a_bank_without_a_live_drills_question_is_refused_and_nothing_reti
     asked = drill.question_id
     smaller = Bank.of(q for q in service.bank if q.id != asked)
     restarted = QuizService(service.repo, smaller, service.clock, {"test": publisher})
-    with pytest.raises(LiveQuestionMissing, match=asked):
+    with pytest.raises(LiveQuestionMissing, match=asked) as refused:
         await restarted.start()
+    assert isinstance(refused.value, BankErrors)  # start-up reports it as a bad bank, exit 2
     rows = await service.repo.db.conn.execute_fetchall(
         "SELECT id, retired FROM questions WHERE id = ?", (asked,)
     )

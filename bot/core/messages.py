@@ -279,9 +279,5 @@ def resumed_text(post_at: datetime | None) -> str:
 NO_POST_DAY = "No post day is coming up to skip: check `/quiz setup days:`."
 
 
-def live_questions_missing_text(question_ids: list[str]) -> str:
-    """Why the bot refuses to start: open drills whose question the bank no longer has."""
-    return (
-        f"The question bank no longer has {', '.join(question_ids)}, which a drill still "
-        "open uses; put the question back so the drill can be revealed."
-    )
+# Start-up refuses a bank without a question that a drill still open asks (see the service).
+LIVE_QUESTION_GONE = "a drill still open asks this question; put it back so it can be revealed"

@@ -12,6 +12,8 @@ from bot.core.bank import Bank
 from bot.core.errors import (
     AlreadyAnswered,
     AlreadyExists,
+    BankError,
+    BankErrors,
     DrillClosed,
     NoOpenDrill,
     NotAllowed,
@@ -56,8 +58,14 @@ class PublishFailed(QuizError):
     """The platform refused a post; the drill stays claimed and can be posted again."""
 
 
-class LiveQuestionMissing(QuizError):
-    """The bank lacks a question that a live drill asks: it could never be revealed."""
+class LiveQuestionMissing(BankErrors):
+    """The bank lacks questions that live drills ask: they could never be revealed.
+    A BankErrors, so start-up reports it like any other bad bank (one message, exit 2)."""
+
+    def __init__(self, question_ids: list[str]) -> None:
+        super().__init__(
+            [BankError("the bank", qid, None, messages.LIVE_QUESTION_GONE) for qid in question_ids]
+        )
 
 
 @dataclass(frozen=True)
@@ -108,7 +116,7 @@ class QuizService:
         """
         missing = await self.repo.sync_questions(list(self.bank), self.clock.now())
         if missing:
-            raise LiveQuestionMissing(messages.live_questions_missing_text(missing))
+            raise LiveQuestionMissing(missing)
 
     def question(self, question_id: str) -> Question:
         found = self.bank.get(question_id)
