@@ -313,3 +313,27 @@ def bad_application_id(value: str) -> str:
         f"DISCORD_APPLICATION_ID={shown_setting(value)} is not a Discord application id: "
         "use the digits from Developer Portal > your application > General Information."
     )
+
+
+# --- the day's life cycle (skip, resume, a bank that lost a live drill's question) ---------
+
+
+def skip_text(post_at: datetime, paused: bool) -> str:
+    """The reply to `/quiz skip`: the day that will really not post, and a pause if any."""
+    text = f"Skipping the post on {post_at:%a %d %b}."
+    if paused:
+        text += " Posting is paused anyway: nothing posts until `/quiz resume`."
+    return text
+
+
+def resumed_text(post_at: datetime | None) -> str:
+    if post_at is None:
+        return "Resumed, but no post day is coming up: check `/quiz setup days:`."
+    return f"Resumed: the next question comes on {post_at:%a %d %b} at {post_at:%H:%M}."
+
+
+NO_POST_DAY = "No post day is coming up to skip: check `/quiz setup days:`."
+
+
+# Start-up refuses a bank without a question that a drill still open asks (see the service).
+LIVE_QUESTION_GONE = "a drill still open asks this question; put it back so it can be revealed"
