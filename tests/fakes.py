@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -42,6 +44,16 @@ class RecordingPublisher:
         self.posts.append(post)
         return f"msg-{post.drill.id}"
 
+    async def find_drill_post(self, channel: ChannelRef, drill_id: int) -> str | None:
+        return next(
+            (
+                f"msg-{post.drill.id}"
+                for post in self.posts
+                if post.drill.id == drill_id and post.drill.channel == channel
+            ),
+            None,
+        )
+
     async def reveal_drill(self, result: DrillResult) -> None:
         self.reveals.append(result)
 
@@ -53,3 +65,29 @@ class RecordingPublisher:
 
     async def post_private(self, channel: ChannelRef, user_id: str, text: str) -> None:
         self.private.append((channel, user_id, text))
+
+
+class FakeRateLimit:
+    """A platform's rate limit as its servers enforce it: a token bucket of `rate`
+    requests per second holding up to `burst` (one second's worth by default)."""
+
+    def __init__(self, rate: float, burst: float | None = None) -> None:
+        self.rate = rate
+        self.burst = rate if burst is None else burst
+        self.tokens = self.burst
+        self.updated = time.monotonic()
+
+    def take(self) -> float | None:
+        """None if a request may pass now (and counts it), else the seconds to wait."""
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return None
+        return (1 - self.tokens) / self.rate
+
+
+def retry_after_header(wait: float) -> str:
+    """Retry-After is whole seconds on the wire; never 0, or clients would not wait."""
+    return str(max(1, math.ceil(wait)))
