@@ -5,9 +5,21 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
-from bot.core.models import ChannelRef, DrillPost, DrillResult, Leaderboard
+from bot.core.models import (
+    ChannelRef,
+    ChannelSettings,
+    Choice,
+    Difficulty,
+    Drill,
+    DrillPost,
+    DrillResult,
+    DrillState,
+    Kind,
+    Leaderboard,
+    Question,
+)
 
 
 class FakeClock:
@@ -91,3 +103,20 @@ class FakeRateLimit:
 def retry_after_header(wait: float) -> str:
     """Retry-After is whole seconds on the wire; never 0, or clients would not wait."""
     return str(max(1, math.ceil(wait)))
+
+
+def drill_post(channel: ChannelRef, drill_id: int) -> DrillPost:
+    """A small multiple-choice drill, ready to post, for publisher tests."""
+    question = Question(
+        id=f"q-{drill_id}",
+        topic="testing",
+        kind=Kind.CHOICE,
+        difficulty=Difficulty.EASY,
+        prompt=f"Question {drill_id}: which choice is right?",
+        explanation="Because.",
+        source="test",
+        choices=tuple(Choice(f"choice {n}", "why", correct=n == 1) for n in range(3)),
+    )
+    opened = datetime(2025, 1, 15, 8, 0, tzinfo=UTC)
+    drill = Drill(drill_id, channel, date(2025, 1, 15), question.id, DrillState.POSTING, opened)
+    return DrillPost(drill, question, ChannelSettings(channel))

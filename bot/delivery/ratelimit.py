@@ -4,7 +4,7 @@ that draw 429s.
 Each scope (a platform's global limit, one channel, one Slack method in one workspace) is
 a key with its own bucket; a request names every key it counts against and waits until
 all of them have room. Buckets use GCRA (a token bucket kept as one "theoretical arrival
-time"): every `acquire` reserves its own slot at once, so thousands of waiting posts
+time"): every wait reserves its own slot at once, so thousands of waiting posts
 leave in FIFO order at the configured rate instead of waking together and racing.
 
 Keys are plain strings; a `Rule` gives the rate of every key its glob pattern matches
@@ -143,14 +143,17 @@ class RateLimiter:
             bucket = self._buckets[key] = _Bucket(rule, tat=now)
         return bucket
 
-    def _reserve(self, keys: Sequence[str]) -> float:
-        """Reserve one request under every key; returns the instant it may go out."""
+    async def _wait_for(self, key: str) -> None:
+        """Reserve the next slot of one key and sleep until it comes."""
         now = self.clock()
-        buckets = [b for key in keys if (b := self._bucket(key, now)) is not None]
-        at = max((bucket.earliest(now) for bucket in buckets), default=now)
-        for bucket in buckets:
-            bucket.take(at)
-        return at
+        bucket = self._bucket(key, now)
+        if bucket is None:
+            return
+        at = bucket.earliest(now)
+        bucket.take(at)
+        if at > now:
+            self.waited += at - now
+            await self.sleep(at - now)
 
     def _paused_until(self, keys: Sequence[str]) -> float:
         return max(
@@ -159,17 +162,23 @@ class RateLimiter:
         )
 
     async def acquire(self, keys: Iterable[str]) -> None:
-        """Wait until one request may go out under every key in `keys`."""
+        """Wait until one request may go out under every key in `keys`.
+
+        The most specific key is waited for first and the platform's global key last,
+        so a channel that must wait never holds a global slot that another channel
+        could use now."""
         keys = tuple(keys)
         while True:
-            at = self._reserve(keys)
-            delay = at - self.clock()
-            if delay > 0:
-                self.waited += delay
-                await self.sleep(delay)
+            for key in reversed(keys):
+                await self._wait_for(key)
+            now = self.clock()
             # A pause that arrived while we slept moves the slot; reserve again.
-            if self._paused_until(keys) <= self.clock():
-                return
+            if self._paused_until(keys) <= now:
+                break
+        for key in keys[1:]:
+            # Count the narrower scopes from when the request actually leaves.
+            if (bucket := self._buckets.get(key)) is not None:
+                bucket.tat = max(bucket.tat, now + bucket.rule.interval)
 
     @asynccontextmanager
     async def slot(self, *keys: str) -> AsyncIterator[None]:
