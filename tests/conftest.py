@@ -14,6 +14,8 @@ from bot.app import open_service
 from bot.config import Config
 from bot.core.models import ChannelRef, MemberRef
 from bot.core.service import Invocation, QuizService
+from tests.discord_fakes import FakeDiscord
+from tests.discord_fakes import install as install_discord
 from tests.fakes import FakeClock, RecordingPublisher
 from tests.slack_fakes import ADMIN as SLACK_ADMIN
 from tests.slack_fakes import FakeSlack
@@ -102,3 +104,13 @@ def member(name: str, workspace: str = "W1") -> MemberRef:
 @pytest.fixture
 def admin(channel: ChannelRef) -> Invocation:
     return Invocation(member("admin"), channel, is_admin=True)
+
+
+@pytest.fixture
+async def discord_fake(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeDiscord]:
+    """A fake Discord REST API and gateway on 127.0.0.1, with discord.py pointed at it."""
+    fake = FakeDiscord()
+    await fake.start()
+    install_discord(fake, monkeypatch)
+    yield fake
+    await fake.close()
