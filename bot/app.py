@@ -10,6 +10,7 @@ from bot.config import Config
 from bot.core.bank import load_bank
 from bot.core.ports import Clock, SystemClock
 from bot.core.service import QuizService
+from bot.delivery.dispatcher import Dispatcher
 from bot.storage.migrate import migrate
 from bot.storage.repository import SqliteRepository
 from bot.storage.sqlite import Database
@@ -19,12 +20,14 @@ log = logging.getLogger(__name__)
 
 @asynccontextmanager
 async def open_service(config: Config, clock: Clock | None = None) -> AsyncIterator[QuizService]:
-    """A migrated database and a loaded bank behind a ready QuizService."""
+    """A migrated database and a loaded bank behind a ready QuizService, with its
+    outbox dispatcher attached (not started: see bot.__main__)."""
     bank = load_bank(config.questions_dir)
     db = await Database.open(config.database_url)
     try:
         await migrate(db)
         service = QuizService(SqliteRepository(db), bank, clock or SystemClock())
+        Dispatcher(service)  # its background task starts once the publishers exist
         await service.start()
         log.info("loaded %d questions; database %s", len(bank), config.database_label)
         yield service

@@ -14,6 +14,7 @@ from bot.app import open_service
 from bot.config import Config
 from bot.core.models import ChannelRef, MemberRef
 from bot.core.service import Invocation, QuizService
+from bot.delivery.dispatcher import Dispatcher
 from tests.discord_fakes import FakeDiscord
 from tests.discord_fakes import install as install_discord
 from tests.fakes import FakeClock, RecordingPublisher
@@ -90,6 +91,18 @@ async def service(
     async with open_service(config, clock) as svc:
         svc.register_publisher("test", publisher)
         yield svc
+        await dispatcher_of(svc).stop()
+
+
+def dispatcher_of(service: QuizService) -> Dispatcher:
+    """The outbox dispatcher open_service attached (started only where a test says)."""
+    assert isinstance(service.delivery, Dispatcher)
+    return service.delivery
+
+
+@pytest.fixture
+def dispatcher(service: QuizService) -> Dispatcher:
+    return dispatcher_of(service)
 
 
 @pytest.fixture

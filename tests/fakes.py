@@ -52,7 +52,7 @@ class RecordingPublisher:
     async def post_drill(self, post: DrillPost) -> str:
         if self.fail_posts:
             self.fail_posts -= 1
-            raise ConnectionError("platform unavailable")
+            raise ConnectionRefusedError("platform unavailable")
         self.posts.append(post)
         return f"msg-{post.drill.id}"
 

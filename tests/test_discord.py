@@ -172,7 +172,8 @@ async def test_a_scheduled_post_the_channel_refuses_is_reported_to_the_setup_adm
 ):
     await setup_channel(fake)
     fake.refuse("POST", f"/channels/{CHANNEL_ID}/messages", 403, 50001, "Missing Access")
-    await DrillScheduler(service).post_job(CHANNEL)
+    await DrillScheduler(service).tick()  # 09:00 in Berlin: the post is due
+    await service.delivery.drain()
     (dm,) = await fake.wait_for("POST", "/users/@me/channels")
     assert str(dm.body["recipient_id"]) == ADMIN.user_id
     (note,) = await fake.wait_for("POST", rf"/channels/{dm.response['id']}/messages")
@@ -571,7 +572,8 @@ async def test_a_whole_day_through_the_scheduler_jobs(fake, bot, service, clock,
     job reveals and posts the board, and /quiz stats shows what SQLite holds."""
     await setup_channel(fake, time="09:00", close="17:00")
     scheduler = DrillScheduler(service)
-    await scheduler.post_job(CHANNEL)
+    await scheduler.tick()
+    await service.delivery.drain()
     (post,) = await fake.wait_for("POST", POSTS)
     message = post.response
     drill_id, question = await open_question(service)
@@ -581,7 +583,8 @@ async def test_a_whole_day_through_the_scheduler_jobs(fake, bot, service, clock,
         assert text_of(await fake.interact(payload)).startswith("Correct, +")
 
     clock.set(clock.now().replace(hour=16, minute=0, second=1))  # 17:00:01 in Berlin
-    await scheduler.close_job(CHANNEL)
+    await scheduler.tick()
+    await service.delivery.drain()
     (edit,) = await fake.wait_for("PATCH", EDITS)
     assert (
         edit.body["embeds"][0]["fields"][1]["name"] == "3 people answered; 3 got it right (100%)."

@@ -39,9 +39,13 @@ def right(publisher: RecordingPublisher) -> str:
 
 
 async def crash_while_posting(service: QuizService, admin: Invocation) -> int:
-    """Claim today's drill into 'posting' as a process that then died would have."""
+    """Claim today's drill and its post row into 'sending', as a process that then died
+    would have."""
     drill, _ = await service.open_daily_drill(admin.channel)
-    assert await service.repo.claim_posting(drill.id, service.clock.now(), STALE_POSTING)
+    now = service.clock.now()
+    await service.repo.claim_post(admin.channel, drill.local_date, drill.question_id, now, None)
+    [sending] = await service.claim_deliveries(10)
+    assert sending.key == f"post:{drill.id}"
     return drill.id
 
 
@@ -260,9 +264,13 @@ async def test_a_group_disappears_when_its_last_member_leaves(service, admin):
 async def test_migrating_a_channel_with_two_open_drills_keeps_the_latest_open(db_url, tmp_path):
     before = tmp_path / "before"
     before.mkdir()
+    upto = tmp_path / "upto"
+    upto.mkdir()
     for migration in discover():
         if migration.version < 5:
             shutil.copy(migration.path, before / migration.path.name)
+        if migration.version <= 5:
+            shutil.copy(migration.path, upto / migration.path.name)
     db = await Database.open(db_url)
     try:
         await migrate(db, before)
@@ -278,7 +286,7 @@ async def test_migrating_a_channel_with_two_open_drills_keeps_the_latest_open(db
             f" VALUES ('test', 'W1', 'empty', 'empty', '{stamp}')",
         ):
             await db.conn.execute(sql)
-        assert await migrate(db) == [5]
+        assert await migrate(db, upto) == [5]
         rows = await db.conn.execute_fetchall("SELECT id, state FROM drills ORDER BY id")
         assert [tuple(r) for r in rows] == [(1, "open"), (2, "closed")]
         assert await db.conn.execute_fetchall("SELECT * FROM study_groups") == []

@@ -1,4 +1,5 @@
-"""The daily life cycle on APScheduler: triggers, real firings, restarts, retries."""
+"""The daily life cycle on APScheduler's one tick job: instants, real firings, restarts,
+retries."""
 
 from __future__ import annotations
 
@@ -9,22 +10,22 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
-from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED
 
 from bot.app import open_service
 from bot.core import commands
 from bot.core.errors import ChannelUnavailable
-from bot.core.models import ChannelRef, ChannelSettings, DrillState, Period
-from bot.core.service import Invocation, QuizService
+from bot.core.models import ChannelRef, ChannelSettings, DrillState, OutboxState, Period
+from bot.core.service import Invocation, PublishFailed, QuizService
+from bot.delivery.dispatcher import Dispatcher
+from bot.delivery.retry import RetryPolicy
 from bot.scheduler import (
     DrillScheduler,
     close_days,
     cron,
-    job_id,
     weekly_board_lag,
     weekly_board_time,
 )
-from tests.conftest import member
+from tests.conftest import dispatcher_of, member
 from tests.fakes import RecordingPublisher
 
 BERLIN = "Europe/Berlin"
@@ -81,10 +82,14 @@ async def setup(service: QuizService, admin: Invocation, text: str) -> str:
 
 
 @pytest.fixture
-async def scheduler(service: QuizService) -> AsyncIterator[DrillScheduler]:
-    drills = DrillScheduler(service, first_retry=timedelta(milliseconds=20))
+async def scheduler(service: QuizService, dispatcher: Dispatcher) -> AsyncIterator[DrillScheduler]:
+    """The tick job with the outbox dispatcher running behind it, as `python -m bot run`
+    starts them."""
+    drills = DrillScheduler(service)
+    dispatcher.start()
     yield drills
     drills.shutdown()
+    await dispatcher.stop()
 
 
 async def test_setup_shows_the_next_post_and_close_in_local_time(service, admin, scheduler):
@@ -92,21 +97,23 @@ async def test_setup_shows_the_next_post_and_close_in_local_time(service, admin,
     # The fake clock says Wednesday 2025-01-15 09:00 in Berlin.
     assert "Next post: Wed 15 Jan 09:30 Europe/Berlin." in text
     assert "Next close: Wed 15 Jan 16:00 Europe/Berlin." in text
-    assert scheduler.scheduler.get_job(job_id("post", admin.channel)) is not None
+    next_post, next_weekly = await service.channel_schedule(admin.channel)
+    assert next_post == datetime(2025, 1, 15, 9, 30, tzinfo=ZoneInfo(BERLIN))
+    assert next_weekly == datetime(2025, 1, 17, 16, 5, tzinfo=ZoneInfo(BERLIN))
 
 
-async def test_pause_resume_and_skip_rebuild_the_jobs(service, admin, scheduler):
+async def test_pause_resume_and_skip_move_the_stored_schedule(service, admin, scheduler):
     await setup(service, admin, "time:09:30 topics:testing")
-    post_id = job_id("post", admin.channel)
     await service.execute(commands.Pause(), admin)
-    assert scheduler.scheduler.get_job(post_id) is None
-    assert scheduler.scheduler.get_job(job_id("close", admin.channel)) is not None
+    assert await service.channel_schedule(admin.channel) == (None, None)
     await service.execute(commands.Resume(), admin)
-    assert scheduler.scheduler.get_job(post_id) is not None
+    next_post, next_weekly = await service.channel_schedule(admin.channel)
+    assert next_post == datetime(2025, 1, 15, 9, 30, tzinfo=ZoneInfo(BERLIN))
+    assert next_weekly is not None
     await service.execute(commands.Skip(), admin)
     settings = await service.repo.get_settings(admin.channel)
     assert settings.skip_date == date(2025, 1, 15)
-    next_post, _ = scheduler.reschedule(settings)
+    next_post, _ = await service.channel_schedule(admin.channel)
     assert next_post == datetime(2025, 1, 16, 9, 30, tzinfo=ZoneInfo(BERLIN))
 
 
@@ -145,6 +152,7 @@ async def test_a_restart_closes_drills_whose_close_time_passed(
     await service.post_daily(admin.channel, forced=True)
     clock.set(utc(2025, 1, 15, 17, 0))  # 18:00 local: the process was down at close
     await scheduler.start()
+    await wait_for(lambda: publisher.reveals)
     drill = await service.repo.latest_drill(admin.channel)
     assert drill.state is DrillState.CLOSED
     assert len(publisher.reveals) == 1
@@ -162,8 +170,9 @@ async def test_two_schedulers_on_one_database_make_one_post(config, clock, admin
             for drills in schedulers:
                 await drills.start()
             clock.set(utc(2025, 1, 16, 8, 0))  # Thursday's post, fired by both at once
-            await asyncio.gather(*(d.post_job(admin.channel) for d in schedulers))
-            await asyncio.gather(*(d.post_job(admin.channel) for d in schedulers))
+            await asyncio.gather(*(d.tick() for d in schedulers))
+            await asyncio.gather(*(d.tick() for d in schedulers))
+            await asyncio.gather(dispatcher_of(one).drain(), dispatcher_of(two).drain())
         finally:
             for drills in schedulers:
                 drills.shutdown()
@@ -171,34 +180,44 @@ async def test_two_schedulers_on_one_database_make_one_post(config, clock, admin
     assert posted.count(date(2025, 1, 16)) == 1
 
 
+FAST_RETRIES = RetryPolicy(base=0.01, cap=0.05)
+
+
 @pytest.mark.allow_error_logs
 async def test_a_failing_publisher_is_retried_without_a_second_claim(config, admin):
     publisher = RecordingPublisher(fail_posts=2)
     async with open_service(config) as svc:  # a real clock: retries wait for real
         svc.register_publisher("test", publisher)
-        drills = DrillScheduler(svc, first_retry=timedelta(milliseconds=10))
+        delivery = Dispatcher(svc, policy=FAST_RETRIES)
         await setup(svc, admin, "time:09:00 days:daily topics:testing")
-        await drills.post_job(admin.channel)
+        with pytest.raises(PublishFailed):
+            await svc.post_daily(admin.channel, forced=True)
+        delivery.start()
+        try:
+            await wait_for(lambda: publisher.posts)
+        finally:
+            await delivery.stop()
         drill = await svc.repo.latest_drill(admin.channel)
-        drills.shutdown()
     assert publisher.fail_posts == 0 and len(publisher.posts) == 1
     assert drill.state is DrillState.OPEN and publisher.posts[0].drill.id == drill.id
 
 
 @pytest.mark.allow_error_logs
-async def test_a_post_failing_for_the_whole_window_marks_the_drill_failed(config, admin):
+async def test_a_post_failing_past_the_retry_horizon_marks_the_drill_failed(
+    service, admin, clock, dispatcher
+):
     publisher = RecordingPublisher(fail_posts=1000)
-    async with open_service(config) as svc:
-        svc.register_publisher("test", publisher)
-        drills = DrillScheduler(
-            svc, first_retry=timedelta(milliseconds=10), retry_window=timedelta(milliseconds=150)
-        )
-        await setup(svc, admin, "time:09:00 days:daily topics:testing")
-        await drills.post_job(admin.channel)
-        drill = await svc.repo.latest_drill(admin.channel)
-        drills.shutdown()
+    service.register_publisher("test", publisher)
+    dispatcher.policy = RetryPolicy(base=1, cap=60, horizon=600)
+    await setup(service, admin, "time:09:00 days:daily topics:testing")
+    await DrillScheduler(service).tick()  # 09:00: the post is due
+    for _ in range(30):  # an outage longer than the ten-minute horizon
+        await dispatcher.drain()
+        clock.advance(seconds=61)
+    drill = await service.repo.latest_drill(admin.channel)
     assert publisher.posts == [] and publisher.fail_posts < 1000 - 2
     assert drill.state is DrillState.FAILED
+    assert (await service.repo.outbox_by_key(f"post:{drill.id}")).state is OutboxState.DEAD
     [(_, user_id, text)] = publisher.private
     assert user_id == admin.member.user_id and "couldn't post" in text
 
@@ -209,12 +228,12 @@ class RefusingPublisher(RecordingPublisher):
 
 
 @pytest.mark.allow_error_logs
-async def test_a_channel_that_refuses_the_bot_is_not_retried(service, admin):
+async def test_a_channel_that_refuses_the_bot_is_not_retried(service, admin, dispatcher):
     publisher = RefusingPublisher()
     service.register_publisher("test", publisher)
-    drills = DrillScheduler(service, first_retry=timedelta(seconds=30))
     await setup(service, admin, "time:09:00 topics:testing")
-    await asyncio.wait_for(drills.post_job(admin.channel), timeout=2)
+    await DrillScheduler(service).tick()
+    await asyncio.wait_for(dispatcher.drain(), timeout=2)
     drill = await service.repo.latest_drill(admin.channel)
     assert drill.state is DrillState.FAILED
     assert "missing permission" in publisher.private[0][2]
@@ -227,43 +246,43 @@ async def wait_for(condition) -> None:
             await asyncio.sleep(0.01)
 
 
-async def fire_for_real(drills: DrillScheduler, at_local: datetime, job: str) -> None:
-    """Travel to just before `at_local`, start the scheduler and wait for `job` to run."""
-    ran = asyncio.Event()
-    drills.scheduler.add_listener(
-        lambda event: ran.set() if event.job_id.startswith(job) else None,
-        EVENT_JOB_EXECUTED | EVENT_JOB_ERROR,
-    )
+async def fire_for_real(svc: QuizService, at_local: datetime, happened) -> None:
+    """Travel to just before `at_local`, start the tick job and the dispatcher, and wait
+    for the effect `happened` (a real firing of the job, through the real scheduler)."""
     with time_machine.travel(at_local - timedelta(seconds=0.3), tick=True):
-        await drills.start()
-        await asyncio.wait_for(ran.wait(), timeout=5)
+        drills = DrillScheduler(svc, tick=timedelta(seconds=0.2))
+        dispatcher_of(svc).start()
+        try:
+            await drills.start()
+            await wait_for(happened)
+        finally:
+            drills.shutdown()
+            await dispatcher_of(svc).stop()
 
 
-async def test_post_close_and_weekly_jobs_fire_on_time(config, admin):
+async def test_post_close_and_weekly_board_fire_on_time(config, admin):
     publisher = RecordingPublisher()
+    tz = ZoneInfo(BERLIN)
     async with open_service(config) as svc:  # the system clock, moved by time-machine
         svc.register_publisher("test", publisher)
-        await setup(svc, admin, "time:09:00 close:17:00 topics:testing")
-        tz = ZoneInfo(BERLIN)
+        with time_machine.travel(datetime(2025, 1, 16, 12, 0, tzinfo=tz)):
+            await setup(svc, admin, "time:09:00 close:17:00 topics:testing")
 
-        drills = DrillScheduler(svc)
-        await fire_for_real(drills, datetime(2025, 1, 17, 9, 0, tzinfo=tz), "post:")
-        drills.shutdown()
+        await fire_for_real(svc, datetime(2025, 1, 17, 9, 0, tzinfo=tz), lambda: publisher.posts)
         assert [p.drill.local_date for p in publisher.posts] == [date(2025, 1, 17)]
         drill_id = publisher.posts[0].drill.id
         with time_machine.travel(datetime(2025, 1, 17, 9, 1, tzinfo=tz)):
             letter = publisher.posts[0].question.correct_letter
             await svc.submit_answer(member("ann"), drill_id, letter)
 
-        drills = DrillScheduler(svc)
-        await fire_for_real(drills, datetime(2025, 1, 17, 17, 0, tzinfo=tz), "close:")
-        drills.shutdown()
+        await fire_for_real(svc, datetime(2025, 1, 17, 17, 0, tzinfo=tz), lambda: publisher.reveals)
         assert [r.drill.id for r in publisher.reveals] == [drill_id]
 
-        drills = DrillScheduler(svc)
-        await fire_for_real(drills, datetime(2025, 1, 17, 17, 5, tzinfo=tz), "weekly:")
-        drills.shutdown()
-        weekly = [board for _, board, title in publisher.boards if title == "Weekly leaderboard"]
+        def weekly_boards():
+            return [board for _, board, title in publisher.boards if title == "Weekly leaderboard"]
+
+        await fire_for_real(svc, datetime(2025, 1, 17, 17, 5, tzinfo=tz), weekly_boards)
+        weekly = weekly_boards()
         assert len(weekly) == 1 and weekly[0].period_key == "2025-W03"
         assert [e.display_name for e in weekly[0].entries] == ["ann"]
         with time_machine.travel(datetime(2025, 1, 17, 17, 6, tzinfo=tz)):
@@ -360,10 +379,8 @@ async def test_a_sunday_drill_revealed_on_monday_gets_its_own_weeks_board(
         member("ann"), drill.id, publisher.posts[-1].question.correct_letter
     )
     clock.set(utc(2025, 1, 20, 7, 5))  # Monday 08:05, after the 08:00 reveal
-    await scheduler.close_job(admin.channel)
-    await scheduler.weekly_job(
-        admin.channel, weekly_board_lag(await service.settings_for(admin.channel))
-    )
+    await scheduler.tick()  # closes Sunday's drill, then the week's board is due
+    await wait_for(lambda: [b for b in publisher.boards if b[2] == "Weekly leaderboard"])
     [(_, board, _)] = [b for b in publisher.boards if b[2] == "Weekly leaderboard"]
     assert board.period_key == "2025-W03"
     assert [e.display_name for e in board.entries] == ["ann"]
@@ -377,10 +394,11 @@ async def test_one_channel_that_cannot_be_scheduled_does_not_stop_the_others(
     broken = ChannelSettings(ChannelRef("test", "W1", "OLD"), timezone="Mars/Olympus_Mons")
     await service.repo.save_settings(broken, clock.now())
     clock.set(utc(2025, 1, 15, 8, 20))  # 09:20 in Berlin: the catch-up posts
+    await service.start()  # a restart: stored channels without a schedule get one
     await scheduler.start()
     await wait_for(lambda: publisher.posts)
-    assert scheduler.scheduler.get_job(job_id("post", admin.channel)) is not None
-    assert scheduler.scheduler.get_job(job_id("post", broken.channel)) is None
+    assert (await service.channel_schedule(admin.channel))[0] is not None
+    assert await service.channel_schedule(broken.channel) == (None, None)
     assert "cannot schedule" in caplog.text
 
 

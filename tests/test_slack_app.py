@@ -425,7 +425,8 @@ async def test_a_refused_post_is_reported_to_the_admin_who_ran_setup(workspace, 
     fake.refuse["C-GONE"] = "not_in_channel"
     gone = ChannelRef("slack", "T1", "C-GONE")
 
-    await DrillScheduler(service).post_job(gone)
+    await DrillScheduler(service).tick()  # 09:00 in Berlin: the post is due
+    await service.delivery.drain()
 
     refused, dm = fake.calls_to("chat.postMessage")
     assert refused.args["channel"] == "C-GONE"

@@ -218,6 +218,7 @@ def topics_text(counts: dict[str, int]) -> str:
 
 
 WEEKLY_TITLE = "Weekly leaderboard"
+SHORT_BOARD_TITLE = "Top 5 this week"
 SOMETHING_WENT_WRONG = "Something went wrong; try again."
 
 # Labels chat platforms put on posts, buttons and forms.
@@ -234,6 +235,19 @@ def post_failed_text(channel: str, reason: str) -> str:
     return (
         f"I couldn't post today's question in {channel}: {reason}. "
         "Check that I can view and post in that channel, then run `/quiz post-now`."
+    )
+
+
+def delivery_failed_text(channel: str, reason: str) -> str:
+    return (
+        f"I couldn't post the answer or a leaderboard in {channel}: {reason}. "
+        "Check that I can view and post in that channel."
+    )
+
+
+def post_queued_text(question_id: str) -> str:
+    return (
+        f"Today's question ({question_id}) is queued: it goes out as soon as the platform takes it."
     )
 
 

@@ -42,7 +42,9 @@ class Period(StrEnum):
 
 
 class DrillState(StrEnum):
-    """pending -> posting -> open -> closed; posting -> pending on a failed post; -> failed."""
+    """pending (post row written) -> open (its post may be out: answers are taken) ->
+    closed; open -> pending when an attempt surely did not reach the platform; -> failed
+    when an unattended post is given up. 'posting' is kept only for old rows."""
 
     PENDING = "pending"
     POSTING = "posting"
@@ -315,3 +317,68 @@ class Leaderboard:
 class Group:
     name: str
     members: int
+
+
+# --- delivery -------------------------------------------------------------------------
+
+
+class OutboxKind(StrEnum):
+    POST = "post"
+    REVEAL = "reveal"
+    BOARD = "board"
+    WEEKLY = "weekly"
+    DM = "dm"
+    REMINDER = "reminder"
+
+
+class OutboxState(StrEnum):
+    """pending -> sending -> done | dead; sending -> pending on a transient error.
+    The whole machine is described in migrations/0006_outbox.sql."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    DONE = "done"
+    DEAD = "dead"
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    """One outbound effect as stored: ids to render from, never rendered text."""
+
+    id: int
+    key: str
+    kind: OutboxKind
+    channel: ChannelRef
+    state: OutboxState
+    attempts: int
+    next_attempt_at: datetime
+    created_at: datetime
+    drill_id: int | None = None
+    week_key: str | None = None
+    detail: str | None = None  # a DM's reason
+    unsure: bool = False  # the platform may already have it: look before sending again
+    claimed_at: datetime | None = None
+    failing_since: datetime | None = None
+    last_error: str | None = None
+    message_id: str | None = None
+    done_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class PostClaim:
+    """What claiming a channel's post did: the drill (None when another process won the
+    schedule), whether this call made the post row, and that row."""
+
+    drill: Drill | None
+    created: bool = False
+    post: OutboxItem | None = None
+
+
+@dataclass(frozen=True)
+class DeliveryAttempt:
+    """How waiting for one row ended: the row as it then stood, whether another process
+    sent it (or is sending it), and whether the wait ran out first."""
+
+    item: OutboxItem
+    elsewhere: bool = False
+    timed_out: bool = False

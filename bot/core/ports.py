@@ -12,6 +12,7 @@ from bot.core.models import (
     ChannelRef,
     ChannelSettings,
     ChoiceCount,
+    DeliveryAttempt,
     Drill,
     DrillPost,
     DrillResult,
@@ -20,7 +21,10 @@ from bot.core.models import (
     GroupStanding,
     Leaderboard,
     MemberRef,
+    OutboxItem,
+    OutboxState,
     Period,
+    PostClaim,
     Question,
     TopicStat,
 )
@@ -67,11 +71,17 @@ class Publisher(Protocol):
         ...
 
 
-class ChannelScheduler(Protocol):
-    """Keeps timed jobs in step with channel settings; the database stays the truth."""
+class Delivery(Protocol):
+    """Delivers outbox rows (bot/delivery/dispatcher.py); the service wakes it and, for
+    an admin's post-now, waits for one row."""
 
-    def reschedule(self, settings: ChannelSettings) -> tuple[datetime | None, datetime | None]:
-        """(Re)build a channel's jobs; returns the next post and close instants."""
+    def wake(self) -> None:
+        """New rows are due: deliver them soon."""
+        ...
+
+    async def deliver_now(self, item_id: int, within: float) -> DeliveryAttempt:
+        """Deliver the row (after its channel's earlier rows) and wait up to `within`
+        seconds for the outcome of one attempt."""
         ...
 
 
@@ -82,7 +92,96 @@ class Repository(Protocol):
 
     async def get_settings(self, channel: ChannelRef) -> ChannelSettings | None: ...
 
-    async def save_settings(self, settings: ChannelSettings, now: datetime) -> None: ...
+    async def save_settings(
+        self,
+        settings: ChannelSettings,
+        now: datetime,
+        next_post_at: datetime | None = None,
+        next_weekly_at: datetime | None = None,
+    ) -> None: ...
+
+    async def unscheduled_channels(self) -> list[ChannelSettings]: ...
+
+    async def set_schedule(
+        self, channel: ChannelRef, next_post_at: datetime | None, next_weekly_at: datetime | None
+    ) -> None: ...
+
+    async def schedule_of(self, channel: ChannelRef) -> tuple[datetime | None, datetime | None]: ...
+
+    async def due_posts(
+        self, now: datetime, limit: int
+    ) -> list[tuple[ChannelSettings, datetime]]: ...
+
+    async def due_weekly_boards(
+        self, now: datetime, limit: int
+    ) -> list[tuple[ChannelSettings, datetime]]: ...
+
+    async def due_closes(self, now: datetime, limit: int) -> list[int]: ...
+
+    async def advance_schedule(
+        self, channel: ChannelRef, column: str, due: datetime, next_due: datetime | None
+    ) -> bool: ...
+
+    async def claim_post(
+        self,
+        channel: ChannelRef,
+        day: date,
+        question_id: str,
+        now: datetime,
+        closes_at: datetime | None,
+        *,
+        due: datetime | None = None,
+        next_due: datetime | None = None,
+        force: bool = False,
+    ) -> PostClaim: ...
+
+    async def claim_weekly(
+        self,
+        channel: ChannelRef,
+        week_key: str,
+        now: datetime,
+        *,
+        due: datetime | None = None,
+        next_due: datetime | None = None,
+    ) -> OutboxItem | None: ...
+
+    async def close_drill(self, drill_id: int, now: datetime) -> bool: ...
+
+    async def fail_unposted_drill(
+        self, drill_id: int, reason: str, now: datetime, dm_key: str
+    ) -> bool: ...
+
+    async def claim_outbox(
+        self,
+        now: datetime,
+        stale_before: datetime,
+        limit: int,
+        channel: ChannelRef | None = None,
+    ) -> list[OutboxItem]: ...
+
+    async def get_outbox(self, item_id: int) -> OutboxItem | None: ...
+
+    async def outbox_by_key(self, key: str) -> OutboxItem | None: ...
+
+    async def next_outbox_due(self) -> datetime | None: ...
+
+    async def finish_outbox(self, item_id: int, message_id: str | None, now: datetime) -> None: ...
+
+    async def retry_outbox(
+        self, item_id: int, error: str, next_attempt_at: datetime, now: datetime, *, unsure: bool
+    ) -> None: ...
+
+    async def kill_outbox(
+        self,
+        item_id: int,
+        error: str,
+        now: datetime,
+        *,
+        unsure: bool,
+        dm_key: str | None,
+        drill_state: DrillState,
+        from_states: Sequence[OutboxState] = (OutboxState.SENDING,),
+    ) -> bool: ...
 
     async def configured_channels(self) -> list[ChannelSettings]: ...
 
@@ -140,10 +239,6 @@ class Repository(Protocol):
     async def board(
         self, member: MemberRef, period: Period, key: str, group: str | None, limit: int
     ) -> tuple[list[BoardEntry], BoardEntry | None, int]: ...
-
-    async def claim_weekly_board(
-        self, channel: ChannelRef, week_key: str, now: datetime
-    ) -> bool: ...
 
     async def group_standings(
         self, workspace: ChannelRef, week_key: str, limit: int

@@ -35,12 +35,23 @@ from bot.core.models import (
     Leaderboard,
     MemberRef,
     MemberStats,
+    OutboxItem,
+    OutboxKind,
+    OutboxState,
     Period,
+    PostClaim,
     Question,
     RevealMode,
 )
 from bot.core.picking import eligible, pick_question
-from bot.core.ports import ChannelScheduler, Clock, Publisher, Repository
+from bot.core.ports import Clock, Delivery, Publisher, Repository
+from bot.core.schedule import (
+    close_for,
+    is_skipped,
+    next_post_after,
+    next_weekly_after,
+    weekly_board_week_day,
+)
 from bot.core.scoring import at_local_time, local_date, period_key, points_for
 
 log = logging.getLogger(__name__)
@@ -48,8 +59,10 @@ log = logging.getLogger(__name__)
 BOARD_SIZE = 10
 FASTEST = 3
 ACCEPTING = (DrillState.OPEN,)
-# A drill still 'posting' this long after its claim was left by a crashed poster.
+# An outbox row still 'sending' this long after its claim was left by a crashed sender.
 STALE_POSTING = timedelta(minutes=2)
+# How long /quiz post-now (and close-now) wait for the delivery before saying "queued".
+POST_WAIT = timedelta(seconds=10)
 # How far ahead skip and resume look for the next post day (repeated skips move it on).
 POST_DAY_HORIZON = 800
 
@@ -92,21 +105,24 @@ class QuizService:
         bank: Bank,
         clock: Clock,
         publishers: dict[str, Publisher] | None = None,
-        scheduler: ChannelScheduler | None = None,
+        delivery: Delivery | None = None,
     ) -> None:
         self.repo = repo
         self.bank = bank
         self.clock = clock
         self.publishers: dict[str, Publisher] = dict(publishers or {})
-        self.scheduler = scheduler
+        self.delivery = delivery
 
     # --- wiring -------------------------------------------------------------------
 
     def register_publisher(self, platform: str, publisher: Publisher) -> None:
         self.publishers[platform] = publisher
 
-    def set_scheduler(self, scheduler: ChannelScheduler) -> None:
-        self.scheduler = scheduler
+    def set_delivery(self, delivery: Delivery) -> None:
+        self.delivery = delivery
+
+    def has_publisher(self, platform: str) -> bool:
+        return platform in self.publishers
 
     async def start(self) -> None:
         """Record the bank's questions so drills and attempts can refer to them.
@@ -117,6 +133,7 @@ class QuizService:
         missing = await self.repo.sync_questions(list(self.bank), self.clock.now())
         if missing:
             raise LiveQuestionMissing(missing)
+        await self.schedule_unscheduled()
 
     def question(self, question_id: str) -> Question:
         found = self.bank.get(question_id)
@@ -146,6 +163,8 @@ class QuizService:
                 return Reply(messages.setup_text(settings, next_post, next_close), settings)
             case cmd.PostNow():
                 drill = await self.post_daily(inv.channel, forced=True)
+                if drill.message_id is None:
+                    return Reply(messages.post_queued_text(drill.question_id), drill)
                 return Reply(f"Posted today's question ({drill.question_id}).", drill)
             case cmd.CloseNow():
                 result = await self.close_now(inv.channel)
@@ -223,19 +242,22 @@ class QuizService:
         settings = replace(current, **changes)
         if settings.close_time == settings.post_time:
             raise UsageError("The close time must differ from the post time.")
-        await self.repo.save_settings(settings, self.clock.now())
-        next_post, next_close = self.reschedule(settings)
+        next_post = await self.save_settings(settings)
+        next_close = close_for(settings, next_post) if next_post else None
         return settings, next_post, next_close
 
-    def reschedule(self, settings: ChannelSettings) -> tuple[datetime | None, datetime | None]:
-        if self.scheduler is None:
-            return None, None
-        return self.scheduler.reschedule(settings)
+    async def save_settings(self, settings: ChannelSettings) -> datetime | None:
+        """Store settings with the next post and weekly-board instants they give (the one
+        scheduler job reads those, so a change needs no restart); returns the next post."""
+        now = self.clock.now()
+        next_post = next_post_after(settings, now, inclusive=True)
+        next_weekly = next_weekly_after(settings, now, inclusive=True)
+        await self.repo.save_settings(settings, now, next_post, next_weekly)
+        return next_post
 
     async def set_paused(self, inv: Invocation, *, paused: bool) -> ChannelSettings:
         settings = replace(await self.settings_for(inv.channel), paused=paused)
-        await self.repo.save_settings(settings, self.clock.now())
-        self.reschedule(settings)
+        await self.save_settings(settings)
         return settings
 
     async def next_post_at(self, settings: ChannelSettings) -> datetime | None:
@@ -264,9 +286,8 @@ class QuizService:
         post_at = await self.next_post_at(settings)
         if post_at is None:
             raise NotFound(messages.NO_POST_DAY)
-        settings = replace(settings, skip_date=post_at.date())
-        await self.repo.save_settings(settings, self.clock.now())
-        self.reschedule(settings)
+        settings = replace(settings, skip_date=local_date(post_at, settings.timezone))
+        await self.save_settings(settings)
         return post_at, settings.paused
 
     # --- the daily drill ------------------------------------------------------------------
@@ -274,58 +295,77 @@ class QuizService:
     async def open_daily_drill(self, channel: ChannelRef) -> tuple[Drill, bool]:
         """Claim today's drill for a channel; the unique (channel, local date) makes a
         second claim return the existing drill with created=False."""
-        return await self._claim_today(await self.settings_for(channel))
-
-    async def _claim_today(self, settings: ChannelSettings) -> tuple[Drill, bool]:
-        channel = settings.channel
+        settings = await self.settings_for(channel)
         now = self.clock.now()
         today = local_date(now, settings.timezone)
+        question_id = await self._pick(settings, today)
+        return await self.repo.claim_drill(
+            channel, today, question_id, now, close_for(settings, now)
+        )
+
+    async def _pick(self, settings: ChannelSettings, day: date) -> str:
+        channel = settings.channel
         pool = eligible(self.bank, settings.topics)
         asked = await self.repo.asked_questions(channel)
-        seed = f"{channel.platform}:{channel.workspace_id}:{channel.channel_id}:{today}"
-        question = pick_question(pool, asked, seed)
-        closes_at = None
-        if settings.close_time:
-            closes_at = at_local_time(today, settings.close_time, settings.timezone)
-            if closes_at <= now:
-                closes_at = at_local_time(
-                    today + timedelta(days=1), settings.close_time, settings.timezone
-                )
-        return await self.repo.claim_drill(channel, today, question.id, now, closes_at)
+        seed = f"{channel.platform}:{channel.workspace_id}:{channel.channel_id}:{day}"
+        return pick_question(pool, asked, seed).id
+
+    async def _claim_post(
+        self,
+        settings: ChannelSettings,
+        day: date,
+        *,
+        due: datetime | None = None,
+        next_due: datetime | None = None,
+        force: bool = False,
+    ) -> PostClaim:
+        now = self.clock.now()
+        return await self.repo.claim_post(
+            settings.channel,
+            day,
+            await self._pick(settings, day),
+            now,
+            close_for(settings, now),
+            due=due,
+            next_due=next_due,
+            force=force,
+        )
 
     async def post_daily(self, channel: ChannelRef, *, forced: bool = False) -> Drill:
-        """Open and post today's drill exactly once, whoever else tries at the same time.
+        """Claim today's drill and its post row once, whoever else tries at the same time,
+        then wait (up to POST_WAIT) for the delivery: the drill comes back with its
+        message id when posted, without one when it is still queued.
 
-        The scheduler calls this unforced (a skipped day posts nothing); `/quiz post-now`
-        forces it. A drill that failed, or was left 'posting' by a crash for longer than
-        STALE_POSTING, is claimed again. The drill still open in the channel from another
-        day (even a later one, after a change of time zone) is closed with its reveal
-        first: a channel has one live drill, which the drills_one_live index enforces.
+        `/quiz post-now` forces it (a skipped day too, and a failed or pending post is
+        due at once). The channel's drill from another day is closed in the same
+        transaction, its reveal and board queued ahead of the new question. A post left
+        'sending' by a crashed process is taken over once STALE_POSTING has passed.
         """
         settings = await self.settings_for(channel)
         today = local_date(self.clock.now(), settings.timezone)
         if not forced and (settings.paused or is_skipped(settings, today)):
             raise AlreadyExists("Today's post is skipped.")
-        previous = await self.repo.open_drill(channel)
-        if previous is not None and previous.local_date != today:
-            await self.close_drill(previous.id)
-        drill, _ = await self._claim_today(settings)
-        if drill.state in (DrillState.OPEN, DrillState.CLOSED):
+        claim = await self._claim_post(settings, today, force=forced)
+        drill, row = claim.drill, claim.post
+        if drill is None or row is None or drill.state is DrillState.CLOSED:
             raise AlreadyExists("Today's question is already posted.")
-        claimed = await self.repo.claim_posting(drill.id, self.clock.now(), STALE_POSTING)
-        if not claimed:
+        if row.state is OutboxState.DONE:
+            raise AlreadyExists("Today's question is already posted.")
+        if not (claim.created or forced):
             raise AlreadyExists("Today's question is being posted already.")
-        post = DrillPost(drill, self.question(drill.question_id), settings)
-        try:
-            message_id = await self.publisher_for(channel).post_drill(post)
-        except Exception as exc:
-            log.exception("posting drill %s to %s failed", drill.id, channel)
-            await self.repo.transition_drill(
-                drill.id, (DrillState.POSTING,), DrillState.PENDING, self.clock.now()
-            )
-            raise PublishFailed(f"I couldn't post the question here: {exc}") from exc
-        await self.repo.set_drill_message(drill.id, message_id, self.clock.now())
-        return replace(drill, state=DrillState.OPEN, message_id=message_id)
+        if self.delivery is None:
+            return drill
+        attempt = await self.delivery.deliver_now(row.id, POST_WAIT.total_seconds())
+        item = attempt.item
+        if attempt.elsewhere:
+            if item.state is OutboxState.DONE:
+                raise AlreadyExists("Today's question is already posted.")
+            raise AlreadyExists("Today's question is being posted already.")
+        if item.state is OutboxState.DONE:
+            return replace(drill, state=DrillState.OPEN, message_id=item.message_id)
+        if attempt.timed_out:
+            return drill
+        raise PublishFailed(f"I couldn't post the question here: {item.last_error}")
 
     async def open_drills(self) -> list[Drill]:
         """Drills still taking answers, e.g. to re-attach their buttons after a restart."""
@@ -388,8 +428,10 @@ class QuizService:
             raise NoOpenDrill("That drill was closed a moment ago.")
         return result
 
-    async def close_drill(self, drill_id: int) -> DrillResult | None:
-        """Close once (a conditional update), then reveal; a second close returns None.
+    async def close_drill(self, drill_id: int, *, wait: bool = True) -> DrillResult | None:
+        """Close once (a conditional update that also queues the reveal and the board);
+        a second close returns None. With `wait`, the reveal is delivered before this
+        returns (as far as POST_WAIT allows).
 
         The question is looked up first: a drill whose question left the bank stays
         open (NotFound) rather than closing without its reveal.
@@ -398,22 +440,15 @@ class QuizService:
         if drill is None:
             raise NotFound("That drill doesn't exist.")
         self.question(drill.question_id)
-        closed = await self.repo.transition_drill(
-            drill_id, ACCEPTING, DrillState.CLOSED, self.clock.now()
-        )
-        if not closed:
+        if not await self.repo.close_drill(drill_id, self.clock.now()):
             return None
-        result = await self.drill_result(drill_id)
-        try:
-            publisher = self.publisher_for(result.drill.channel)
-            await publisher.reveal_drill(result)
-            board = await self.channel_board(result.drill.channel, Period.WEEK)
-            await publisher.post_leaderboard(
-                result.drill.channel, replace(board, entries=board.entries[:5]), "Top 5 this week"
-            )
-        except Exception:
-            log.exception("revealing drill %s failed", drill_id)
-        return result
+        if self.delivery is not None:
+            # The board is queued after the reveal: waiting for it delivers both, in order.
+            board = await self.repo.outbox_by_key(f"board:{drill_id}")
+            if wait and board is not None:
+                await self.delivery.deliver_now(board.id, POST_WAIT.total_seconds())
+            self.delivery.wake()
+        return await self.drill_result(drill_id)
 
     async def drill_result(self, drill_id: int) -> DrillResult:
         drill = await self.repo.get_drill(drill_id)
@@ -437,29 +472,33 @@ class QuizService:
         return await self.close_drill(drill.id)
 
     async def fail_post(self, channel: ChannelRef, reason: str) -> None:
-        """Give up on today's post: mark the drill failed and tell the admin privately."""
+        """Give up on today's post: its row dies, the drill is marked failed and one admin
+        DM is queued, all in one transaction."""
         drill = await self.repo.latest_drill(channel)
-        if drill is not None:
-            await self.repo.transition_drill(
-                drill.id,
-                (DrillState.PENDING, DrillState.POSTING),
-                DrillState.FAILED,
-                self.clock.now(),
-            )
-        settings = await self.settings_for(channel)
+        if drill is None:
+            return
         log.error("giving up on the post in %s: %s", channel, reason)
-        if settings.admin_user_id:
-            try:
-                publisher = self.publisher_for(channel)
-                text = messages.post_failed_text(publisher.channel_mention(channel), reason)
-                await publisher.post_private(channel, settings.admin_user_id, text)
-            except Exception:
-                log.exception("could not tell admin %s about %s", settings.admin_user_id, channel)
+        dm_key = f"dm:post-failed:{drill.id}"
+        row = await self.repo.outbox_by_key(f"post:{drill.id}")
+        now = self.clock.now()
+        if row is None:
+            await self.repo.fail_unposted_drill(drill.id, reason, now, dm_key)
+        else:
+            await self.repo.kill_outbox(
+                row.id,
+                reason,
+                now,
+                unsure=False,
+                dm_key=dm_key,
+                drill_state=DrillState.FAILED,
+                from_states=(OutboxState.PENDING, OutboxState.SENDING),
+            )
+        self._wake_delivery()
 
     async def post_weekly_board(
         self, channel: ChannelRef, days_late: int = 0
     ) -> Leaderboard | None:
-        """Post the week's board once per channel and week (claimed in the database).
+        """Claim the week's board once per channel and week, queue it and wait for it.
 
         `days_late`: the board comes that many days after the week's last drill day (its
         reveal is the next morning, or the delay crosses midnight); it is that week's.
@@ -467,18 +506,215 @@ class QuizService:
         settings = await self.settings_for(channel)
         today = local_date(self.clock.now(), settings.timezone) - timedelta(days=days_late)
         week = period_key(Period.WEEK, today)
-        if not await self.repo.claim_weekly_board(channel, week, self.clock.now()):
+        row = await self.repo.claim_weekly(channel, week, self.clock.now())
+        if row is None:
             return None
+        if self.delivery is not None:
+            await self.delivery.deliver_now(row.id, POST_WAIT.total_seconds())
+        return await self.weekly_board(channel, week)
+
+    async def weekly_board(self, channel: ChannelRef, week: str) -> Leaderboard:
+        """The board a channel gets at the end of its week: members, groups, most improved."""
         viewer = MemberRef(channel.platform, channel.workspace_id, "")
         board = await self._board(viewer, Period.WEEK, week, None)
-        previous = period_key(Period.WEEK, today - timedelta(days=7))
-        board = replace(
+        year, number = (int(part) for part in week.split("-W"))
+        previous_day = date.fromisocalendar(year, number, 1) - timedelta(days=7)
+        previous = period_key(Period.WEEK, previous_day)
+        return replace(
             board,
             groups=tuple(await self.repo.group_standings(channel, week, BOARD_SIZE)),
             most_improved=await self.repo.most_improved(channel, week, previous),
         )
-        await self.publisher_for(channel).post_leaderboard(channel, board, messages.WEEKLY_TITLE)
-        return board
+
+    # --- the schedule (one scheduler job asks what is due) ------------------------------------
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    async def fire_due(self, misfire_grace: timedelta, batch: int = 500) -> int:
+        """Do what is due by the database alone: posts, closes and weekly boards. Each
+        claim is a compare-and-set on the stored instant (or the drill's state) in the
+        transaction that writes the drill and its outbox rows, so a double tick or a
+        second process fires nothing twice. Returns how many rows were queued."""
+        now = self.clock.now()
+        queued = 0
+        while due := await self.repo.due_posts(now, batch):
+            for settings, due_at in due:
+                queued += await self._fire_post(settings, due_at, now, misfire_grace)
+            if len(due) < batch:
+                break
+        closed: set[int] = set()
+        while ids := [i for i in await self.repo.due_closes(now, batch) if i not in closed]:
+            for drill_id in ids:
+                closed.add(drill_id)
+                try:
+                    if await self.close_drill(drill_id, wait=False):
+                        queued += 2
+                except QuizError as exc:
+                    log.warning("cannot close drill %s: %s", drill_id, exc.message)
+        while due := await self.repo.due_weekly_boards(now, batch):
+            for settings, due_at in due:
+                queued += await self._fire_weekly(settings, due_at, now)
+            if len(due) < batch:
+                break
+        if queued:
+            self._wake_delivery()
+        return queued
+
+    async def _fire_post(
+        self, settings: ChannelSettings, due_at: datetime, now: datetime, grace: timedelta
+    ) -> int:
+        channel = settings.channel
+        try:
+            next_due = next_post_after(settings, max(due_at, now))
+            day = local_date(due_at, settings.timezone)
+        except Exception:  # a stored channel that cannot be scheduled never stops the others
+            log.exception("cannot schedule %s; the other channels go on", channel)
+            await self.repo.advance_schedule(channel, "next_post_at", due_at, None)
+            return 0
+        if now - due_at > grace:
+            log.warning("missed the post in %s at %s: the bot was not running", channel, due_at)
+        elif is_skipped(settings, day):
+            log.info("no post in %s: today's post is skipped", channel)
+        else:
+            try:
+                claim = await self._claim_post(settings, day, due=due_at, next_due=next_due)
+            except QuizError as exc:
+                log.warning("no post in %s: %s", channel, exc.message)
+            else:
+                return int(claim.created)
+        await self.repo.advance_schedule(channel, "next_post_at", due_at, next_due)
+        return 0
+
+    async def _fire_weekly(self, settings: ChannelSettings, due_at: datetime, now: datetime) -> int:
+        """Weekly boards are always caught up: the board of the week the instant ends."""
+        channel = settings.channel
+        try:
+            next_due = next_weekly_after(settings, max(due_at, now))
+            week = period_key(Period.WEEK, weekly_board_week_day(settings, due_at))
+        except Exception:
+            log.exception("cannot schedule %s; the other channels go on", channel)
+            await self.repo.advance_schedule(channel, "next_weekly_at", due_at, None)
+            return 0
+        row = await self.repo.claim_weekly(channel, week, now, due=due_at, next_due=next_due)
+        if row is None:  # another tick moved it on, or the week's board is claimed already
+            await self.repo.advance_schedule(channel, "next_weekly_at", due_at, next_due)
+            return 0
+        return 1
+
+    async def schedule_unscheduled(self) -> None:
+        """Give channels stored without next instants (before the outbox) their schedule.
+        From a day back, so a post missed today is still judged by the misfire grace."""
+        since = self.clock.now() - timedelta(days=1)
+        for settings in await self.repo.unscheduled_channels():
+            try:
+                await self.repo.set_schedule(
+                    settings.channel,
+                    next_post_after(settings, since),
+                    next_weekly_after(settings, since),
+                )
+            except Exception:
+                log.exception("cannot schedule %s; the other channels go on", settings.channel)
+
+    async def channel_schedule(
+        self, channel: ChannelRef
+    ) -> tuple[datetime | None, datetime | None]:
+        """The stored next post and weekly-board instants of a channel."""
+        return await self.repo.schedule_of(channel)
+
+    # --- delivery (the dispatcher's side of the outbox) -------------------------------------
+
+    def _wake_delivery(self) -> None:
+        if self.delivery is not None:
+            self.delivery.wake()
+
+    async def claim_deliveries(
+        self, limit: int, channel: ChannelRef | None = None
+    ) -> list[OutboxItem]:
+        now = self.clock.now()
+        return await self.repo.claim_outbox(now, now - STALE_POSTING, limit, channel)
+
+    async def outbox_item(self, item_id: int) -> OutboxItem | None:
+        return await self.repo.get_outbox(item_id)
+
+    async def next_delivery_due(self) -> datetime | None:
+        return await self.repo.next_outbox_due()
+
+    def is_stale(self, item: OutboxItem) -> bool:
+        """A 'sending' row whose sender has stopped (crashed) may be taken over."""
+        return item.claimed_at is None or item.claimed_at <= self.clock.now() - STALE_POSTING
+
+    async def deliver(self, item: OutboxItem) -> str | None:
+        """Render one row from the database as it is now and hand it to the platform;
+        returns the platform's message id where there is one. Raises what the publisher
+        raised (ChannelUnavailable for good, anything else to retry)."""
+        publisher = self.publisher_for(item.channel)
+        channel = item.channel
+        match item.kind:
+            case OutboxKind.POST:
+                drill = await self._drill(item.drill_id)
+                if item.unsure:
+                    found = await publisher.find_drill_post(channel, drill.id)
+                    if found is not None:
+                        log.info(
+                            "drill %s was posted already (%s): not posting again", drill.id, found
+                        )
+                        return found
+                settings = await self.settings_for(channel)
+                question = self.question(drill.question_id)
+                return await publisher.post_drill(DrillPost(drill, question, settings))
+            case OutboxKind.REVEAL:
+                result = await self.drill_result(item.drill_id)
+                await publisher.reveal_drill(result)
+                return result.drill.message_id
+            case OutboxKind.BOARD:
+                drill = await self._drill(item.drill_id)
+                viewer = MemberRef(channel.platform, channel.workspace_id, "")
+                week = period_key(Period.WEEK, drill.local_date)
+                board = await self._board(viewer, Period.WEEK, week, None)
+                top = replace(board, entries=board.entries[:5])
+                await publisher.post_leaderboard(channel, top, messages.SHORT_BOARD_TITLE)
+            case OutboxKind.WEEKLY:
+                board = await self.weekly_board(channel, item.week_key or "")
+                await publisher.post_leaderboard(channel, board, messages.WEEKLY_TITLE)
+            case OutboxKind.DM:
+                settings = await self.settings_for(channel)
+                if settings.admin_user_id:
+                    mention = publisher.channel_mention(channel)
+                    reason = item.detail or "unknown error"
+                    text = (
+                        messages.post_failed_text(mention, reason)
+                        if item.key.startswith("dm:post-failed:")
+                        else messages.delivery_failed_text(mention, reason)
+                    )
+                    await publisher.post_private(channel, settings.admin_user_id, text)
+        return None
+
+    async def _drill(self, drill_id: int | None) -> Drill:
+        drill = await self.repo.get_drill(drill_id) if drill_id is not None else None
+        if drill is None:
+            raise NotFound("That drill doesn't exist.")
+        return drill
+
+    async def delivered(self, item: OutboxItem, message_id: str | None) -> None:
+        await self.repo.finish_outbox(item.id, message_id, self.clock.now())
+
+    async def retry_delivery(
+        self, item: OutboxItem, error: str, retry_at: datetime, *, unsure: bool
+    ) -> None:
+        await self.repo.retry_outbox(item.id, error, retry_at, self.clock.now(), unsure=unsure)
+
+    async def give_up_delivery(
+        self, item: OutboxItem, error: str, *, unsure: bool, attended: bool
+    ) -> None:
+        """Stop delivering a row. Unattended, its channel's admin gets one DM about it
+        (queued in the same transaction) and a post's drill is marked failed; attended
+        (an admin is waiting for the reply), the drill goes back to pending."""
+        dm_key = None if attended else dm_key_for(item)
+        drill_state = DrillState.PENDING if attended else DrillState.FAILED
+        await self.repo.kill_outbox(
+            item.id, error, self.clock.now(), unsure=unsure, dm_key=dm_key, drill_state=drill_state
+        )
 
     # --- stats and leaderboards -------------------------------------------------------------
 
@@ -527,6 +763,14 @@ class QuizService:
         return Leaderboard(period, key, group, tuple(entries), mine, total)
 
 
-def is_skipped(settings: ChannelSettings, day: date) -> bool:
-    """Skips add up: every post day up to the stored skip date is skipped."""
-    return settings.skip_date is not None and day <= settings.skip_date
+def dm_key_for(item: OutboxItem) -> str | None:
+    """The one admin DM a dead row may cause: a post's, its drill's reveal and board
+    share one, a week's board has its own; a DM that fails causes none."""
+    match item.kind:
+        case OutboxKind.POST:
+            return f"dm:post-failed:{item.drill_id}"
+        case OutboxKind.REVEAL | OutboxKind.BOARD:
+            return f"dm:reveal-failed:{item.drill_id}"
+        case OutboxKind.WEEKLY:
+            return f"dm:weekly-failed:{item.key.removeprefix('weekly:')}"
+    return None

@@ -6,7 +6,8 @@ import logging
 import re
 import sqlite3
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
 
 import aiosqlite
 
@@ -23,7 +24,11 @@ from bot.core.models import (
     Group,
     GroupStanding,
     MemberRef,
+    OutboxItem,
+    OutboxKind,
+    OutboxState,
     Period,
+    PostClaim,
     Question,
     RevealMode,
     TopicStat,
@@ -59,6 +64,11 @@ def _ts(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
+def _utc(value: datetime | None) -> str | None:
+    """Instants that are compared as text (due times) are stored in UTC."""
+    return value.astimezone(UTC).isoformat() if value else None
+
+
 def _dt(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
@@ -75,6 +85,49 @@ def _drill(row: aiosqlite.Row) -> Drill:
         closed_at=_dt(row["closed_at"]),
         message_id=row["message_id"],
     )
+
+
+_OUTBOX_COLUMNS = """
+    o.id, o.key, o.kind, c.platform, c.workspace_id, c.channel_id AS channel, o.state,
+    o.attempts, o.next_attempt_at, o.created_at, o.drill_id, o.week_key, o.detail,
+    o.unsure, o.claimed_at, o.failing_since, o.last_error, o.message_id, o.done_at
+"""
+# Rows that may be handed to a sender now: pending and due, or left 'sending' by a sender
+# that stopped (claimed before :stale). Only the first undelivered row of its channel.
+_CLAIMABLE = """
+    ((o.state = 'pending' AND o.next_attempt_at <= :now)
+     OR (o.state = 'sending' AND o.claimed_at <= :stale))
+"""
+_HEAD_OF_CHANNEL = """
+    NOT EXISTS (SELECT 1 FROM outbox p WHERE p.channel_id = o.channel_id
+                AND p.state IN ('pending', 'sending') AND p.id < o.id)
+"""
+
+
+def _outbox(row: aiosqlite.Row) -> OutboxItem:
+    return OutboxItem(
+        id=row["id"],
+        key=row["key"],
+        kind=OutboxKind(row["kind"]),
+        channel=ChannelRef(row["platform"], row["workspace_id"], row["channel"]),
+        state=OutboxState(row["state"]),
+        attempts=row["attempts"],
+        next_attempt_at=datetime.fromisoformat(row["next_attempt_at"]),
+        created_at=datetime.fromisoformat(row["created_at"]),
+        drill_id=row["drill_id"],
+        week_key=row["week_key"],
+        detail=row["detail"],
+        unsure=bool(row["unsure"]),
+        claimed_at=_dt(row["claimed_at"]),
+        failing_since=_dt(row["failing_since"]),
+        last_error=row["last_error"],
+        message_id=row["message_id"],
+        done_at=_dt(row["done_at"]),
+    )
+
+
+def post_key(drill_id: int) -> str:
+    return f"post:{drill_id}"
 
 
 def _settings(row: aiosqlite.Row) -> ChannelSettings:
@@ -202,20 +255,31 @@ class SqliteRepository:
             )
         return _settings(row) if row else None
 
-    async def save_settings(self, settings: ChannelSettings, now: datetime) -> None:
+    async def save_settings(
+        self,
+        settings: ChannelSettings,
+        now: datetime,
+        next_post_at: datetime | None = None,
+        next_weekly_at: datetime | None = None,
+    ) -> None:
+        """Store the settings with the next post and weekly-board instants they give, so
+        a changed schedule is what the next scheduler tick reads."""
         channel = settings.channel
         async with self.db.transaction() as conn:
             await conn.execute(
                 """INSERT INTO channels (platform, workspace_id, channel_id, post_time, close_time,
                        timezone, topics, reveal, days, paused, skip_date, admin_user_id,
-                       created_at, updated_at)
+                       next_post_at, next_weekly_at, created_at, updated_at)
                    VALUES (:platform, :workspace, :channel, :post_time, :close_time, :timezone,
-                       :topics, :reveal, :days, :paused, :skip_date, :admin, :now, :now)
+                       :topics, :reveal, :days, :paused, :skip_date, :admin,
+                       :next_post, :next_weekly, :now, :now)
                    ON CONFLICT (platform, workspace_id, channel_id) DO UPDATE SET
                        post_time = excluded.post_time, close_time = excluded.close_time,
                        timezone = excluded.timezone, topics = excluded.topics,
                        reveal = excluded.reveal, days = excluded.days, paused = excluded.paused,
                        skip_date = excluded.skip_date, admin_user_id = excluded.admin_user_id,
+                       next_post_at = excluded.next_post_at,
+                       next_weekly_at = excluded.next_weekly_at,
                        updated_at = excluded.updated_at""",
                 {
                     "platform": channel.platform,
@@ -230,6 +294,8 @@ class SqliteRepository:
                     "paused": int(settings.paused),
                     "skip_date": settings.skip_date.isoformat() if settings.skip_date else None,
                     "admin": settings.admin_user_id,
+                    "next_post": _utc(next_post_at),
+                    "next_weekly": _utc(next_weekly_at),
                     "now": _ts(now),
                 },
             )
@@ -701,17 +767,6 @@ class SqliteRepository:
             caller = BoardEntry(above + 1, member.user_id, name, *mine)
         return entries, caller, total
 
-    async def claim_weekly_board(self, channel: ChannelRef, week_key: str, now: datetime) -> bool:
-        """True for the one caller that gets to post this channel's board for the week."""
-        async with self.db.transaction() as conn:
-            channel_pk = await self._channel_pk(conn, channel)
-            cursor = await conn.execute(
-                """INSERT INTO weekly_boards (channel_id, week_key, posted_at) VALUES (?, ?, ?)
-                   ON CONFLICT (channel_id, week_key) DO NOTHING""",
-                (channel_pk, week_key, _ts(now)),
-            )
-            return cursor.rowcount == 1
-
     async def group_standings(
         self, workspace: ChannelRef, week_key: str, limit: int
     ) -> list[GroupStanding]:
@@ -821,3 +876,463 @@ class SqliteRepository:
                 (member.platform, member.workspace_id, member.user_id),
             )
         return [row[0] for row in rows]
+
+    # --- the schedule: next_* instants on channels ----------------------------------------
+
+    async def unscheduled_channels(self) -> list[ChannelSettings]:
+        """Channels not paused that have no next post or board yet (stored before the
+        outbox migration, or saved without them)."""
+        async with self.db.reading() as conn:
+            rows = await self._all(
+                conn,
+                """SELECT * FROM channels WHERE paused = 0
+                   AND next_post_at IS NULL AND next_weekly_at IS NULL ORDER BY id""",
+            )
+        return [_settings(row) for row in rows]
+
+    async def set_schedule(
+        self, channel: ChannelRef, next_post_at: datetime | None, next_weekly_at: datetime | None
+    ) -> None:
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                """UPDATE channels SET next_post_at = ?, next_weekly_at = ?
+                   WHERE platform = ? AND workspace_id = ? AND channel_id = ?""",
+                (
+                    _utc(next_post_at),
+                    _utc(next_weekly_at),
+                    channel.platform,
+                    channel.workspace_id,
+                    channel.channel_id,
+                ),
+            )
+
+    async def due_posts(self, now: datetime, limit: int) -> list[tuple[ChannelSettings, datetime]]:
+        """Channels whose next post is due, earliest first, with that instant."""
+        async with self.db.reading() as conn:
+            rows = await self._all(
+                conn,
+                """SELECT * FROM channels WHERE next_post_at IS NOT NULL AND next_post_at <= ?
+                   ORDER BY next_post_at, id LIMIT ?""",
+                (_utc(now), limit),
+            )
+        return [(_settings(row), datetime.fromisoformat(row["next_post_at"])) for row in rows]
+
+    async def due_weekly_boards(
+        self, now: datetime, limit: int
+    ) -> list[tuple[ChannelSettings, datetime]]:
+        async with self.db.reading() as conn:
+            rows = await self._all(
+                conn,
+                """SELECT * FROM channels
+                   WHERE next_weekly_at IS NOT NULL AND next_weekly_at <= ?
+                   ORDER BY next_weekly_at, id LIMIT ?""",
+                (_utc(now), limit),
+            )
+        return [(_settings(row), datetime.fromisoformat(row["next_weekly_at"])) for row in rows]
+
+    async def due_closes(self, now: datetime, limit: int) -> list[int]:
+        """Open drills whose close time has passed (through drills_due_close)."""
+        async with self.db.reading() as conn:
+            rows = await self._all(
+                conn,
+                """SELECT id FROM drills WHERE state = 'open' AND closes_at IS NOT NULL
+                   AND closes_at <= ? ORDER BY closes_at, id LIMIT ?""",
+                (_utc(now), limit),
+            )
+        return [row[0] for row in rows]
+
+    async def advance_schedule(
+        self, channel: ChannelRef, column: str, due: datetime, next_due: datetime | None
+    ) -> bool:
+        """Move a due instant on (a skipped or missed post) only if it is unchanged."""
+        if column not in ("next_post_at", "next_weekly_at"):
+            raise ValueError(column)
+        async with self.db.transaction() as conn:
+            return await self._advance(conn, channel, column, due, next_due)
+
+    async def _advance(
+        self,
+        conn: aiosqlite.Connection,
+        channel: ChannelRef,
+        column: str,
+        due: datetime,
+        next_due: datetime | None,
+    ) -> bool:
+        cursor = await conn.execute(
+            f"""UPDATE channels SET {column} = ?
+                WHERE platform = ? AND workspace_id = ? AND channel_id = ? AND {column} = ?""",
+            (
+                _utc(next_due),
+                channel.platform,
+                channel.workspace_id,
+                channel.channel_id,
+                _utc(due),
+            ),
+        )
+        return cursor.rowcount == 1
+
+    # --- claims that write outbox rows ----------------------------------------------------
+
+    async def _enqueue(
+        self,
+        conn: aiosqlite.Connection,
+        key: str,
+        kind: OutboxKind,
+        channel_pk: int,
+        now: datetime,
+        *,
+        drill_id: int | None = None,
+        week_key: str | None = None,
+        detail: str | None = None,
+    ) -> bool:
+        cursor = await conn.execute(
+            """INSERT INTO outbox (key, kind, channel_id, drill_id, week_key, detail,
+                                   next_attempt_at, created_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING""",
+            (key, kind.value, channel_pk, drill_id, week_key, detail, _utc(now), _utc(now)),
+        )
+        return cursor.rowcount == 1
+
+    async def _close(self, conn: aiosqlite.Connection, drill_id: int, now: datetime) -> bool:
+        """Close an open drill, count its held-back attempts and queue its reveal and
+        board, all in the caller's transaction; False if it was not open."""
+        row = await self._one(
+            conn,
+            """UPDATE drills SET state = 'closed', closed_at = ?, updated_at = ?
+               WHERE id = ? AND state = 'open' RETURNING channel_id""",
+            (_ts(now), _ts(now), drill_id),
+        )
+        if row is None:
+            return False
+        await conn.execute(
+            "UPDATE attempts SET counted = 1 WHERE drill_id = ? AND counted = 0", (drill_id,)
+        )
+        for kind in (OutboxKind.REVEAL, OutboxKind.BOARD):
+            await self._enqueue(
+                conn, f"{kind.value}:{drill_id}", kind, row[0], now, drill_id=drill_id
+            )
+        return True
+
+    async def close_drill(self, drill_id: int, now: datetime) -> bool:
+        """Close once: the caller whose update closed the drill gets True, and its reveal
+        and board rows are written in the same transaction."""
+        async with self.db.transaction() as conn:
+            return await self._close(conn, drill_id, now)
+
+    async def _outbox_by_key(self, conn: aiosqlite.Connection, key: str) -> OutboxItem | None:
+        row = await self._one(
+            conn,
+            f"""SELECT {_OUTBOX_COLUMNS} FROM outbox o JOIN channels c ON c.id = o.channel_id
+                WHERE o.key = ?""",
+            (key,),
+        )
+        return _outbox(row) if row else None
+
+    async def claim_post(
+        self,
+        channel: ChannelRef,
+        day: date,
+        question_id: str,
+        now: datetime,
+        closes_at: datetime | None,
+        *,
+        due: datetime | None = None,
+        next_due: datetime | None = None,
+        force: bool = False,
+    ) -> PostClaim:
+        """Claim the (channel, day) drill and write its post row, in one transaction.
+
+        With `due`, the channel's next_post_at is first moved from `due` to `next_due`
+        (compare-and-set): of two ticks or processes firing the same post, only the one
+        whose update changed the row goes on; the other gets PostClaim(None).
+        A new, pending or failed drill gets its post row (a dead one is re-armed); the
+        channel's other open drill is closed with its reveal and board queued first, and
+        other pending drills (never attempted) are retired. `force` (post-now) also makes
+        a pending post row of this drill due at once.
+        """
+        async with self.db.transaction() as conn:
+            channel_pk = await self._channel_pk(conn, channel)
+            if channel_pk is None:
+                raise NotFound("This channel isn't set up yet: an admin can run `/quiz setup`.")
+            if due is not None and not await self._advance(
+                conn, channel, "next_post_at", due, next_due
+            ):
+                return PostClaim(None)
+            await conn.execute(
+                """INSERT INTO drills (channel_id, local_date, question_id, state, opened_at,
+                                       closes_at, updated_at)
+                   VALUES (?, ?, ?, 'pending', ?, ?, ?)
+                   ON CONFLICT (channel_id, local_date) DO NOTHING""",
+                (channel_pk, day.isoformat(), question_id, _ts(now), _utc(closes_at), _ts(now)),
+            )
+            drill = _drill(
+                await self._one(
+                    conn,
+                    f"""SELECT {_DRILL_COLUMNS} FROM drills d JOIN channels c
+                        ON c.id = d.channel_id WHERE d.channel_id = ? AND d.local_date = ?""",
+                    (channel_pk, day.isoformat()),
+                )
+            )
+            key = post_key(drill.id)
+            created = False
+            if drill.state in (DrillState.PENDING, DrillState.FAILED):
+                others = await self._all(
+                    conn,
+                    "SELECT id FROM drills WHERE channel_id = ? AND state = 'open' AND id != ?",
+                    (channel_pk, drill.id),
+                )
+                for other in others:
+                    await self._close(conn, other[0], now)
+                await conn.execute(
+                    """UPDATE outbox SET state = 'dead', last_error = 'superseded', done_at = ?
+                       WHERE kind = 'post' AND state = 'pending' AND drill_id IN (
+                           SELECT id FROM drills WHERE channel_id = ? AND state = 'pending'
+                           AND id != ?)""",
+                    (_utc(now), channel_pk, drill.id),
+                )
+                await conn.execute(
+                    """UPDATE drills SET state = 'failed', updated_at = ?
+                       WHERE channel_id = ? AND state = 'pending' AND id != ?""",
+                    (_ts(now), channel_pk, drill.id),
+                )
+                if drill.state is DrillState.FAILED:
+                    await conn.execute(
+                        """UPDATE drills SET state = 'pending', closes_at = ?, updated_at = ?
+                           WHERE id = ? AND state = 'failed'""",
+                        (_utc(closes_at), _ts(now), drill.id),
+                    )
+                    drill = replace(drill, state=DrillState.PENDING, closes_at=closes_at)
+                created = await self._enqueue(
+                    conn, key, OutboxKind.POST, channel_pk, now, drill_id=drill.id
+                )
+                rearmed = await conn.execute(
+                    f"""UPDATE outbox SET state = 'pending', next_attempt_at = ?, attempts = 0,
+                            failing_since = NULL, claimed_at = NULL, done_at = NULL
+                        WHERE key = ? AND state IN ({"'dead', 'pending'" if force else "'dead'"})
+                          AND NOT ?""",
+                    (_utc(now), key, created),
+                )
+                created = created or rearmed.rowcount == 1
+            elif force:
+                await conn.execute(
+                    """UPDATE outbox SET state = 'pending', next_attempt_at = ?, done_at = NULL
+                       WHERE key = ? AND state IN ('dead', 'pending')""",
+                    (_utc(now), key),
+                )
+            return PostClaim(drill, created, await self._outbox_by_key(conn, key))
+
+    async def claim_weekly(
+        self,
+        channel: ChannelRef,
+        week_key: str,
+        now: datetime,
+        *,
+        due: datetime | None = None,
+        next_due: datetime | None = None,
+    ) -> OutboxItem | None:
+        """Claim the channel's board for the week (weekly_boards) and write its row, once;
+        None for every other caller (the schedule moved on, or the week is claimed)."""
+        async with self.db.transaction() as conn:
+            channel_pk = await self._channel_pk(conn, channel)
+            if channel_pk is None:
+                return None
+            if due is not None and not await self._advance(
+                conn, channel, "next_weekly_at", due, next_due
+            ):
+                return None
+            cursor = await conn.execute(
+                """INSERT INTO weekly_boards (channel_id, week_key, posted_at) VALUES (?, ?, ?)
+                   ON CONFLICT (channel_id, week_key) DO NOTHING""",
+                (channel_pk, week_key, _ts(now)),
+            )
+            if cursor.rowcount != 1:
+                return None
+            key = f"weekly:{channel_pk}:{week_key}"
+            await self._enqueue(conn, key, OutboxKind.WEEKLY, channel_pk, now, week_key=week_key)
+            return await self._outbox_by_key(conn, key)
+
+    # --- the outbox as the dispatcher sees it ------------------------------------------------
+
+    async def claim_outbox(
+        self,
+        now: datetime,
+        stale_before: datetime,
+        limit: int,
+        channel: ChannelRef | None = None,
+    ) -> list[OutboxItem]:
+        """Hand out due rows, each the first undelivered row of its channel, by one
+        conditional UPDATE: a row moves to 'sending' for exactly one caller, whatever the
+        number of processes. A post row's drill opens in the same transaction: from now
+        on its post may be out, so it takes answers."""
+        params: dict[str, object] = {
+            "now": _utc(now),
+            "stale": _utc(stale_before),
+            "limit": limit,
+        }
+        only = ""
+        if channel is not None:
+            only = """AND o.channel_id = (SELECT id FROM channels WHERE platform = :platform
+                      AND workspace_id = :workspace AND channel_id = :channel)"""
+            params |= {
+                "platform": channel.platform,
+                "workspace": channel.workspace_id,
+                "channel": channel.channel_id,
+            }
+        async with self.db.transaction() as conn:
+            claimed = await self._all(
+                conn,
+                f"""UPDATE outbox AS o SET state = 'sending', claimed_at = :now,
+                        attempts = attempts + 1, unsure = (unsure OR state = 'sending')
+                    WHERE o.id IN (SELECT o.id FROM outbox o
+                                   WHERE {_CLAIMABLE} {only} AND {_HEAD_OF_CHANNEL}
+                                   ORDER BY o.next_attempt_at, o.id LIMIT :limit)
+                      AND {_CLAIMABLE}
+                    RETURNING id""",
+                params,
+            )
+            ids = [row[0] for row in claimed]
+            if not ids:
+                return []
+            marks = ",".join("?" for _ in ids)
+            await conn.execute(
+                f"""UPDATE OR IGNORE drills SET state = 'open', claimed_at = ?, updated_at = ?
+                    WHERE state = 'pending' AND id IN (
+                        SELECT drill_id FROM outbox WHERE kind = 'post' AND id IN ({marks}))""",
+                (_ts(now), _ts(now), *ids),
+            )
+            rows = await self._all(
+                conn,
+                f"""SELECT {_OUTBOX_COLUMNS} FROM outbox o JOIN channels c ON c.id = o.channel_id
+                    WHERE o.id IN ({marks}) ORDER BY o.id""",
+                ids,
+            )
+        return [_outbox(row) for row in rows]
+
+    async def get_outbox(self, item_id: int) -> OutboxItem | None:
+        async with self.db.reading() as conn:
+            row = await self._one(
+                conn,
+                f"""SELECT {_OUTBOX_COLUMNS} FROM outbox o JOIN channels c ON c.id = o.channel_id
+                    WHERE o.id = ?""",
+                (item_id,),
+            )
+        return _outbox(row) if row else None
+
+    async def outbox_by_key(self, key: str) -> OutboxItem | None:
+        async with self.db.reading() as conn:
+            return await self._outbox_by_key(conn, key)
+
+    async def next_outbox_due(self) -> datetime | None:
+        async with self.db.reading() as conn:
+            row = await self._one(
+                conn, "SELECT min(next_attempt_at) FROM outbox WHERE state = 'pending'"
+            )
+        return _dt(row[0]) if row else None
+
+    async def finish_outbox(self, item_id: int, message_id: str | None, now: datetime) -> None:
+        """Mark a row done with the platform's message id; a post's drill gets the id in
+        the same transaction, so nothing can see the post out without it."""
+        async with self.db.transaction() as conn:
+            row = await self._one(
+                conn,
+                """UPDATE outbox SET state = 'done', message_id = ?, done_at = ?, claimed_at = NULL
+                   WHERE id = ? AND state != 'done' RETURNING kind, drill_id""",
+                (message_id, _utc(now), item_id),
+            )
+            if row is not None and row[0] == OutboxKind.POST.value and message_id is not None:
+                await conn.execute(
+                    """UPDATE OR IGNORE drills SET message_id = ?, updated_at = ?,
+                           state = CASE WHEN state IN ('pending', 'posting', 'failed')
+                                        THEN 'open' ELSE state END
+                       WHERE id = ?""",
+                    (message_id, _ts(now), row[1]),
+                )
+
+    async def _release_drill(
+        self, conn: aiosqlite.Connection, item_id: int, state: str, now: datetime
+    ) -> None:
+        """Take a post's drill out of 'open' when no attempt can have reached the
+        platform (the row was never unsure) and nobody answered it."""
+        await conn.execute(
+            """UPDATE drills SET state = ?, updated_at = ?
+               WHERE id = (SELECT drill_id FROM outbox WHERE id = ? AND kind = 'post'
+                           AND unsure = 0)
+                 AND state IN ('open', 'pending') AND message_id IS NULL
+                 AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.drill_id = drills.id)""",
+            (state, _ts(now), item_id),
+        )
+
+    async def retry_outbox(
+        self, item_id: int, error: str, next_attempt_at: datetime, now: datetime, *, unsure: bool
+    ) -> None:
+        """Back to 'pending' after a transient error, due again at `next_attempt_at`."""
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                """UPDATE outbox SET state = 'pending', next_attempt_at = ?, last_error = ?,
+                       unsure = (unsure OR ?), failing_since = coalesce(failing_since, ?),
+                       claimed_at = NULL
+                   WHERE id = ? AND state = 'sending'""",
+                (_utc(next_attempt_at), error[:500], unsure, _utc(now), item_id),
+            )
+            if cursor.rowcount == 1:
+                await self._release_drill(conn, item_id, DrillState.PENDING.value, now)
+
+    async def kill_outbox(
+        self,
+        item_id: int,
+        error: str,
+        now: datetime,
+        *,
+        unsure: bool,
+        dm_key: str | None,
+        drill_state: DrillState,
+        from_states: Sequence[OutboxState] = (OutboxState.SENDING,),
+    ) -> bool:
+        """Stop delivering a row ('dead'); a post's drill moves to `drill_state` (failed,
+        or pending when an admin is told by the reply) unless its post may be out; with
+        `dm_key`, one admin DM row about it is written in the same transaction."""
+        marks = ",".join("?" for _ in from_states)
+        async with self.db.transaction() as conn:
+            row = await self._one(
+                conn,
+                f"""UPDATE outbox SET state = 'dead', last_error = ?, done_at = ?,
+                        unsure = (unsure OR ?), claimed_at = NULL
+                    WHERE id = ? AND state IN ({marks}) RETURNING channel_id""",
+                (error[:500], _utc(now), unsure, item_id, *(s.value for s in from_states)),
+            )
+            if row is None:
+                return False
+            await self._release_drill(conn, item_id, drill_state.value, now)
+            if dm_key is not None:
+                await self._enqueue(conn, dm_key, OutboxKind.DM, row[0], now, detail=error)
+            return True
+
+    async def fail_unposted_drill(
+        self, drill_id: int, reason: str, now: datetime, dm_key: str
+    ) -> bool:
+        """Give up on a drill that has no post row yet (claimed, never queued): mark it
+        failed and write the admin DM row, in one transaction."""
+        async with self.db.transaction() as conn:
+            row = await self._one(
+                conn,
+                """UPDATE drills SET state = 'failed', updated_at = ?
+                   WHERE id = ? AND state IN ('pending', 'posting') RETURNING channel_id""",
+                (_ts(now), drill_id),
+            )
+            if row is None:
+                return False
+            await self._enqueue(
+                conn, dm_key, OutboxKind.DM, row[0], now, drill_id=drill_id, detail=reason
+            )
+            return True
+
+    async def schedule_of(self, channel: ChannelRef) -> tuple[datetime | None, datetime | None]:
+        """The channel's stored next post and weekly-board instants."""
+        async with self.db.reading() as conn:
+            row = await self._one(
+                conn,
+                """SELECT next_post_at, next_weekly_at FROM channels
+                   WHERE platform = ? AND workspace_id = ? AND channel_id = ?""",
+                (channel.platform, channel.workspace_id, channel.channel_id),
+            )
+        return (_dt(row[0]), _dt(row[1])) if row else (None, None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import logging
 import sqlite3
@@ -141,11 +142,18 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         async with self._lock:
+            if self.conn.in_transaction:
+                # A caller cancelled while its BEGIN or COMMIT was on aiosqlite's thread
+                # (a stopped background task) left it open; nobody else holds the lock.
+                # A COMMIT still queued on that thread runs first: then there is nothing
+                # left to roll back.
+                with contextlib.suppress(sqlite3.OperationalError):
+                    await self.conn.execute("ROLLBACK")
             await self.conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self.conn
             except BaseException:
-                await self.conn.execute("ROLLBACK")
+                await asyncio.shield(self.conn.execute("ROLLBACK"))
                 raise
             await self.conn.execute("COMMIT")
 
