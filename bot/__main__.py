@@ -14,7 +14,7 @@ from datetime import timedelta
 from bot.app import open_service
 from bot.config import Config
 from bot.console_adapter.console import Console
-from bot.core.errors import BankErrors
+from bot.core.bank import UnusableBank
 from bot.core.service import QuizService
 from bot.scheduler import DrillScheduler
 from bot.storage.migrate import DatabaseTooNew, migrate
@@ -125,8 +125,8 @@ def main(argv: list[str] | None = None) -> int:
     except DatabaseTooNew as exc:
         log.error("%s", exc)
         return 2
-    except BankErrors as exc:
-        log.error("the question bank has errors; fix them or run `questions check`:\n%s", exc)
+    except UnusableBank as exc:
+        print(exc, file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
