@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 FORMATS = ("yaml", "csv", "anki", "red-trivia")
 CSV_COLUMNS = frozenset({"prompt", "answer", "choices", "topic", "difficulty"})
-RED_SKIPPED_KEYS = frozenset({"AUTHOR", "CONFIG"})
+RED_SKIPPED_KEYS = frozenset({"AUTHOR", "CONFIG", "DESCRIPTION"})
 ANKI_SEPARATORS = {"tab": "\t", "comma": ",", "semicolon": ";", "pipe": "|", "space": " "}
 DEFAULT_WHY = "Imported without an explanation."
 MAX_ID_LENGTH = 60
