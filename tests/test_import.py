@@ -163,3 +163,20 @@ def test_near_duplicates_that_name_the_same_things_are_still_reported() -> None:
     problems = check_bank(Bank.of([original, reworded]))
     assert [(p.question_id, p.field) for p in problems] == [("deep-learning-cnn-again", "prompt")]
     assert f"near-duplicate of {original.id}" in problems[0].problem
+
+
+def test_anki_export_with_guid_notetype_and_deck_columns_reads_the_note_fields() -> None:
+    sgd, rmsprop = import_questions(DATA / "anki-export-guid.txt", "anki", "optimization")
+    assert sgd.prompt == "What does SGD stand for?"
+    assert sgd.answers == ("stochastic gradient descent",)
+    assert sgd.tags == ("optimisation", "deep-basics")
+    assert rmsprop.prompt == "Which optimiser keeps a running average of squared gradients?"
+    assert rmsprop.answers == ("RMSProp",)
+    assert rmsprop.tags == ("optimization",)
+
+
+def test_anki_columns_header_names_the_tags_column() -> None:
+    (pca,) = import_questions(DATA / "anki-export-columns.txt", "anki", "misc")
+    assert pca.prompt == "What does PCA stand for?"
+    assert pca.answers == ("principal component analysis",)
+    assert pca.tags == ("linear-algebra",)
