@@ -21,10 +21,21 @@ from typing import Any
 
 import yaml
 
-from bot.core.bank import SLUG, dump_pack, load_pack, parse_pack, question_from_data, read_yaml
+from bot.core.bank import (
+    SLUG,
+    Bank,
+    dump_pack,
+    load_pack,
+    pack_paths,
+    parse_pack,
+    question_from_data,
+    read_yaml,
+    scan_bank,
+)
 from bot.core.errors import BankError, BankErrors
 from bot.core.grading import normalize
 from bot.core.models import LETTERS, Difficulty, Question
+from bot.core.quality import near_duplicates
 
 log = logging.getLogger(__name__)
 
@@ -301,6 +312,44 @@ def _red_rows(path: Path) -> Iterator[Row]:
             yield Row(line, {}, problems=(f"{key.value!r}: expected a list of answers",))
             continue
         yield Row(line, {"kind": "short", "prompt": key.value, "answers": answers})
+
+
+# --- fitting into the bank ----------------------------------------------------------
+
+
+def out_path_problem(out_path: Path) -> str | None:
+    """Why a pack cannot be written at `out_path`, or None when it can."""
+    if out_path.is_dir():
+        return "is a directory; give the pack file to write, such as imported.yaml"
+    if out_path.suffix != ".yaml":
+        return "must end in .yaml, or the bank will not load it"
+    if not out_path.parent.is_dir():
+        return f"its folder {out_path.parent} does not exist"
+    return None
+
+
+def clashes_with_bank(questions: Sequence[Question], out_path: Path) -> list[BankError]:
+    """Ids and near-duplicate prompts that the new pack shares with the packs beside it
+    (the bank it joins), so an import never leaves a bank that refuses to load."""
+    others = [path for path in pack_paths(out_path.parent) if path.resolve() != out_path.resolve()]
+    existing, _ = scan_bank(*others) if others else (Bank.of([]), [])
+    pack = out_path.stem
+    errors = [
+        BankError(
+            str(out_path),
+            q.id,
+            "id",
+            f"already used in {existing.path_of(existing.questions[q.id])}",
+        )
+        for q in questions
+        if q.id in existing
+    ]
+    if errors:
+        return errors
+    new = [dataclasses.replace(q, pack=pack) for q in questions]
+    combined = Bank.of([*existing, *new], {**existing.paths, pack: str(out_path)})
+    new_ids = {q.id for q in new}
+    return [problem for problem in near_duplicates(combined) if problem.question_id in new_ids]
 
 
 # --- writing -------------------------------------------------------------------------

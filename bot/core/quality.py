@@ -31,7 +31,7 @@ CATCH_ALL = re.compile(r"\b(all|none|both|neither) of the (above|others|options)
 def check_bank(bank: Bank) -> list[BankError]:
     """Every cross-question problem in the bank, in a stable order."""
     problems: list[BankError] = []
-    problems += _near_duplicates(bank)
+    problems += near_duplicates(bank)
     problems += _letter_spread(bank)
     for question in bank:
         if question.kind is Kind.CHOICE:
@@ -42,7 +42,7 @@ def check_bank(bank: Bank) -> list[BankError]:
     return problems
 
 
-def _near_duplicates(bank: Bank) -> list[BankError]:
+def near_duplicates(bank: Bank) -> list[BankError]:
     """Each later question whose prompt nearly repeats an earlier one (cdist needs numpy)."""
     questions = list(bank)
     prompts = [normalize(question.prompt) for question in questions]
