@@ -182,3 +182,27 @@ def test_import_bad_out_path_is_one_line_and_exit_2(
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and problem in err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_dates_and_odd_scalars_never_raise_in_check_stats_or_import(
+    good_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pack = good_dir / "generalization.yaml"
+    text = pack.read_text(encoding="utf-8")
+    text = text.replace(
+        "answers: [L1, lasso, L1 regularization, l1 penalty]", "answers: [2017-02-30]"
+    )
+    pack.write_text(text.replace("tolerance: 0.005", "tolerance: .nan"), encoding="utf-8")
+    assert main(["check", str(good_dir)]) == 1
+    out = capsys.readouterr().out
+    assert f"{pack}: gen-sample-fold-share: tolerance: expected a finite number" in out
+    assert "FAILED: 1 problem" in out
+    assert main(["stats", str(good_dir)]) == 1
+    capsys.readouterr()
+    out_pack = tmp_path / "copy.yaml"
+    assert main(["import", str(pack), "--format", "yaml", "--out", str(out_pack)]) == 1
+    assert "tolerance: expected a finite number" in capsys.readouterr().err
+    pack.write_text(text, encoding="utf-8")
+    assert main(["import", str(pack), "--format", "yaml", "--out", str(out_pack)]) == 0
+    copied = {q.id: q for q in load_pack(out_pack)}
+    assert copied["gen-sample-sparse-penalty"].answers == ("2017-02-30",)

@@ -7,6 +7,7 @@ one pass instead of one error at a time.
 from __future__ import annotations
 
 import logging
+import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -174,6 +175,9 @@ class _Reader:
             if isinstance(value, str) and re.fullmatch(r"[-+]?\d+[eE][-+]?\d+", value.strip()):
                 hint = " (YAML needs a dot in scientific notation: write 1.0e-3, not 1e-3)"
             self.problem(key, f"expected a number, got {_describe(value)}{hint}")
+            return None
+        if not math.isfinite(value):
+            self.problem(key, f"expected a finite number, got {value!r}")
             return None
         return float(value)
 
