@@ -115,7 +115,9 @@ class Console:
         inv = Invocation(self.member, CHANNEL, is_admin=True)
         try:
             if not text.lower().startswith("/quiz"):
-                raise commands.usage_error(f"I only know `/quiz` commands, not `{text[:40]}`.")
+                raise commands.usage_error(
+                    f"I only know `/quiz` commands, not `{messages.echo(text, 40)}`."
+                )
             reply = await self.service.execute(commands.parse(text), inv)
             answer = reply.text
         except QuizError as exc:

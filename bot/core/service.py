@@ -725,7 +725,7 @@ class QuizService:
         if target:
             found = await self.repo.find_member(channel, target)
             if found is None:
-                raise NotFound(f"I don't know {target[:60]} here yet.")
+                raise NotFound(f"I don't know {messages.echo(target, 60)} here yet.")
             member = found
         answered, correct, points = await self.repo.member_totals(member)
         rank, ranked = await self.repo.rank(member, Period.ALL, "all")
