@@ -206,6 +206,11 @@ class RateLimiter:
             bucket.paused_until = until
         bucket.tat = max(bucket.tat, bucket.paused_until + bucket.tolerance)
 
+    def paused_for(self, key: str) -> float:
+        """Seconds until a pause of `key` ends (0 when it is not paused)."""
+        bucket = self._buckets.get(key)
+        return max(0.0, bucket.paused_until - self.clock()) if bucket is not None else 0.0
+
     def learn(self, key: str, remaining: int, reset_after: float) -> None:
         """A platform's own bucket state from response headers (X-RateLimit-Remaining,
         X-RateLimit-Reset-After): an exhausted bucket holds the key until it resets."""
