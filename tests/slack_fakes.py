@@ -7,9 +7,10 @@ the bot token it carried, so tests assert on what Slack would have received.
 
 Delivery modes, off by default: `rate_limit` enforces a requests-per-second bucket over
 every Web API call and answers 429 with Retry-After as Slack does; `fail_posts` answers
-the next N chat.postMessage calls with `fail_status` without keeping them, and
+the next N chat.postMessage calls with `fail_status` without keeping them;
 `accept_then_fail` keeps them and then answers `fail_status` (the "5xx after accepting"
-case), and `drop_after_accept` keeps them and then drops the connection unanswered. Posted messages are kept per channel for conversations.history.
+case); `drop_after_accept` keeps them and then drops the connection unanswered. Posted
+messages are kept per channel for conversations.history.
 """
 
 from __future__ import annotations
