@@ -7,12 +7,14 @@ import asyncio
 from dataclasses import replace
 
 import aiohttp
+import discord
 import pytest
 
 from bot.core.errors import ChannelUnavailable, TransientFailure
 from bot.core.models import ChannelRef, DrillResult, DrillState, Leaderboard, Period
 from bot.delivery.ratelimit import RateLimiter, Rule, discord_keys
 from bot.discord_adapter.publisher import DiscordPublisher
+from bot.discord_adapter.ratelimit import discord_trace
 from tests.discord_fakes import GUILD_ID, TOKEN, FakeDiscord, snowflake, user_payload
 from tests.fakes import FakeRateLimit, drill_post
 
@@ -174,3 +176,43 @@ async def test_find_drill_post_ignores_a_message_by_someone_else(
     discord_fake.messages.pop(copied)
     discord_fake.messages[impostor["id"]] = impostor
     assert await publisher.find_drill_post(CHANNEL, 9) is None
+
+
+async def test_a_global_429_seen_by_discord_py_pauses_the_limiter(discord_fake: FakeDiscord):
+    limiter = RateLimiter([Rule("discord", rate=45)])
+    client = discord.Client(
+        intents=discord.Intents.none(),
+        max_ratelimit_timeout=30.0,
+        http_trace=discord_trace(limiter),
+    )
+    await client.login(TOKEN)
+    try:
+        discord_fake.rate_limit = FakeRateLimit(rate=0.001, burst=0)
+        with pytest.raises(TransientFailure):
+            await DiscordPublisher(client).post_drill(drill_post(CHANNEL, 5))
+    finally:
+        await client.close()
+    assert limiter.paused_for("discord") > 900  # the fake asked for about 1000 s
+
+
+async def test_an_empty_channel_bucket_reported_by_discord_holds_that_channel(
+    discord_fake: FakeDiscord,
+):
+    # A frozen clock: discord.py itself sleeps out the empty bucket before returning.
+    limiter = RateLimiter([Rule("discord", rate=45)], clock=lambda: 50.0)
+    client = discord.Client(intents=discord.Intents.none(), http_trace=discord_trace(limiter))
+    await client.login(TOKEN)
+    discord_fake.bucket_headers = {
+        "X-RateLimit-Bucket": "abc",
+        "X-RateLimit-Limit": "5",
+        "X-RateLimit-Remaining": "0",
+        "X-RateLimit-Reset-After": "0.2",
+    }
+    try:
+        await DiscordPublisher(client).post_drill(drill_post(CHANNEL, 5))
+    finally:
+        await client.close()
+    channel_key = discord_keys(CHANNEL.channel_id)[1]
+    assert limiter.paused_for(channel_key) == pytest.approx(0.2)
+    assert limiter.paused_for(discord_keys(OTHER.channel_id)[1]) == 0.0
+    assert limiter.paused_for("discord") == 0.0
