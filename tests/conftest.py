@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import discord
 import pytest
 
 from bot.app import open_service
@@ -15,6 +16,7 @@ from bot.config import Config
 from bot.core.models import ChannelRef, MemberRef
 from bot.core.service import Invocation, QuizService
 from bot.delivery.dispatcher import Dispatcher
+from tests.discord_fakes import TOKEN as DISCORD_TOKEN
 from tests.discord_fakes import FakeDiscord
 from tests.discord_fakes import install as install_discord
 from tests.fakes import FakeClock, RecordingPublisher
@@ -127,3 +129,13 @@ async def discord_fake(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeDis
     install_discord(fake, monkeypatch)
     yield fake
     await fake.close()
+
+
+@pytest.fixture
+async def discord_client(discord_fake: FakeDiscord) -> AsyncIterator[discord.Client]:
+    """A real discord.Client logged in to the fake's REST API (no gateway), as the
+    publisher uses it; it gives up on a 429 that asks for more than 30 s."""
+    client = discord.Client(intents=discord.Intents.none(), max_ratelimit_timeout=30.0)
+    await client.login(DISCORD_TOKEN)
+    yield client
+    await client.close()

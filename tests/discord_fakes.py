@@ -169,6 +169,7 @@ class FakeDiscord:
     fail_messages: int = 0
     accept_then_fail: int = 0
     fail_status: int = 502
+    bucket_headers: dict[str, str] = field(default_factory=dict)  # on every 2xx answer
     rate_limited: int = 0
     gateway_sessions: int = 0
     server: TestServer | None = None
@@ -333,6 +334,8 @@ class FakeDiscord:
                 self.accept_then_fail -= 1
                 status, response = self.fail_status, {"message": "Bad Gateway", "code": 0}
         authorized = "Authorization" in request.headers
+        if status < 300:
+            headers.update(self.bucket_headers)
         call = Call(request.method, path, body, authorized, response, status)
         async with self._changed:
             self.calls.append(call)

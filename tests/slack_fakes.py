@@ -7,9 +7,10 @@ the bot token it carried, so tests assert on what Slack would have received.
 
 Delivery modes, off by default: `rate_limit` enforces a requests-per-second bucket over
 every Web API call and answers 429 with Retry-After as Slack does; `fail_posts` answers
-the next N chat.postMessage calls with `fail_status` without keeping them, and
+the next N chat.postMessage calls with `fail_status` without keeping them;
 `accept_then_fail` keeps them and then answers `fail_status` (the "5xx after accepting"
-case). Posted messages are kept per channel for conversations.history.
+case); `drop_after_accept` keeps them and then drops the connection unanswered. Posted
+messages are kept per channel for conversations.history.
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ class FakeSlack:
         self.rate_limit: FakeRateLimit | None = None
         self.fail_posts = 0
         self.accept_then_fail = 0
+        self.drop_after_accept = 0
         self.fail_status = 502
         self.rate_limited = 0
         self.posted: dict[str, list[dict]] = {}
@@ -168,6 +170,11 @@ class FakeSlack:
         if method == "chat.postMessage" and answer.get("ok") and self.accept_then_fail:
             self.accept_then_fail -= 1
             return web.json_response({"ok": False, "error": "fatal_error"}, status=self.fail_status)
+        if method == "chat.postMessage" and answer.get("ok") and self.drop_after_accept:
+            self.drop_after_accept -= 1
+            assert request.transport is not None
+            request.transport.close()
+            return web.Response()
         return web.json_response(answer)
 
     def _next_ts(self) -> str:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+from bot.console_adapter.console import CHANNEL, ConsolePublisher
 from tests.conftest import TEST_BANK
+from tests.fakes import drill_post
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = """\
@@ -80,3 +83,10 @@ def test_as_is_a_whole_word_so_other_text_answers(tmp_path):
     assert "[private to you] Answer with one of the letters A-D." in out
     assert "Give a name: `:as alice`" in out
     assert "(now speaking as bob)" in out
+
+
+async def test_the_console_publisher_finds_only_the_drills_it_posted():
+    publisher = ConsolePublisher(io.StringIO())
+    message_id = await publisher.post_drill(drill_post(CHANNEL, 3))
+    assert await publisher.find_drill_post(CHANNEL, 3) == message_id
+    assert await publisher.find_drill_post(CHANNEL, 4) is None

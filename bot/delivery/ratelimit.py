@@ -9,17 +9,19 @@ leave in FIFO order at the configured rate instead of waking together and racing
 
 Keys are plain strings; a `Rule` gives the rate of every key its glob pattern matches
 (the first matching rule wins, so list specific rules first), each key getting a bucket
-of its own, and a key no rule matches is not limited. The
-defaults, `DISCORD_RULES` and `SLACK_RULES`, sit just under the published limits:
+of its own, and a key no rule matches is not limited. The defaults, `DISCORD_RULES`
+and `SLACK_RULES`, sit just under the published limits:
 
 - Discord: 50 requests/s per bot across all routes (the "global" limit). discord.py
   already learns per-route buckets from `X-RateLimit-Bucket`, `-Remaining` and
   `-Reset-After` (discord/http.py `Ratelimit`): it waits before a request once a bucket
   is empty and holds every request behind a global 429. What it does not do is pace
   the global limit before Discord answers 429; that is what the `discord` key is for.
-  Per-route header learning here would duplicate discord.py's own bookkeeping, so the
-  limiter only adds a gentle per-channel pace (5 messages per 5 s, Discord's usual
-  channel bucket) so that one channel's reveal, board and post never burst.
+  Keeping every route's bucket here too would duplicate discord.py's bookkeeping, so
+  the limiter adds only a per-channel pace (5 messages per 5 s, Discord's usual channel
+  bucket) so that one channel's reveal, board and post never burst, and
+  bot/discord_adapter/ratelimit.py `discord_trace` feeds the headers back: a global
+  429 pauses `discord`, an empty channel bucket pauses that channel's key.
 - Slack: chat.postMessage is "special": about 1 message per second per channel, short
   bursts allowed. Other methods follow tiers per workspace and method: chat.update
   tier 3 (50+/min), chat.postEphemeral and users.info tier 4 (100+/min),
@@ -205,6 +207,11 @@ class RateLimiter:
             log.info("rate limit: pausing %s for %.2f s", key, retry_after)
             bucket.paused_until = until
         bucket.tat = max(bucket.tat, bucket.paused_until + bucket.tolerance)
+
+    def paused_for(self, key: str) -> float:
+        """Seconds until a pause of `key` ends (0 when it is not paused)."""
+        bucket = self._buckets.get(key)
+        return max(0.0, bucket.paused_until - self.clock()) if bucket is not None else 0.0
 
     def learn(self, key: str, remaining: int, reset_after: float) -> None:
         """A platform's own bucket state from response headers (X-RateLimit-Remaining,
