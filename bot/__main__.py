@@ -7,7 +7,7 @@ import asyncio
 import logging
 import signal
 import sys
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
@@ -19,6 +19,7 @@ from bot.core import messages
 from bot.core.bank import UnusableBank
 from bot.core.errors import BankErrors
 from bot.core.service import QuizService
+from bot.delivery.dispatcher import Dispatcher
 from bot.scheduler import DrillScheduler
 from bot.storage.migrate import DatabaseTooNew, migrate
 from bot.storage.sqlite import Database, DatabaseUnavailable
@@ -68,23 +69,33 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 @asynccontextmanager
-async def scheduled(service: QuizService, config: Config) -> AsyncIterator[DrillScheduler]:
-    """Run the channel jobs beside the adapters, in the same event loop."""
+async def delivering(service: QuizService, config: Config) -> AsyncIterator[DrillScheduler]:
+    """Start the outbox dispatcher and the scheduler's tick job, in the adapters' event
+    loop. Call it only once every publisher is registered: the first tick catches up on
+    what is due, and the dispatcher delivers it at once."""
+    dispatcher = service.delivery
+    if not isinstance(dispatcher, Dispatcher):
+        raise TypeError("open_service attaches the outbox dispatcher")
+    dispatcher.start()
     scheduler = DrillScheduler(
         service, misfire_grace=timedelta(seconds=config.misfire_grace_seconds)
     )
-    await scheduler.start()
     try:
+        await scheduler.start()
         yield scheduler
     finally:
         scheduler.shutdown()
+        await dispatcher.stop()
 
 
 async def run_console(config: Config) -> None:
     async with open_service(config) as service:
-        console = Console(service)
-        async with scheduled(service, config):
+        console = Console(service)  # registers the console publisher
+        async with delivering(service, config):
             await console.run()
+
+
+Runner = Callable[[QuizService, Config, Callable[[], None]], Coroutine[object, object, None]]
 
 
 async def run_adapters(config: Config) -> None:
@@ -95,18 +106,40 @@ async def run_adapters(config: Config) -> None:
         )
         await run_console(config)
         return
+    runners: list[Runner] = []
+    if config.discord_enabled:
+        from bot.discord_adapter.runner import run_discord
+
+        runners.append(run_discord)
+    if config.slack_enabled:
+        from bot.slack_adapter.runner import run_slack
+
+        runners.append(run_slack)
     async with open_service(config) as service:
-        runners = []
-        if config.discord_enabled:
-            from bot.discord_adapter.runner import run_discord
+        await serve_adapters(service, config, runners)
 
-            runners.append(run_discord(service, config))
-        if config.slack_enabled:
-            from bot.slack_adapter.runner import run_slack
 
-            runners.append(run_slack(service, config))
-        async with scheduled(service, config):
-            await asyncio.gather(*runners)
+async def serve_adapters(service: QuizService, config: Config, runners: list[Runner]) -> None:
+    """Start every adapter, wait until each has registered its publisher, then start the
+    deliveries; a runner that stops first (a refused token) ends it all with its error."""
+    ready = [asyncio.Event() for _ in runners]
+    tasks = [
+        asyncio.create_task(runner(service, config, event.set))
+        for runner, event in zip(runners, ready, strict=True)
+    ]
+    try:
+        all_ready = asyncio.ensure_future(asyncio.gather(*(event.wait() for event in ready)))
+        await asyncio.wait([all_ready, *tasks], return_when=asyncio.FIRST_COMPLETED)
+        all_ready.cancel()
+        for task in tasks:
+            if task.done():
+                await task  # raises the runner's error
+        async with delivering(service, config):
+            await asyncio.gather(*tasks)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def run_migrate(config: Config) -> None:

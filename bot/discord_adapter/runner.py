@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import Callable
+
 import discord
 
 from bot.config import Config
@@ -9,11 +13,27 @@ from bot.core.service import QuizService
 from bot.discord_adapter.bot import create_bot
 
 
-async def run_discord(service: QuizService, config: Config) -> None:
-    """Log in, connect and serve; closing the bot (also on cancellation) ends it."""
+async def run_discord(
+    service: QuizService, config: Config, on_ready: Callable[[], None] | None = None
+) -> None:
+    """Log in, connect and serve; closing the bot (also on cancellation) ends it.
+
+    `on_ready` is called once the publisher is registered (setup_hook, after login) and
+    the gateway is ready, so deliveries started then can post."""
     bot = create_bot(service, config)
     async with bot:
+        notify = asyncio.create_task(_when_ready(bot, on_ready)) if on_ready else None
         try:
             await bot.start(config.discord_token)
         except discord.LoginFailure as exc:
             raise SystemExit(f"Discord refused DISCORD_TOKEN: {exc}") from exc
+        finally:
+            if notify is not None:
+                notify.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await notify
+
+
+async def _when_ready(bot: discord.Client, on_ready: Callable[[], None]) -> None:
+    await bot.wait_until_ready()
+    on_ready()

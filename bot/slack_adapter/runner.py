@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -24,12 +25,17 @@ log = logging.getLogger(__name__)
 HEALTH_PATH = "/healthz"
 
 
-async def run_slack(service: QuizService, config: Config) -> None:
+async def run_slack(
+    service: QuizService, config: Config, on_ready: Callable[[], None] | None = None
+) -> None:
+    """Serve until cancelled; `on_ready` is called once the publisher is registered."""
     mode = slack_mode(config)
     # OAuth's stores get their own connection to the same database file.
     db = await Database.open(config.database_url) if mode is SlackMode.OAUTH else None
     try:
-        app = create_app(service, config, db=db)
+        app = create_app(service, config, db=db)  # registers the Slack publisher
+        if on_ready is not None:
+            on_ready()
         if mode is SlackMode.SOCKET:
             await serve_socket_mode(app, config.slack_app_token)
         else:
