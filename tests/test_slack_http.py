@@ -10,13 +10,16 @@ import re
 import socket
 import time
 from dataclasses import replace
+from datetime import timedelta
 from urllib.parse import parse_qsl
 
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
+from bot.__main__ import serve_adapters
 from bot.core import commands, messages
+from bot.core.models import ChannelRef, ChannelSettings, OutboxState
 from bot.slack_adapter.app import create_app
 from bot.slack_adapter.blocks import fallback
 from bot.slack_adapter.runner import http_app, run_slack
@@ -303,3 +306,46 @@ async def test_uninstalling_deletes_the_workspaces_tokens(oauth, http, fake):
     assert status == 200
     assert await store.bot_token("T2") is None
     assert await store.async_find_installation(enterprise_id=None, team_id="T2") is None
+
+
+async def test_run_delivers_an_overdue_reveal_once_the_slack_publisher_exists(
+    service, http_config, fake, clock
+):
+    """`python -m bot run` starts the deliveries only after the adapters registered their
+    publishers: the reveal the process owed while it was down goes out at its first try."""
+    channel = ChannelRef("slack", "T1", "C1")
+    await service.save_settings(
+        ChannelSettings(channel, timezone="Europe/Berlin", topics=("testing",))
+    )
+    now = clock.now()
+    question = service.bank.by_topic("testing")[0]
+    claim = await service.repo.claim_post(
+        channel, now.date(), question.id, now - timedelta(hours=1), now - timedelta(minutes=1)
+    )
+    [post_row] = await service.claim_deliveries(10)
+    await service.delivered(post_row, "1736928000.000100")
+
+    task = asyncio.create_task(
+        serve_adapters(service, replace(http_config, port=free_port()), [run_slack])
+    )
+    try:
+        [update] = await fake.wait_for("chat.update")
+        reveal = await settled(service, f"reveal:{claim.drill.id}")
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    assert update.args["ts"] == "1736928000.000100"
+    assert (reveal.state, reveal.attempts, reveal.last_error) == (OutboxState.DONE, 1, None)
+
+
+async def settled(service, key: str):
+    """The outbox row once it is no longer waiting or being sent (it lives in SQLite, so
+    there is no event to wait on)."""
+    async with asyncio.timeout(3):
+        while (row := await service.repo.outbox_by_key(key)).state in (  # noqa: ASYNC110
+            OutboxState.PENDING,
+            OutboxState.SENDING,
+        ):
+            await asyncio.sleep(0.01)
+    return row
