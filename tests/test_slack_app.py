@@ -613,3 +613,28 @@ async def test_a_home_tab_that_fails_shows_the_error_view(
     [publish] = fake.calls_to("views.publish")
     assert publish.args["user_id"] == "U01"
     assert publish.args["view"] == home_error_view().to_dict()
+
+
+# --- the outbox through the real Slack client ----------------------------------------------------
+
+
+@pytest.mark.allow_error_logs
+async def test_a_post_slack_took_before_answering_502_is_found_not_posted_again(
+    workspace, service, fake, clock
+):
+    await workspace.command(ADMIN, "setup tz:Europe/Berlin topics:testing")
+    fake.accept_then_fail = 1  # Slack posts it, then answers 502
+    await DrillScheduler(service).tick()  # 09:00 in Berlin: the post is due
+    await service.delivery.drain()
+    drill = await service.repo.latest_drill(ChannelRef("slack", "T1", "C1"))
+    assert drill.state is DrillState.OPEN and drill.message_id is None  # may be out: open
+    clock.advance(minutes=1)
+    await service.delivery.drain()  # the retry looks at the channel's history first
+    assert len(fake.calls_to("chat.postMessage")) == 1
+    assert len(fake.calls_to("conversations.history")) == 1
+    assert fake.duplicates() == 0 and len(fake.posted["C1"]) == 1
+    stored = await service.repo.get_drill(drill.id)
+    assert stored.message_id == fake.posted["C1"][0]["ts"]
+    await service.close_now(drill.channel)
+    [update] = fake.calls_to("chat.update")
+    assert update.args["ts"] == stored.message_id

@@ -13,6 +13,10 @@ Publisher port); it imports no platform library. One background task per process
   `Publisher.find_drill_post` before it is sent again.
 - The platform's message id is stored the moment the call returns (for a post, in the
   transaction that marks the row done and gives the drill its id).
+- Every platform call waits for its slot in the platform's client-side rate limiter
+  (bot.delivery.ratelimit: Discord's global and per-channel pace, Slack's per-channel
+  and per-method tiers), so a fan-out leaves close to the allowed rate; a 429 pauses
+  the scope for its Retry-After.
 - Failures follow bot.delivery.retry.RetryPolicy: transient ones (5xx, timeouts, 429)
   back off exponentially and never sooner than Retry-After, for up to an hour (an
   outage of ten minutes loses nothing); permanent ones (ChannelUnavailable) stop at
@@ -33,10 +37,18 @@ import asyncio
 import contextlib
 import logging
 import random
+from collections.abc import Mapping
 from datetime import timedelta
 
-from bot.core.models import DeliveryAttempt, OutboxItem, OutboxState
+from bot.core.models import DeliveryAttempt, OutboxItem, OutboxKind, OutboxState
 from bot.core.service import QuizService
+from bot.delivery.ratelimit import (
+    RateLimiter,
+    discord_keys,
+    discord_limiter,
+    slack_keys,
+    slack_limiter,
+)
 from bot.delivery.retry import Outcome, RetryPolicy
 
 log = logging.getLogger(__name__)
@@ -45,6 +57,34 @@ BATCH = 200  # rows claimed per pass; each is the head of its own channel
 CONCURRENCY = 16  # platform calls in flight at once
 IDLE_POLL = 30.0  # seconds between looks at the outbox when nothing woke us
 WAIT_STEP = 0.02  # seconds between looks while an admin waits for one row
+
+# The platform names the adapters register their publishers under.
+DISCORD, SLACK = "discord", "slack"
+# The Slack Web API method each kind of row calls (its rate-limit tier).
+SLACK_METHODS = {
+    OutboxKind.POST: "chat.postMessage",
+    OutboxKind.REVEAL: "chat.update",
+    OutboxKind.BOARD: "chat.postMessage",
+    OutboxKind.WEEKLY: "chat.postMessage",
+    OutboxKind.DM: "chat.postEphemeral",
+    OutboxKind.REMINDER: "chat.postMessage",
+}
+
+
+def default_limiters() -> dict[str, RateLimiter]:
+    return {DISCORD: discord_limiter(), SLACK: slack_limiter()}
+
+
+def limit_keys(item: OutboxItem) -> tuple[str, ...]:
+    """The rate-limit scopes a row's platform call counts against (none for a platform
+    without limits, such as the console)."""
+    channel = item.channel
+    if channel.platform == DISCORD:
+        # A DM goes to the member's DM channel, not this one: only the global limit.
+        return ("discord",) if item.kind is OutboxKind.DM else discord_keys(channel.channel_id)
+    if channel.platform == SLACK:
+        return slack_keys(channel.workspace_id, SLACK_METHODS[item.kind], channel.channel_id)
+    return ()
 
 
 class Dispatcher:
@@ -59,9 +99,11 @@ class Dispatcher:
         concurrency: int = CONCURRENCY,
         idle_poll: float = IDLE_POLL,
         rng: random.Random | None = None,
+        limiters: Mapping[str, RateLimiter] | None = None,
     ) -> None:
         self.service = service
         self.policy = policy or RetryPolicy()
+        self.limiters = dict(default_limiters() if limiters is None else limiters)
         self.batch = batch
         self.idle_poll = idle_poll
         self.rng = rng or random.Random()
@@ -93,6 +135,11 @@ class Dispatcher:
 
     def wake(self) -> None:
         self._woken.set()
+
+    def limiter(self, platform: str) -> RateLimiter | None:
+        """The limiter a platform's calls go through; adapters feed it what the platform
+        says about its limits (Discord's headers, see discord_adapter/ratelimit.py)."""
+        return self.limiters.get(platform)
 
     async def _run(self) -> None:
         while True:
@@ -170,9 +217,12 @@ class Dispatcher:
         (a shutdown, a crash) leaves the row 'sending': it is resumed, unsure, later."""
         self._in_flight.add(item.id)
         try:
+            limiter, keys = self.limiters.get(item.channel.platform), limit_keys(item)
+            paced = limiter.slot(*keys) if limiter and keys else contextlib.nullcontext()
             async with self._calls:
                 try:
-                    message_id = await self.service.deliver(item)
+                    async with paced:
+                        message_id = await self.service.deliver(item)
                 except Exception as exc:
                     await self._failed(item, exc)
                     return

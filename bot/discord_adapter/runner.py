@@ -10,7 +10,10 @@ import discord
 
 from bot.config import Config
 from bot.core.service import QuizService
+from bot.delivery.dispatcher import Dispatcher
 from bot.discord_adapter.bot import create_bot
+from bot.discord_adapter.ratelimit import discord_trace
+from bot.discord_adapter.replies import PLATFORM
 
 
 async def run_discord(
@@ -20,7 +23,11 @@ async def run_discord(
 
     `on_ready` is called once the publisher is registered (setup_hook, after login) and
     the gateway is ready, so deliveries started then can post."""
-    bot = create_bot(service, config)
+    limiter = (
+        service.delivery.limiter(PLATFORM) if isinstance(service.delivery, Dispatcher) else None
+    )
+    # Discord's rate-limit headers and global 429s pause the deliveries' limiter too.
+    bot = create_bot(service, config, **({"http_trace": discord_trace(limiter)} if limiter else {}))
     async with bot:
         notify = asyncio.create_task(_when_ready(bot, on_ready)) if on_ready else None
         try:
