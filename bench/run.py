@@ -316,11 +316,9 @@ async def startup(workdir: Path, questions: int, channels: int) -> None:
     stdout, _ = await child.communicate()
     out = stdout.decode().split()
     elapsed, rss, jobs = float(out[0]), float(out[1]), int(out[2])
-    report(
-        "start-up (load, migrate, sync, 3 jobs/channel)", f"{elapsed:.2f} s", "< 2 s", elapsed < 2
-    )
+    report("start-up (load, migrate, sync, first tick)", f"{elapsed:.2f} s", "< 2 s", elapsed < 2)
     report("RSS after start-up", f"{rss:.0f} MB", "< 150 MB", rss < 150)
-    report("jobs scheduled", f"{jobs:,}", f"{3 * channels:,}", jobs == 3 * channels)
+    report("scheduler jobs (one tick, any channel count)", f"{jobs:,}", "1", jobs == 1)
 
 
 async def main() -> None:

@@ -16,7 +16,6 @@ from bot.core.bank import Bank
 from bot.core.errors import AlreadyExists, BankErrors, NotFound
 from bot.core.models import DrillState, Period
 from bot.core.service import (
-    STALE_POSTING,
     Invocation,
     LiveQuestionMissing,
     PublishFailed,
@@ -168,7 +167,14 @@ async def test_the_database_refuses_a_second_live_drill_in_a_channel(service, ad
     assert not await service.repo.transition_drill(
         other.id, (DrillState.PENDING,), DrillState.OPEN, now
     )
-    assert not await service.repo.claim_posting(other.id, now, STALE_POSTING)
+    stamp = now.isoformat()
+    await service.repo.db.conn.execute(  # a post row for the other drill, due now
+        """INSERT INTO outbox (key, kind, channel_id, drill_id, next_attempt_at, created_at)
+           SELECT 'post:' || id, 'post', channel_id, id, ?, ? FROM drills WHERE id = ?""",
+        (stamp, stamp, other.id),
+    )
+    assert [row.drill_id for row in await service.claim_deliveries(10)] == [other.id]
+    assert (await service.repo.get_drill(other.id)).state is DrillState.PENDING
     with pytest.raises(sqlite3.IntegrityError):
         await service.repo.db.conn.execute(
             "UPDATE drills SET state = 'open' WHERE id = ?", (other.id,)

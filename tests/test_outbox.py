@@ -13,7 +13,7 @@ import pytest
 
 from bot.app import open_service
 from bot.core import commands
-from bot.core.errors import ChannelUnavailable, TransientFailure
+from bot.core.errors import AlreadyExists, ChannelUnavailable, TransientFailure
 from bot.core.models import ChannelRef, ChannelSettings, DrillState
 from bot.core.schedule import close_for, next_post_after, next_weekly_after
 from bot.core.service import STALE_POSTING, Invocation, QuizService
@@ -414,3 +414,49 @@ async def test_the_migration_reopens_drills_left_posting_with_an_unsure_post_row
         assert [tuple(r) for r in outbox] == [("post:1", "pending", 1)]
     finally:
         await db.close()
+
+
+# --- /quiz post-now ---------------------------------------------------------------------------
+
+
+class SlowPlatform(RecordingPublisher):
+    """Takes its time to answer a post, until `release` is set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = asyncio.Event()
+
+    async def post_drill(self, post):
+        await self.release.wait()
+        return await super().post_drill(post)
+
+
+async def test_post_now_says_queued_when_the_platform_is_slow_and_it_still_posts_once(
+    service, admin, monkeypatch
+):
+    monkeypatch.setattr("bot.core.service.POST_WAIT", timedelta(seconds=0.1))
+    platform = SlowPlatform()
+    service.register_publisher("test", platform)
+    await setup(service, admin)
+    reply = await service.execute(commands.PostNow(), admin)
+    assert "is queued" in reply.text
+    drill = await service.repo.latest_drill(admin.channel)
+    assert drill.state is DrillState.OPEN  # its post may be out: answers are taken
+    platform.release.set()
+    async with asyncio.timeout(3):
+        while (await service.repo.get_drill(drill.id)).message_id is None:  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+    assert len(platform.posts) == 1
+    with pytest.raises(AlreadyExists, match="already posted"):
+        await service.execute(commands.PostNow(), admin)
+
+
+async def test_post_now_while_another_process_sends_the_post_says_so(config, clock, admin):
+    async with open_service(config, clock) as one, open_service(config, clock) as two:
+        await setup(one, admin)
+        await DrillScheduler(one).tick()
+        [sending] = await one.claim_deliveries(10)  # process one is mid-call
+        two.register_publisher("test", RecordingPublisher())
+        with pytest.raises(AlreadyExists, match="being posted already"):
+            await two.execute(commands.PostNow(), admin)
+    assert sending.key.startswith("post:")

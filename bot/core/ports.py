@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Protocol
 
 from bot.core.models import (
@@ -200,13 +200,9 @@ class Repository(Protocol):
         self, drill_id: int, from_states: Sequence[DrillState], to_state: DrillState, now: datetime
     ) -> bool: ...
 
-    async def claim_posting(self, drill_id: int, now: datetime, stale_after: timedelta) -> bool: ...
-
     async def open_drill(self, channel: ChannelRef) -> Drill | None: ...
 
     async def posted_dates(self, channel: ChannelRef, since: date) -> set[date]: ...
-
-    async def set_drill_message(self, drill_id: int, message_id: str, now: datetime) -> None: ...
 
     async def get_drill(self, drill_id: int) -> Drill | None: ...
 

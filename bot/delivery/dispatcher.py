@@ -112,6 +112,7 @@ class Dispatcher:
         self._task: asyncio.Task[None] | None = None
         self._in_flight: set[int] = set()
         self._attended: set[int] = set()
+        self._calls_running: set[asyncio.Task[None]] = set()
         service.set_delivery(self)
 
     # --- life cycle ---------------------------------------------------------------------
@@ -126,11 +127,14 @@ class Dispatcher:
             self._task = asyncio.create_task(self._run(), name="outbox-dispatcher")
 
     async def stop(self) -> None:
-        if self._task is None:
-            return
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
+        """Stop the background task and any call still in flight (their rows stay
+        'sending' and are resumed, unsure, by the next start)."""
+        tasks = [*self._calls_running, *([self._task] if self._task else [])]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         self._task = None
 
     def wake(self) -> None:
@@ -191,7 +195,11 @@ class Dispatcher:
                 claimed = await self.service.claim_deliveries(1, item.channel)
                 if claimed:
                     ours = ours or any(c.id == item_id for c in claimed)
-                    await asyncio.gather(*(self._attempt(c) for c in claimed))
+                    # A slow platform call goes on in the background once the wait is up.
+                    calls = {self._spawn(c) for c in claimed}
+                    await asyncio.wait(calls, timeout=max(deadline - loop.time(), 0.0))
+                    if any(not call.done() for call in calls):
+                        return DeliveryAttempt(await self._item(item_id), timed_out=True)
                     continue
                 if (
                     item.state is OutboxState.SENDING
@@ -205,6 +213,12 @@ class Dispatcher:
         finally:
             self._attended.discard(item_id)
             self.wake()  # rows behind this one are due as well
+
+    def _spawn(self, item: OutboxItem) -> asyncio.Task[None]:
+        task = asyncio.create_task(self._attempt(item), name=f"deliver {item.key}")
+        self._calls_running.add(task)
+        task.add_done_callback(self._calls_running.discard)
+        return task
 
     async def _item(self, item_id: int) -> OutboxItem:
         item = await self.service.outbox_item(item_id)

@@ -7,7 +7,7 @@ import re
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 import aiosqlite
 
@@ -386,34 +386,6 @@ class SqliteRepository:
                     (drill_id,),
                 )
             return changed
-
-    async def claim_posting(self, drill_id: int, now: datetime, stale_after: timedelta) -> bool:
-        """Compare-and-set a drill into 'posting': from pending or failed, or from a
-        'posting' claim older than `stale_after` (a crashed poster). The condition on
-        (state, claimed_at) is evaluated inside one write transaction, so of two
-        processes re-claiming the same stale drill only one changes the row."""
-        async with self.db.transaction() as conn:
-            try:
-                cursor = await conn.execute(
-                    """UPDATE drills SET state = 'posting', claimed_at = :now, updated_at = :now
-                       WHERE id = :id
-                         AND (state IN ('pending', 'failed')
-                              OR (state = 'posting'
-                                  AND (claimed_at IS NULL OR claimed_at <= :stale)))""",
-                    {"id": drill_id, "now": _ts(now), "stale": _ts(now - stale_after)},
-                )
-            except sqlite3.IntegrityError:
-                log.info("drill %s: another drill of its channel is live", drill_id)
-                return False
-            return cursor.rowcount == 1
-
-    async def set_drill_message(self, drill_id: int, message_id: str, now: datetime) -> None:
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                """UPDATE drills SET message_id = ?, state = 'open', updated_at = ?
-                   WHERE id = ? AND state = 'posting'""",
-                (message_id, _ts(now), drill_id),
-            )
 
     async def get_drill(self, drill_id: int) -> Drill | None:
         async with self.db.reading() as conn:
