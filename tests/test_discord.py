@@ -444,7 +444,7 @@ async def test_study_groups_from_discord(fake, bot):
 
 
 async def test_help_and_topics(fake, bot):
-    assert text_of(await fake.interact(slash("help", person("xia")))) == commands.USAGE
+    assert text_of(await fake.interact(slash("help", person("xia")))) == messages.USAGE
     topics = text_of(await fake.interact(slash("topics", person("xia"))))
     assert "testing: 3 questions" in topics and "typed: 3 questions" in topics
 

@@ -167,7 +167,7 @@ async def test_listed_admin_ids_need_no_lookup_and_lookups_are_cached(workspace,
 
 async def test_member_commands_never_look_up_roles(workspace, fake):
     reply = await workspace.command("U-MEMBER", "help")
-    assert reply.args["text"] == fallback(commands.USAGE)
+    assert reply.args["text"] == fallback(messages.USAGE)
     assert "&lt;text&gt;" in reply.args["text"]
     assert fake.calls_to("users.info") == []
 

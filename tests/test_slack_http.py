@@ -16,7 +16,7 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
-from bot.core import commands, messages
+from bot.core import messages
 from bot.slack_adapter.app import create_app
 from bot.slack_adapter.blocks import fallback
 from bot.slack_adapter.runner import http_app, run_slack
@@ -79,7 +79,7 @@ async def test_a_command_over_http_is_acked_at_once_then_answered(server, http, 
 
     assert (status, text) == (200, "")
     [reply] = await fake.wait_for("response_url")
-    assert reply.args["text"] == fallback(commands.USAGE)
+    assert reply.args["text"] == fallback(messages.USAGE)
 
 
 async def test_a_refused_command_over_http_is_acked_then_answered_privately(server, http, fake):
@@ -210,7 +210,7 @@ async def test_socket_mode_answers_a_command_over_the_websocket(service, config,
     [opened] = fake.calls_to("apps.connections.open")
     assert opened.token == "xapp-test"
     assert fake.socket_acks[0]["envelope_id"] == "env-1"
-    assert reply.args["text"] == fallback(commands.USAGE)
+    assert reply.args["text"] == fallback(messages.USAGE)
 
 
 # --- multi-workspace install ------------------------------------------------------------------

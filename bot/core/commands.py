@@ -6,13 +6,13 @@ import re
 from dataclasses import dataclass
 
 from bot.core.errors import UsageError
+from bot.core.messages import DAY_NAMES, USAGE
 from bot.core.models import Period, RevealMode
 from bot.core.zones import UnknownZone, validate_zone
 
 MAX_TEXT = 2000
 GROUP_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
 _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
-DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _FULL_DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 # Every spelling of a day that `days:` accepts: the name, its 3-letter form, common others.
 DAY_SPELLINGS = {
@@ -23,18 +23,6 @@ DAY_SPELLINGS = {
     "thur": 3,
     "thurs": 3,
 }
-
-USAGE = """\
-Daily Drill commands:
-`/quiz answer <text>`: answer today's question (a letter for multiple choice)
-`/quiz stats [member]`: accuracy, points, rank and streak
-`/quiz leaderboard [week|month|all] [group:NAME]`
-`/quiz group create|join|leave NAME`, `/quiz group list`
-`/quiz topics`: the topics in the bank
-`/quiz help`: this message
-Admins: `/quiz setup [time:HH:MM] [tz:Area/City] [topics:a,b] [reveal:immediate|at_close] \
-[close:HH:MM|none] [days:mon-fri|daily|mon,wed,fri]`
-`/quiz post-now`, `/quiz close-now`, `/quiz pause`, `/quiz resume`, `/quiz skip`"""
 
 
 @dataclass(frozen=True)
@@ -138,7 +126,6 @@ Command = (
     | GroupLeave
     | GroupList
 )
-ADMIN_COMMANDS = (Setup, PostNow, CloseNow, Pause, Resume, Skip)
 _NO_ARGS = {
     "help": Help,
     "topics": Topics,
@@ -315,11 +302,3 @@ def parse_days(value: str) -> tuple[int, ...]:
             raise UsageError(f"`{part[:40]}` is not a day range: write it as `mon-fri`.")
         days.update(range(first, last + 1))
     return tuple(sorted(days))
-
-
-def format_days(days: tuple[int, ...]) -> str:
-    if days == tuple(range(7)):
-        return "daily"
-    if days == tuple(range(5)):
-        return "mon-fri"
-    return ",".join(DAY_NAMES[d] for d in days)

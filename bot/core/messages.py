@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.core.commands import format_days
 from bot.core.models import (
     LETTERS,
     AnswerResult,
@@ -29,6 +28,28 @@ BAR_WIDTH = 10
 ELLIPSIS = "…"
 WORD_SLACK = 30  # how far back a cut may move to end on a whole word
 PERIOD_TITLES = {Period.WEEK: "This week", Period.MONTH: "This month", Period.ALL: "All time"}
+# How days are written, to a member and by one (`days:mon,wed,fri`); Monday is 0.
+DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+USAGE = """\
+Daily Drill commands:
+`/quiz answer <text>`: answer today's question (a letter for multiple choice)
+`/quiz stats [member]`: accuracy, points, rank and streak
+`/quiz leaderboard [week|month|all] [group:NAME]`
+`/quiz group create|join|leave NAME`, `/quiz group list`
+`/quiz topics`: the topics in the bank
+`/quiz help`: this message
+Admins: `/quiz setup [time:HH:MM] [tz:Area/City] [topics:a,b] [reveal:immediate|at_close] \
+[close:HH:MM|none] [days:mon-fri|daily|mon,wed,fri]`
+`/quiz post-now`, `/quiz close-now`, `/quiz pause`, `/quiz resume`, `/quiz skip`"""
+
+
+def format_days(days: tuple[int, ...]) -> str:
+    if days == tuple(range(7)):
+        return "daily"
+    if days == tuple(range(5)):
+        return "mon-fri"
+    return ",".join(DAY_NAMES[d] for d in days)
 
 
 def question_header(question: Question) -> str:
@@ -313,3 +334,79 @@ def bad_application_id(value: str) -> str:
         f"DISCORD_APPLICATION_ID={shown_setting(value)} is not a Discord application id: "
         "use the digits from Developer Portal > your application > General Information."
     )
+
+
+# Replies to the /quiz commands (bot.core.handlers) and the refusals of the use cases.
+ADMINS_ONLY = "Only channel admins can do that."
+CLOSED_NOW = "Closed the drill and posted the answer."
+PAUSED = "Paused: no posts until `/quiz resume`. History is kept."
+TOP_FIVE_TITLE = "Top 5 this week"
+NOT_SET_UP = "This channel isn't set up yet: an admin can run `/quiz setup`."
+CLOSE_EQUALS_POST = "The close time must differ from the post time."
+QUESTION_NOT_IN_BANK = "That question is no longer in the bank."
+POST_SKIPPED = "Today's post is skipped."
+ALREADY_POSTED = "Today's question is already posted."
+BEING_POSTED = "Today's question is being posted already."
+NO_OPEN_DRILL = "There's no open question in this channel right now."
+QUESTION_GONE = "That question doesn't exist any more."
+DRILL_CLOSED = "This drill is closed. A new question comes with the next post."
+OTHER_WORKSPACE = "That question belongs to another workspace."
+CLOSED_A_MOMENT_AGO = "That drill was closed a moment ago."
+DRILL_GONE = "That drill doesn't exist."
+NO_MATCHING_QUESTIONS = "No questions match this channel's topics. Change them with /quiz setup."
+
+
+def posted_now(question_id: str) -> str:
+    return f"Posted today's question ({question_id})."
+
+
+def resumed(post_time: str) -> str:
+    return f"Resumed: the next question comes at {post_time}."
+
+
+def skipping(post_at: datetime) -> str:
+    return f"Skipping the post on {post_at:%a %d %b}."
+
+
+def group_created(name: str) -> str:
+    return f"Created the group {name} and added you to it."
+
+
+def already_in_group(name: str) -> str:
+    return f"You're already in {name}."
+
+
+def group_joined(name: str) -> str:
+    return f"You joined {name}."
+
+
+def group_left(name: str) -> str:
+    return f"You left {name}."
+
+
+def not_in_group(name: str) -> str:
+    return f"You're not in a group called {name}."
+
+
+def no_such_group(name: str) -> str:
+    return f"There's no group called {name}. See `/quiz group list`."
+
+
+def group_exists(name: str) -> str:
+    return f"There's already a group called {name}: join it instead."
+
+
+def unknown_topics(topics: list[str]) -> str:
+    return f"Unknown topic {', '.join(topics)}. See `/quiz topics` for the list."
+
+
+def cannot_post_on(platform: str) -> str:
+    return f"I can't post on {platform} right now."
+
+
+def post_refused(reason: object) -> str:
+    return f"I couldn't post the question here: {reason}"
+
+
+def unknown_member(name: str) -> str:
+    return f"I don't know {name[:60]} here yet."

@@ -115,7 +115,8 @@ class Repository(Protocol):
 
     async def fastest_correct(self, drill_id: int, limit: int) -> tuple[tuple[str, int], ...]: ...
 
-    async def find_member(self, workspace: ChannelRef, text: str) -> MemberRef | None: ...
+    async def find_member(self, workspace: ChannelRef, key: str) -> MemberRef | None:
+        """A member by platform user id, else by display name (mentions are parsed first)."""
 
     async def member_totals(self, member: MemberRef) -> tuple[int, int, int]: ...
 

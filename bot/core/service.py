@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -14,8 +15,8 @@ from bot.core.errors import (
     AlreadyExists,
     DrillClosed,
     NoOpenDrill,
-    NotAllowed,
     NotFound,
+    NotSetUp,
     QuizError,
     UsageError,
 )
@@ -46,6 +47,16 @@ log = logging.getLogger(__name__)
 BOARD_SIZE = 10
 FASTEST = 3
 ACCEPTING = (DrillState.OPEN,)
+# A chat mention as members type or paste it: <@U1> (Slack), <@!1> or <@1> (Discord),
+# <@U1|name> (Slack's escaped form).
+_MENTION = re.compile(r"^<@!?([A-Za-z0-9]+)(?:\|[^>]*)?>$")
+
+
+def member_key(text: str) -> str:
+    """The user id in a mention, else the text without a leading @ (an id or a name)."""
+    text = text.strip()
+    mention = _MENTION.match(text)
+    return mention.group(1) if mention else text.removeprefix("@")
 
 
 class PublishFailed(QuizError):
@@ -99,69 +110,23 @@ class QuizService:
     def question(self, question_id: str) -> Question:
         found = self.bank.get(question_id)
         if found is None:
-            raise NotFound("That question is no longer in the bank.")
+            raise NotFound(messages.QUESTION_NOT_IN_BANK)
         return found
 
     def publisher_for(self, channel: ChannelRef) -> Publisher:
         try:
             return self.publishers[channel.platform]
         except KeyError as exc:
-            raise QuizError(f"I can't post on {channel.platform} right now.") from exc
+            raise QuizError(messages.cannot_post_on(channel.platform)) from exc
 
     # --- the command grammar ----------------------------------------------------------
 
     async def execute(self, command: cmd.Command, inv: Invocation) -> Reply:
-        """Run one parsed /quiz command; QuizErrors carry the private reply."""
-        if isinstance(command, cmd.ADMIN_COMMANDS) and not inv.is_admin:
-            raise NotAllowed("Only channel admins can do that.")
-        match command:
-            case cmd.Help():
-                return Reply(cmd.USAGE)
-            case cmd.Topics():
-                return Reply(messages.topics_text(self.topic_counts()))
-            case cmd.Setup():
-                settings, next_post, next_close = await self.configure_channel(inv, command)
-                return Reply(messages.setup_text(settings, next_post, next_close), settings)
-            case cmd.PostNow():
-                drill = await self.post_daily(inv.channel, forced=True)
-                return Reply(f"Posted today's question ({drill.question_id}).", drill)
-            case cmd.CloseNow():
-                result = await self.close_now(inv.channel)
-                return Reply("Closed the drill and posted the answer.", result)
-            case cmd.Pause():
-                await self.set_paused(inv, paused=True)
-                return Reply("Paused: no posts until `/quiz resume`. History is kept.")
-            case cmd.Resume():
-                settings = await self.set_paused(inv, paused=False)
-                return Reply(f"Resumed: the next question comes at {settings.post_time}.")
-            case cmd.Skip():
-                skipped = await self.skip_next(inv)
-                return Reply(f"Skipping the post on {skipped:%a %d %b}.")
-            case cmd.Answer(text=text):
-                result = await self.answer_in_channel(inv.member, inv.channel, text)
-                return Reply(messages.answer_feedback(result), result)
-            case cmd.Stats(member=target):
-                stats = await self.member_stats(inv.member, inv.channel, target)
-                return Reply(messages.stats_text(stats), stats)
-            case cmd.ShowLeaderboard(period=period, group=group):
-                board = await self.leaderboard(inv.member, inv.channel, period, group)
-                return Reply(messages.leaderboard_text(board), board)
-            case cmd.GroupCreate(name=name):
-                await self.repo.create_group(inv.member, name, self.clock.now())
-                return Reply(f"Created the group {name} and added you to it.")
-            case cmd.GroupJoin(name=name):
-                if not await self.repo.join_group(inv.member, name, self.clock.now()):
-                    return Reply(f"You're already in {name}.")
-                return Reply(f"You joined {name}.")
-            case cmd.GroupLeave(name=name):
-                if not await self.repo.leave_group(inv.member, name):
-                    raise NotFound(f"You're not in a group called {name}.")
-                return Reply(f"You left {name}.")
-            case cmd.GroupList():
-                groups = await self.repo.list_groups(inv.member)
-                mine = await self.repo.member_groups(inv.member)
-                return Reply(messages.groups_text(groups, mine), groups)
-        raise UsageError(cmd.USAGE)
+        """Run one parsed /quiz command through its handler; QuizErrors carry the reply."""
+        # The handlers build on this module's use cases, so they are imported on first use.
+        from bot.core.handlers import dispatch
+
+        return await dispatch(self, command, inv)
 
     # --- channel settings ---------------------------------------------------------------
 
@@ -171,7 +136,7 @@ class QuizService:
     async def settings_for(self, channel: ChannelRef) -> ChannelSettings:
         settings = await self.repo.get_settings(channel)
         if settings is None:
-            raise NotFound("This channel isn't set up yet: an admin can run `/quiz setup`.")
+            raise NotSetUp
         return settings
 
     async def configure_channel(
@@ -179,9 +144,7 @@ class QuizService:
     ) -> tuple[ChannelSettings, datetime | None, datetime | None]:
         unknown = [t for t in setup.topics or () if t not in self.bank.topics()]
         if unknown:
-            raise UsageError(
-                f"Unknown topic {', '.join(unknown)}. See `/quiz topics` for the list."
-            )
+            raise UsageError(messages.unknown_topics(unknown))
         current = await self.repo.get_settings(inv.channel) or ChannelSettings(inv.channel)
         changes: dict[str, object] = {"admin_user_id": inv.member.user_id}
         for name, field in (
@@ -199,7 +162,7 @@ class QuizService:
             changes["close_time"] = None
         settings = replace(current, **changes)
         if settings.close_time == settings.post_time:
-            raise UsageError("The close time must differ from the post time.")
+            raise UsageError(messages.CLOSE_EQUALS_POST)
         await self.repo.save_settings(settings, self.clock.now())
         next_post, next_close = self.reschedule(settings)
         return settings, next_post, next_close
@@ -263,18 +226,18 @@ class QuizService:
         settings = await self.settings_for(channel)
         today = local_date(self.clock.now(), settings.timezone)
         if not forced and (settings.paused or settings.skip_date == today):
-            raise AlreadyExists("Today's post is skipped.")
+            raise AlreadyExists(messages.POST_SKIPPED)
         previous = await self.repo.latest_drill(channel)
         if previous and previous.local_date < today and previous.state is DrillState.OPEN:
             await self.close_drill(previous.id)
         drill, _ = await self._claim_today(settings)
         if drill.state in (DrillState.OPEN, DrillState.CLOSED):
-            raise AlreadyExists("Today's question is already posted.")
+            raise AlreadyExists(messages.ALREADY_POSTED)
         claimed = await self.repo.transition_drill(
             drill.id, (DrillState.PENDING,), DrillState.POSTING, self.clock.now()
         )
         if not claimed:
-            raise AlreadyExists("Today's question is being posted already.")
+            raise AlreadyExists(messages.BEING_POSTED)
         post = DrillPost(drill, self.question(drill.question_id), settings)
         try:
             message_id = await self.publisher_for(channel).post_drill(post)
@@ -283,7 +246,7 @@ class QuizService:
             await self.repo.transition_drill(
                 drill.id, (DrillState.POSTING,), DrillState.PENDING, self.clock.now()
             )
-            raise PublishFailed(f"I couldn't post the question here: {exc}") from exc
+            raise PublishFailed(messages.post_refused(exc)) from exc
         await self.repo.set_drill_message(drill.id, message_id, self.clock.now())
         return replace(drill, state=DrillState.OPEN, message_id=message_id)
 
@@ -294,7 +257,7 @@ class QuizService:
     async def open_drill_in(self, channel: ChannelRef) -> Drill:
         drill = await self.repo.latest_drill(channel)
         if drill is None or drill.state is not DrillState.OPEN:
-            raise NoOpenDrill("There's no open question in this channel right now.")
+            raise NoOpenDrill(messages.NO_OPEN_DRILL)
         return drill
 
     async def answer_in_channel(
@@ -308,13 +271,13 @@ class QuizService:
         cmd.check_length(text)
         found = await self.repo.drill_with_settings(drill_id)
         if found is None:
-            raise NotFound("That question doesn't exist any more.")
+            raise NotFound(messages.QUESTION_GONE)
         drill, settings = found
         now = self.clock.now()
         if drill.state is not DrillState.OPEN or (drill.closes_at and now >= drill.closes_at):
-            raise DrillClosed("This drill is closed. A new question comes with the next post.")
+            raise DrillClosed(messages.DRILL_CLOSED)
         if member.workspace_id != drill.channel.workspace_id:
-            raise NotFound("That question belongs to another workspace.")
+            raise NotFound(messages.OTHER_WORKSPACE)
         question = self.question(drill.question_id)
         result = grade(question, text)
         latency = max(now - drill.opened_at, timedelta(0))
@@ -345,7 +308,7 @@ class QuizService:
         drill = await self.open_drill_in(channel)
         result = await self.close_drill(drill.id)
         if result is None:
-            raise NoOpenDrill("That drill was closed a moment ago.")
+            raise NoOpenDrill(messages.CLOSED_A_MOMENT_AGO)
         return result
 
     async def close_drill(self, drill_id: int) -> DrillResult | None:
@@ -361,7 +324,9 @@ class QuizService:
             await publisher.reveal_drill(result)
             board = await self.channel_board(result.drill.channel, Period.WEEK)
             await publisher.post_leaderboard(
-                result.drill.channel, replace(board, entries=board.entries[:5]), "Top 5 this week"
+                result.drill.channel,
+                replace(board, entries=board.entries[:5]),
+                messages.TOP_FIVE_TITLE,
             )
         except Exception:
             log.exception("revealing drill %s failed", drill_id)
@@ -370,7 +335,7 @@ class QuizService:
     async def drill_result(self, drill_id: int) -> DrillResult:
         drill = await self.repo.get_drill(drill_id)
         if drill is None:
-            raise NotFound("That drill doesn't exist.")
+            raise NotFound(messages.DRILL_GONE)
         question = self.question(drill.question_id)
         letters = question.letters if question.kind is Kind.CHOICE else ""
         distribution = await self.repo.distribution(drill.id, letters, question.correct_letter)
@@ -432,9 +397,9 @@ class QuizService:
     ) -> MemberStats:
         member = caller
         if target:
-            found = await self.repo.find_member(channel, target)
+            found = await self.repo.find_member(channel, member_key(target))
             if found is None:
-                raise NotFound(f"I don't know {target[:60]} here yet.")
+                raise NotFound(messages.unknown_member(target))
             member = found
         answered, correct, points = await self.repo.member_totals(member)
         rank, ranked = await self.repo.rank(member, Period.ALL, "all")

@@ -282,7 +282,7 @@ def home_view(stats: MemberStats) -> View:
     blocks = [
         *stats_blocks(stats, MAX_VIEW_BLOCKS),
         DividerBlock(),
-        *sections(escape(commands.USAGE)),
+        *sections(escape(messages.USAGE)),
     ]
     return View(type="home", blocks=fit(blocks, MAX_VIEW_BLOCKS))
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Sequence
 from datetime import date, datetime
 
 import aiosqlite
 
-from bot.core.errors import AlreadyExists, NotFound
+from bot.core.errors import GroupExists, NotSetUp, UnknownGroup
 from bot.core.models import (
     Attempt,
     BoardEntry,
@@ -33,7 +32,6 @@ from bot.storage.sqlite import Database
 
 log = logging.getLogger(__name__)
 
-_MENTION = re.compile(r"^<@!?([A-Za-z0-9]+)(?:\|[^>]*)?>$")
 _VERDICT_LABELS = ((Verdict.GOOD, "Correct"), (Verdict.PARTIAL, "Partly"), (Verdict.WRONG, "Wrong"))
 
 _DRILL_COLUMNS = """
@@ -143,7 +141,7 @@ class SqliteRepository:
             (member.platform, member.workspace_id, name.casefold()),
         )
         if row is None:
-            raise NotFound(f"There's no group called {name}. See `/quiz group list`.")
+            raise UnknownGroup(name)
         return row[0]
 
     # --- questions and channels --------------------------------------------------------------
@@ -248,7 +246,7 @@ class SqliteRepository:
         async with self.db.transaction() as conn:
             channel_pk = await self._channel_pk(conn, channel)
             if channel_pk is None:
-                raise NotFound("This channel isn't set up yet: an admin can run `/quiz setup`.")
+                raise NotSetUp
             cursor = await conn.execute(
                 """INSERT INTO drills (channel_id, local_date, question_id, state, opened_at,
                                        closes_at, updated_at)
@@ -455,11 +453,8 @@ class SqliteRepository:
 
     # --- members and stats --------------------------------------------------------------------
 
-    async def find_member(self, workspace: ChannelRef, text: str) -> MemberRef | None:
-        """A member of the workspace by mention (<@U1>, <@!1>, <@U1|name>), id or name."""
-        text = text.strip()
-        mention = _MENTION.match(text)
-        key = mention.group(1) if mention else text.removeprefix("@")
+    async def find_member(self, workspace: ChannelRef, key: str) -> MemberRef | None:
+        """A member of the workspace by platform user id, else by display name."""
         async with self.db.reading() as conn:
             row = await self._one(
                 conn,
@@ -682,7 +677,7 @@ class SqliteRepository:
                 (member.platform, member.workspace_id, name, name.casefold(), member_id, _ts(now)),
             )
             if row is None:
-                raise AlreadyExists(f"There's already a group called {name}: join it instead.")
+                raise GroupExists(name)
             await conn.execute(
                 "INSERT INTO group_members (group_id, member_id, joined_at) VALUES (?, ?, ?)",
                 (row[0], member_id, _ts(now)),

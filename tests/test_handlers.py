@@ -1,0 +1,63 @@
+"""The handler table: one handler per command of the grammar, permissions beside them."""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+
+import pytest
+
+from bot.core import commands, handlers
+from bot.core.errors import NotAllowed
+from bot.core.service import Invocation
+from tests.conftest import member
+
+GRAMMAR = set(typing.get_args(commands.Command))
+ADMIN_ONLY = sorted(
+    (kind for kind, route in handlers.HANDLERS.items() if route.admin), key=lambda k: k.__name__
+)
+
+
+def example(kind: type) -> commands.Command:
+    """An instance of a command type, its required fields filled with a plain word."""
+    required = {
+        field.name: "word"
+        for field in dataclasses.fields(kind)
+        if field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING
+    }
+    return kind(**required)
+
+
+def test_every_command_in_the_grammar_has_exactly_one_handler():
+    assert len(GRAMMAR) == 15
+    assert set(handlers.HANDLERS) == GRAMMAR
+
+
+def test_a_second_handler_for_a_command_is_refused():
+    with pytest.raises(ValueError, match="Help already has a handler"):
+        handlers.handles(commands.Help)(handlers.show_help)
+    assert handlers.HANDLERS[commands.Help].handler is handlers.show_help
+
+
+def test_the_admin_only_commands_are_the_channel_settings_and_drill_controls():
+    names = {kind.__name__ for kind in ADMIN_ONLY}
+    assert names == {"Setup", "PostNow", "CloseNow", "Pause", "Resume", "Skip"}
+    assert all(handlers.requires_admin(example(kind)) for kind in ADMIN_ONLY)
+    assert not handlers.requires_admin(commands.Answer("A"))
+
+
+@pytest.mark.parametrize("kind", ADMIN_ONLY, ids=lambda kind: kind.__name__)
+async def test_admin_only_commands_refuse_members_and_change_nothing(service, channel, kind):
+    someone = Invocation(member("pat"), channel, is_admin=False)
+    with pytest.raises(NotAllowed) as caught:
+        await service.execute(example(kind), someone)
+    assert caught.value.message == "Only channel admins can do that."
+    assert await service.repo.get_settings(channel) is None
+    assert await service.repo.latest_drill(channel) is None
+
+
+@pytest.mark.parametrize(
+    "kind", sorted(GRAMMAR - set(ADMIN_ONLY), key=lambda k: k.__name__), ids=lambda k: k.__name__
+)
+def test_member_commands_need_no_admin(kind):
+    assert not handlers.requires_admin(example(kind))
