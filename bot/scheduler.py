@@ -17,9 +17,9 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from bot.core.errors import AlreadyExists, ChannelUnavailable, QuizError
-from bot.core.models import ChannelRef, ChannelSettings
+from bot.core.models import ChannelRef, ChannelSettings, DrillState
 from bot.core.scoring import at_local_time, local_date
-from bot.core.service import PublishFailed, QuizService
+from bot.core.service import PublishFailed, QuizService, is_skipped
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +27,7 @@ DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 WEEKLY_BOARD_DELAY = timedelta(minutes=5)
 RETRY_WINDOW = timedelta(minutes=10)
 FIRST_RETRY = timedelta(seconds=15)
+FIRST_MONDAY = datetime(2024, 1, 1)  # any Monday: weekly_board_time counts days from it
 
 
 def job_id(kind: str, channel: ChannelRef) -> str:
@@ -39,12 +40,40 @@ def cron(days: tuple[int, ...], hhmm: str, timezone: str) -> CronTrigger:
     return CronTrigger(day_of_week=weekdays, hour=hour, minute=minute, timezone=ZoneInfo(timezone))
 
 
+def closes_next_day(settings: ChannelSettings) -> bool:
+    """A close time at or before the post time closes the drill on the following day."""
+    return settings.close_time is not None and settings.close_time <= settings.post_time
+
+
+def close_days(settings: ChannelSettings) -> tuple[int, ...]:
+    """The weekdays a close happens: the post days, or the days after them."""
+    if closes_next_day(settings):
+        return tuple(sorted((day + 1) % 7 for day in settings.days))
+    return settings.days
+
+
+def weekly_board_at(settings: ChannelSettings) -> datetime:
+    """The board's wall-clock moment in a reference week starting on FIRST_MONDAY."""
+    anchor = datetime.strptime(settings.close_time or settings.post_time, "%H:%M")
+    day = max(settings.days) + (1 if closes_next_day(settings) else 0)
+    board = FIRST_MONDAY + timedelta(days=day, hours=anchor.hour, minutes=anchor.minute)
+    return board + WEEKLY_BOARD_DELAY
+
+
+def weekly_board_lag(settings: ChannelSettings) -> int:
+    """Days from the week's last drill day to its board (0, or 1-2 past midnight)."""
+    return (weekly_board_at(settings) - FIRST_MONDAY).days - max(settings.days)
+
+
 def weekly_board_time(settings: ChannelSettings) -> tuple[int, str]:
     """The channel's week ends 5 minutes after the last drill of its week closes
-    (Friday 17:05 by default), or after that day's post when drills close at the next post."""
-    last_day = max(settings.days)
-    anchor = datetime.strptime(settings.close_time or settings.post_time, "%H:%M")
-    return last_day, (anchor + WEEKLY_BOARD_DELAY).strftime("%H:%M")
+    (Friday 17:05 by default), or after that day's post when drills close at the next post.
+
+    Counted on a real week, so a close late in the evening, or on the next morning,
+    moves the board to the right weekday instead of wrapping to the start of that day.
+    """
+    board = weekly_board_at(settings)
+    return board.weekday(), board.strftime("%H:%M")
 
 
 class DrillScheduler:
@@ -75,8 +104,11 @@ class DrillScheduler:
         if not self.scheduler.running:
             self.scheduler.start()
         for settings in await self.service.repo.configured_channels():
-            self.reschedule(settings)
-            await self.catch_up(settings)
+            try:
+                self.reschedule(settings)
+                await self.catch_up(settings)
+            except Exception:  # one bad stored channel never stops the others
+                log.exception("cannot schedule %s; the other channels go on", settings.channel)
 
     def shutdown(self) -> None:
         if self.scheduler.running:
@@ -95,8 +127,12 @@ class DrillScheduler:
         if today.weekday() not in settings.days or post_at > now:
             return
         latest = await self.service.repo.latest_drill(channel)
-        if latest is not None and latest.local_date == today:
-            return
+        if (
+            latest is not None
+            and latest.local_date == today
+            and latest.state in (DrillState.OPEN, DrillState.CLOSED)
+        ):
+            return  # a failed, pending or crashed ('posting') drill is posted again
         if now - post_at <= self.misfire_grace:
             log.info("catching up on today's post in %s (due %s)", channel, post_at)
             self.scheduler.add_job(  # no trigger: run as soon as the scheduler can
@@ -117,7 +153,7 @@ class DrillScheduler:
         grace = int(self.misfire_grace.total_seconds())
         post = cron(settings.days, settings.post_time, settings.timezone)
         close = (
-            cron(settings.days, settings.close_time, settings.timezone)
+            cron(close_days(settings), settings.close_time, settings.timezone)
             if settings.close_time
             else None
         )
@@ -126,7 +162,9 @@ class DrillScheduler:
         wanted = {
             "post": (post, self.post_job) if not settings.paused else None,
             "close": (close, self.close_job) if close else None,
-            "weekly": (weekly, self.weekly_job) if not settings.paused else None,
+            "weekly": (weekly, self.weekly_job, weekly_board_lag(settings))
+            if not settings.paused
+            else None,
         }
         for kind, job in wanted.items():
             ident = job_id(kind, channel)
@@ -134,11 +172,11 @@ class DrillScheduler:
                 if self.scheduler.get_job(ident):
                     self.scheduler.remove_job(ident)
                 continue
-            trigger, func = job
+            trigger, func, *extra = job
             self.scheduler.add_job(
                 func,
                 trigger,
-                args=[channel],
+                args=[channel, *extra],
                 id=ident,
                 replace_existing=True,
                 misfire_grace_time=grace,
@@ -151,7 +189,7 @@ class DrillScheduler:
     @staticmethod
     def next_post(settings: ChannelSettings, trigger: CronTrigger, now: datetime) -> datetime:
         fire = trigger.get_next_fire_time(None, now)
-        while fire and settings.skip_date == fire.date():
+        while fire and is_skipped(settings, fire.date()):
             fire = trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))
         return fire
 
@@ -194,9 +232,9 @@ class DrillScheduler:
         if result is not None:
             log.info("closed drill %s in %s", result.drill.id, channel)
 
-    async def weekly_job(self, channel: ChannelRef) -> None:
+    async def weekly_job(self, channel: ChannelRef, days_late: int = 0) -> None:
         try:
-            board = await self.service.post_weekly_board(channel)
+            board = await self.service.post_weekly_board(channel, days_late)
         except QuizError as exc:
             log.warning("weekly board in %s: %s", channel, exc.message)
             return

@@ -14,9 +14,16 @@ from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED
 from bot.app import open_service
 from bot.core import commands
 from bot.core.errors import ChannelUnavailable
-from bot.core.models import ChannelRef, DrillState, Period
+from bot.core.models import ChannelRef, ChannelSettings, DrillState, Period
 from bot.core.service import Invocation, QuizService
-from bot.scheduler import DrillScheduler, cron, job_id, weekly_board_time
+from bot.scheduler import (
+    DrillScheduler,
+    close_days,
+    cron,
+    job_id,
+    weekly_board_lag,
+    weekly_board_time,
+)
 from tests.conftest import member
 from tests.fakes import RecordingPublisher
 
@@ -61,8 +68,6 @@ def test_weekday_posts_skip_the_weekend():
 
 
 def test_the_weekly_board_follows_the_last_close_of_the_week(channel):
-    from bot.core.models import ChannelSettings
-
     assert weekly_board_time(ChannelSettings(channel)) == (4, "17:05")
     assert weekly_board_time(ChannelSettings(channel, close_time=None, days=(0, 2))) == (
         2,
@@ -313,3 +318,82 @@ async def test_drill_dates_and_weeks_follow_local_midnight(service, clock, publi
     clock.set(utc(2025, 1, 20, 18, 29))
     again, created = await service.open_daily_drill(kolkata.channel)
     assert again.id == drill.id and not created
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # A close a few minutes before midnight puts the board on Saturday, not Friday 00:04.
+        ("close:23:59", (5, "00:04", 1)),
+        # Closing the next morning: Friday's drill is revealed on Saturday at 08:00.
+        ("time:09:00 close:08:00", (5, "08:05", 1)),
+        ("close:17:00", (4, "17:05", 0)),
+        # Daily drills closing the next morning: Sunday's reveal is on Monday.
+        ("time:09:00 close:08:00 days:daily", (0, "08:05", 1)),
+        ("time:23:58 close:23:59 days:daily", (0, "00:04", 1)),
+    ],
+)
+def test_the_weekly_board_comes_after_the_last_reveal_of_the_week(channel, text, expected):
+    setup_cmd = commands.parse(f"/quiz setup {text}")
+    settings = ChannelSettings(
+        channel,
+        post_time=setup_cmd.time or "09:00",
+        close_time=setup_cmd.close or "17:00",
+        days=setup_cmd.days or (0, 1, 2, 3, 4),
+    )
+    assert (*weekly_board_time(settings), weekly_board_lag(settings)) == expected
+
+
+def test_a_drill_closing_the_next_morning_is_closed_on_that_morning(channel):
+    settings = ChannelSettings(channel, post_time="09:00", close_time="08:00", days=(4,))
+    assert close_days(settings) == (5,)
+    assert close_days(ChannelSettings(channel, days=(4,))) == (4,)
+
+
+async def test_a_sunday_drill_revealed_on_monday_gets_its_own_weeks_board(
+    service, admin, clock, publisher, scheduler
+):
+    await setup(service, admin, "time:09:00 close:08:00 days:daily topics:testing")
+    clock.set(utc(2025, 1, 19, 8, 0))  # Sunday 09:00 in Berlin, ISO week 3
+    drill = await service.post_daily(admin.channel)
+    await service.submit_answer(
+        member("ann"), drill.id, publisher.posts[-1].question.correct_letter
+    )
+    clock.set(utc(2025, 1, 20, 7, 5))  # Monday 08:05, after the 08:00 reveal
+    await scheduler.close_job(admin.channel)
+    await scheduler.weekly_job(
+        admin.channel, weekly_board_lag(await service.settings_for(admin.channel))
+    )
+    [(_, board, _)] = [b for b in publisher.boards if b[2] == "Weekly leaderboard"]
+    assert board.period_key == "2025-W03"
+    assert [e.display_name for e in board.entries] == ["ann"]
+
+
+@pytest.mark.allow_error_logs
+async def test_one_channel_that_cannot_be_scheduled_does_not_stop_the_others(
+    service, admin, clock, publisher, scheduler, caplog
+):
+    await setup(service, admin, "time:09:00 topics:testing")
+    broken = ChannelSettings(ChannelRef("test", "W1", "OLD"), timezone="Mars/Olympus_Mons")
+    await service.repo.save_settings(broken, clock.now())
+    clock.set(utc(2025, 1, 15, 8, 20))  # 09:20 in Berlin: the catch-up posts
+    await scheduler.start()
+    await wait_for(lambda: publisher.posts)
+    assert scheduler.scheduler.get_job(job_id("post", admin.channel)) is not None
+    assert scheduler.scheduler.get_job(job_id("post", broken.channel)) is None
+    assert "cannot schedule" in caplog.text
+
+
+@pytest.mark.allow_error_logs
+async def test_the_catch_up_at_start_up_reposts_a_failed_drill(
+    service, admin, clock, publisher, scheduler
+):
+    await setup(service, admin, "time:09:00 topics:testing")
+    drill, _ = await service.open_daily_drill(admin.channel)
+    await service.fail_post(admin.channel, "not_in_channel")
+    assert (await service.repo.get_drill(drill.id)).state is DrillState.FAILED
+    clock.set(utc(2025, 1, 15, 8, 20))
+    await scheduler.start()
+    await wait_for(lambda: publisher.posts)
+    assert [p.drill.id for p in publisher.posts] == [drill.id]
+    assert (await service.repo.get_drill(drill.id)).state is DrillState.OPEN

@@ -150,10 +150,11 @@ async def pause(service: QuizService, command: cmd.Pause, inv: Invocation) -> Re
 @handles(cmd.Resume, admin=True)
 async def resume(service: QuizService, command: cmd.Resume, inv: Invocation) -> Reply:
     settings = await service.set_paused(inv, paused=False)
-    return Reply(messages.resumed(settings.post_time))
+    next_post = await service.next_post_at(settings)
+    return Reply(messages.resumed_text(next_post))
 
 
 @handles(cmd.Skip, admin=True)
 async def skip(service: QuizService, command: cmd.Skip, inv: Invocation) -> Reply:
-    skipped = await service.skip_next(inv)
-    return Reply(messages.skipping(skipped))
+    skipped, paused = await service.skip_next(inv)
+    return Reply(messages.skip_text(skipped, paused))

@@ -360,14 +360,6 @@ def posted_now(question_id: str) -> str:
     return f"Posted today's question ({question_id})."
 
 
-def resumed(post_time: str) -> str:
-    return f"Resumed: the next question comes at {post_time}."
-
-
-def skipping(post_at: datetime) -> str:
-    return f"Skipping the post on {post_at:%a %d %b}."
-
-
 def group_created(name: str) -> str:
     return f"Created the group {name} and added you to it."
 
@@ -410,3 +402,27 @@ def post_refused(reason: object) -> str:
 
 def unknown_member(name: str) -> str:
     return f"I don't know {name[:60]} here yet."
+
+
+# --- the day's life cycle (skip, resume, a bank that lost a live drill's question) ---------
+
+
+def skip_text(post_at: datetime, paused: bool) -> str:
+    """The reply to `/quiz skip`: the day that will really not post, and a pause if any."""
+    text = f"Skipping the post on {post_at:%a %d %b}."
+    if paused:
+        text += " Posting is paused anyway: nothing posts until `/quiz resume`."
+    return text
+
+
+def resumed_text(post_at: datetime | None) -> str:
+    if post_at is None:
+        return "Resumed, but no post day is coming up: check `/quiz setup days:`."
+    return f"Resumed: the next question comes on {post_at:%a %d %b} at {post_at:%H:%M}."
+
+
+NO_POST_DAY = "No post day is coming up to skip: check `/quiz setup days:`."
+
+
+# Start-up refuses a bank without a question that a drill still open asks (see the service).
+LIVE_QUESTION_GONE = "a drill still open asks this question; put it back so it can be revealed"

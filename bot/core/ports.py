@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 
 from bot.core.models import (
@@ -72,7 +72,7 @@ class ChannelScheduler(Protocol):
 class Repository(Protocol):
     """Persistence for the service; each method is one transaction. See SqliteRepository."""
 
-    async def sync_questions(self, questions: Sequence[Question], now: datetime) -> None: ...
+    async def sync_questions(self, questions: Sequence[Question], now: datetime) -> list[str]: ...
 
     async def get_settings(self, channel: ChannelRef) -> ChannelSettings | None: ...
 
@@ -94,6 +94,12 @@ class Repository(Protocol):
     async def transition_drill(
         self, drill_id: int, from_states: Sequence[DrillState], to_state: DrillState, now: datetime
     ) -> bool: ...
+
+    async def claim_posting(self, drill_id: int, now: datetime, stale_after: timedelta) -> bool: ...
+
+    async def open_drill(self, channel: ChannelRef) -> Drill | None: ...
+
+    async def posted_dates(self, channel: ChannelRef, since: date) -> set[date]: ...
 
     async def set_drill_message(self, drill_id: int, message_id: str, now: datetime) -> None: ...
 

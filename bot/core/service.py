@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from bot.core import commands as cmd
 from bot.core import messages
@@ -13,6 +13,8 @@ from bot.core.bank import Bank
 from bot.core.errors import (
     AlreadyAnswered,
     AlreadyExists,
+    BankError,
+    BankErrors,
     DrillClosed,
     NoOpenDrill,
     NotFound,
@@ -47,6 +49,10 @@ log = logging.getLogger(__name__)
 BOARD_SIZE = 10
 FASTEST = 3
 ACCEPTING = (DrillState.OPEN,)
+# A drill still 'posting' this long after its claim was left by a crashed poster.
+STALE_POSTING = timedelta(minutes=2)
+# How far ahead skip and resume look for the next post day (repeated skips move it on).
+POST_DAY_HORIZON = 800
 # A chat mention as members type or paste it: <@U1> (Slack), <@!1> or <@1> (Discord),
 # <@U1|name> (Slack's escaped form).
 _MENTION = re.compile(r"^<@!?([A-Za-z0-9]+)(?:\|[^>]*)?>$")
@@ -61,6 +67,16 @@ def member_key(text: str) -> str:
 
 class PublishFailed(QuizError):
     """The platform refused a post; the drill stays claimed and can be posted again."""
+
+
+class LiveQuestionMissing(BankErrors):
+    """The bank lacks questions that live drills ask: they could never be revealed.
+    A BankErrors, so start-up reports it like any other bad bank (one message, exit 2)."""
+
+    def __init__(self, question_ids: list[str]) -> None:
+        super().__init__(
+            [BankError("the bank", qid, None, messages.LIVE_QUESTION_GONE) for qid in question_ids]
+        )
 
 
 @dataclass(frozen=True)
@@ -104,8 +120,14 @@ class QuizService:
         self.scheduler = scheduler
 
     async def start(self) -> None:
-        """Record the bank's questions so drills and attempts can refer to them."""
-        await self.repo.sync_questions(list(self.bank), self.clock.now())
+        """Record the bank's questions so drills and attempts can refer to them.
+
+        Refuses to run when a live drill asks a question the bank lost: that drill
+        could neither be graded nor revealed, and closing it silently would hide it.
+        """
+        missing = await self.repo.sync_questions(list(self.bank), self.clock.now())
+        if missing:
+            raise LiveQuestionMissing(missing)
 
     def question(self, question_id: str) -> Question:
         found = self.bank.get(question_id)
@@ -178,20 +200,36 @@ class QuizService:
         self.reschedule(settings)
         return settings
 
-    async def skip_next(self, inv: Invocation) -> datetime:
-        """Skip the next scheduled post; returns its local date's midnight for the reply."""
-        settings = await self.settings_for(inv.channel)
+    async def next_post_at(self, settings: ChannelSettings) -> datetime | None:
+        """When the channel's next post will really happen: a post day whose time is
+        still ahead, that has no drill yet (a post-now counts) and is not skipped."""
         now = self.clock.now()
         day = local_date(now, settings.timezone)
-        while True:
+        posted = await self.repo.posted_dates(settings.channel, day)
+        for _ in range(POST_DAY_HORIZON):
             post_at = at_local_time(day, settings.post_time, settings.timezone)
-            if day.weekday() in settings.days and post_at > now:
-                break
+            if (
+                day.weekday() in settings.days
+                and post_at > now
+                and day not in posted
+                and not is_skipped(settings, day)
+            ):
+                return post_at
             day += timedelta(days=1)
-        settings = replace(settings, skip_date=day)
-        await self.repo.save_settings(settings, now)
+        return None
+
+    async def skip_next(self, inv: Invocation) -> tuple[datetime, bool]:
+        """Skip the next post that would really happen; a repeated skip skips the one
+        after. The skip covers every post day up to the stored date, so skips add up.
+        Returns that post's time and whether the channel is paused anyway."""
+        settings = await self.settings_for(inv.channel)
+        post_at = await self.next_post_at(settings)
+        if post_at is None:
+            raise NotFound(messages.NO_POST_DAY)
+        settings = replace(settings, skip_date=post_at.date())
+        await self.repo.save_settings(settings, self.clock.now())
         self.reschedule(settings)
-        return post_at
+        return post_at, settings.paused
 
     # --- the daily drill ------------------------------------------------------------------
 
@@ -221,21 +259,22 @@ class QuizService:
         """Open and post today's drill exactly once, whoever else tries at the same time.
 
         The scheduler calls this unforced (a skipped day posts nothing); `/quiz post-now`
-        forces it. The previous drill still open in the channel is closed first.
+        forces it. A drill that failed, or was left 'posting' by a crash for longer than
+        STALE_POSTING, is claimed again. The drill still open in the channel from another
+        day (even a later one, after a change of time zone) is closed with its reveal
+        first: a channel has one live drill, which the drills_one_live index enforces.
         """
         settings = await self.settings_for(channel)
         today = local_date(self.clock.now(), settings.timezone)
-        if not forced and (settings.paused or settings.skip_date == today):
+        if not forced and (settings.paused or is_skipped(settings, today)):
             raise AlreadyExists(messages.POST_SKIPPED)
-        previous = await self.repo.latest_drill(channel)
-        if previous and previous.local_date < today and previous.state is DrillState.OPEN:
+        previous = await self.repo.open_drill(channel)
+        if previous is not None and previous.local_date != today:
             await self.close_drill(previous.id)
         drill, _ = await self._claim_today(settings)
         if drill.state in (DrillState.OPEN, DrillState.CLOSED):
             raise AlreadyExists(messages.ALREADY_POSTED)
-        claimed = await self.repo.transition_drill(
-            drill.id, (DrillState.PENDING,), DrillState.POSTING, self.clock.now()
-        )
+        claimed = await self.repo.claim_posting(drill.id, self.clock.now(), STALE_POSTING)
         if not claimed:
             raise AlreadyExists(messages.BEING_POSTED)
         post = DrillPost(drill, self.question(drill.question_id), settings)
@@ -255,8 +294,8 @@ class QuizService:
         return await self.repo.drills_in_states(ACCEPTING)
 
     async def open_drill_in(self, channel: ChannelRef) -> Drill:
-        drill = await self.repo.latest_drill(channel)
-        if drill is None or drill.state is not DrillState.OPEN:
+        drill = await self.repo.open_drill(channel)
+        if drill is None:
             raise NoOpenDrill(messages.NO_OPEN_DRILL)
         return drill
 
@@ -312,7 +351,15 @@ class QuizService:
         return result
 
     async def close_drill(self, drill_id: int) -> DrillResult | None:
-        """Close once (a conditional update), then reveal; a second close returns None."""
+        """Close once (a conditional update), then reveal; a second close returns None.
+
+        The question is looked up first: a drill whose question left the bank stays
+        open (NotFound) rather than closing without its reveal.
+        """
+        drill = await self.repo.get_drill(drill_id)
+        if drill is None:
+            raise NotFound(messages.DRILL_GONE)
+        self.question(drill.question_id)
         closed = await self.repo.transition_drill(
             drill_id, ACCEPTING, DrillState.CLOSED, self.clock.now()
         )
@@ -346,8 +393,8 @@ class QuizService:
 
     async def close_if_due(self, channel: ChannelRef) -> DrillResult | None:
         """Close the channel's open drill once its close time has passed."""
-        drill = await self.repo.latest_drill(channel)
-        if drill is None or drill.state is not DrillState.OPEN:
+        drill = await self.repo.open_drill(channel)
+        if drill is None:
             return None
         if drill.closes_at is None or drill.closes_at > self.clock.now():
             return None
@@ -373,14 +420,21 @@ class QuizService:
             except Exception:
                 log.exception("could not tell admin %s about %s", settings.admin_user_id, channel)
 
-    async def post_weekly_board(self, channel: ChannelRef) -> Leaderboard | None:
-        """Post the week's board once per channel and week (claimed in the database)."""
+    async def post_weekly_board(
+        self, channel: ChannelRef, days_late: int = 0
+    ) -> Leaderboard | None:
+        """Post the week's board once per channel and week (claimed in the database).
+
+        `days_late`: the board comes that many days after the week's last drill day (its
+        reveal is the next morning, or the delay crosses midnight); it is that week's.
+        """
         settings = await self.settings_for(channel)
-        today = local_date(self.clock.now(), settings.timezone)
+        today = local_date(self.clock.now(), settings.timezone) - timedelta(days=days_late)
         week = period_key(Period.WEEK, today)
         if not await self.repo.claim_weekly_board(channel, week, self.clock.now()):
             return None
-        board = await self.channel_board(channel, Period.WEEK)
+        viewer = MemberRef(channel.platform, channel.workspace_id, "")
+        board = await self._board(viewer, Period.WEEK, week, None)
         previous = period_key(Period.WEEK, today - timedelta(days=7))
         board = replace(
             board,
@@ -428,5 +482,15 @@ class QuizService:
         settings = await self.repo.get_settings(channel)
         timezone = settings.timezone if settings else "UTC"
         key = period_key(period, local_date(self.clock.now(), timezone))
+        return await self._board(caller, period, key, group)
+
+    async def _board(
+        self, caller: MemberRef, period: Period, key: str, group: str | None
+    ) -> Leaderboard:
         entries, mine, total = await self.repo.board(caller, period, key, group, BOARD_SIZE)
         return Leaderboard(period, key, group, tuple(entries), mine, total)
+
+
+def is_skipped(settings: ChannelSettings, day: date) -> bool:
+    """Skips add up: every post day up to the stored skip date is skipped."""
+    return settings.skip_date is not None and day <= settings.skip_date

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import aiosqlite
 
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 
 _VERDICT_LABELS = ((Verdict.GOOD, "Correct"), (Verdict.PARTIAL, "Partly"), (Verdict.WRONG, "Wrong"))
 
+_LIVE = "('pending', 'posting', 'open')"
 _DRILL_COLUMNS = """
     d.id, c.platform, c.workspace_id, c.channel_id AS channel, d.local_date, d.question_id,
     d.state, d.opened_at, d.closes_at, d.closed_at, d.message_id
@@ -146,8 +148,13 @@ class SqliteRepository:
 
     # --- questions and channels --------------------------------------------------------------
 
-    async def sync_questions(self, questions: Sequence[Question], now: datetime) -> None:
-        """Upsert the loaded bank; questions no longer in it are retired, never deleted."""
+    async def sync_questions(self, questions: Sequence[Question], now: datetime) -> list[str]:
+        """Upsert the loaded bank; questions no longer in it are retired, never deleted,
+        and never while a live drill (pending, posting, open) still asks them.
+
+        Returns the ids live drills use that the bank lacks: the caller must not run
+        with them, since those drills could never be revealed.
+        """
         stamp = _ts(now)
         async with self.db.transaction() as conn:
             await conn.executemany(
@@ -170,10 +177,19 @@ class SqliteRepository:
                 "INSERT OR IGNORE INTO temp.loaded (id) VALUES (?)", [(q.id,) for q in questions]
             )
             await conn.execute(
-                """UPDATE questions SET retired = 1, updated_at = ?
-                   WHERE retired = 0 AND id NOT IN (SELECT id FROM temp.loaded)""",
+                f"""UPDATE questions SET retired = 1, updated_at = ?
+                   WHERE retired = 0 AND id NOT IN (SELECT id FROM temp.loaded)
+                     AND id NOT IN (SELECT question_id FROM drills WHERE state IN {_LIVE})""",
                 (stamp,),
             )
+            rows = await self._all(
+                conn,
+                f"""SELECT DISTINCT question_id FROM drills
+                    WHERE state IN {_LIVE}
+                      AND question_id NOT IN (SELECT id FROM temp.loaded)
+                    ORDER BY question_id""",
+            )
+        return [row[0] for row in rows]
 
     async def get_settings(self, channel: ChannelRef) -> ChannelSettings | None:
         async with self.db.reading() as conn:
@@ -274,16 +290,53 @@ class SqliteRepository:
         self, drill_id: int, from_states: Sequence[DrillState], to_state: DrillState, now: datetime
     ) -> bool:
         """Move a drill between states only from the expected ones: the caller whose
-        update changed the row owns the transition, every other caller gets False."""
+        update changed the row owns the transition, every other caller gets False.
+
+        The close also counts the drill's held-back attempts (reveal at close) in the
+        same transaction, so the aggregates learn the verdicts exactly once, at the
+        reveal. A move into 'posting' or 'open' while another drill of the channel is
+        live is refused by the drills_one_live index and returns False.
+        """
         marks = ",".join("?" for _ in from_states)
         closed_at = _ts(now) if to_state is DrillState.CLOSED else None
+        expected = [s.value for s in from_states]
         async with self.db.transaction() as conn:
-            cursor = await conn.execute(
-                f"""UPDATE drills SET state = ?, updated_at = ?,
-                        closed_at = coalesce(?, closed_at)
-                    WHERE id = ? AND state IN ({marks})""",
-                (to_state.value, _ts(now), closed_at, drill_id, *(s.value for s in from_states)),
-            )
+            try:
+                cursor = await conn.execute(
+                    f"""UPDATE drills SET state = ?, updated_at = ?,
+                            closed_at = coalesce(?, closed_at)
+                        WHERE id = ? AND state IN ({marks})""",
+                    (to_state.value, _ts(now), closed_at, drill_id, *expected),
+                )
+            except sqlite3.IntegrityError:
+                log.info("drill %s: another drill of its channel is live", drill_id)
+                return False
+            changed = cursor.rowcount == 1
+            if changed and to_state is DrillState.CLOSED:
+                await conn.execute(
+                    "UPDATE attempts SET counted = 1 WHERE drill_id = ? AND counted = 0",
+                    (drill_id,),
+                )
+            return changed
+
+    async def claim_posting(self, drill_id: int, now: datetime, stale_after: timedelta) -> bool:
+        """Compare-and-set a drill into 'posting': from pending or failed, or from a
+        'posting' claim older than `stale_after` (a crashed poster). The condition on
+        (state, claimed_at) is evaluated inside one write transaction, so of two
+        processes re-claiming the same stale drill only one changes the row."""
+        async with self.db.transaction() as conn:
+            try:
+                cursor = await conn.execute(
+                    """UPDATE drills SET state = 'posting', claimed_at = :now, updated_at = :now
+                       WHERE id = :id
+                         AND (state IN ('pending', 'failed')
+                              OR (state = 'posting'
+                                  AND (claimed_at IS NULL OR claimed_at <= :stale)))""",
+                    {"id": drill_id, "now": _ts(now), "stale": _ts(now - stale_after)},
+                )
+            except sqlite3.IntegrityError:
+                log.info("drill %s: another drill of its channel is live", drill_id)
+                return False
             return cursor.rowcount == 1
 
     async def set_drill_message(self, drill_id: int, message_id: str, now: datetime) -> None:
@@ -326,6 +379,30 @@ class SqliteRepository:
             )
         return _drill(row) if row else None
 
+    async def open_drill(self, channel: ChannelRef) -> Drill | None:
+        """The channel's one open drill (drills_one_live allows no second)."""
+        async with self.db.reading() as conn:
+            row = await self._one(
+                conn,
+                f"""SELECT {_DRILL_COLUMNS} FROM drills d JOIN channels c ON c.id = d.channel_id
+                    WHERE c.platform = ? AND c.workspace_id = ? AND c.channel_id = ?
+                      AND d.state = 'open'""",
+                (channel.platform, channel.workspace_id, channel.channel_id),
+            )
+        return _drill(row) if row else None
+
+    async def posted_dates(self, channel: ChannelRef, since: date) -> set[date]:
+        """Local dates from `since` on that already have a drill which is not failed."""
+        async with self.db.reading() as conn:
+            rows = await self._all(
+                conn,
+                """SELECT d.local_date FROM drills d JOIN channels c ON c.id = d.channel_id
+                   WHERE c.platform = ? AND c.workspace_id = ? AND c.channel_id = ?
+                     AND d.local_date >= ? AND d.state != 'failed'""",
+                (channel.platform, channel.workspace_id, channel.channel_id, since.isoformat()),
+            )
+        return {date.fromisoformat(row[0]) for row in rows}
+
     async def drills_in_states(self, states: Sequence[DrillState]) -> list[Drill]:
         marks = ",".join("?" for _ in states)
         async with self.db.reading() as conn:
@@ -344,6 +421,8 @@ class SqliteRepository:
     ) -> tuple[Attempt, bool, int]:
         """Store an answer; aggregates follow by trigger in the same transaction.
 
+        An answer to an open at_close drill is stored uncounted: the close counts it.
+
         Returns (the stored attempt, created, the member's streak in the drill's channel).
         A repeat for the same drill and member (a double click, a retried delivery,
         another process) returns the first attempt and created=False.
@@ -355,8 +434,11 @@ class SqliteRepository:
                 conn,
                 """INSERT INTO attempts (member_id, drill_id, question_id, topic, answer,
                        normalized, verdict, score, points, answered_at, latency_ms,
-                       week_key, month_key)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                       week_key, month_key, counted)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+                           coalesce((SELECT NOT (c.reveal = 'at_close' AND d.state = 'open')
+                                     FROM drills d JOIN channels c ON c.id = d.channel_id
+                                     WHERE d.id = ?), 1))
                    ON CONFLICT (drill_id, member_id) DO NOTHING
                    RETURNING id""",
                 (
@@ -373,6 +455,7 @@ class SqliteRepository:
                     attempt.latency_ms,
                     period_key(Period.WEEK, local_date),
                     period_key(Period.MONTH, local_date),
+                    attempt.drill_id,
                 ),
             )
             if row is None:
@@ -701,6 +784,11 @@ class SqliteRepository:
             cursor = await conn.execute(
                 "DELETE FROM group_members WHERE group_id = ? AND member_id = ?",
                 (group_id, member_id),
+            )
+            await conn.execute(  # the last one out removes the group, freeing its name
+                """DELETE FROM study_groups WHERE id = ?
+                   AND NOT EXISTS (SELECT 1 FROM group_members WHERE group_id = ?)""",
+                (group_id, group_id),
             )
             return cursor.rowcount == 1
 
