@@ -17,6 +17,7 @@ from typing import Any
 
 from rapidfuzz import fuzz, process
 
+from bot.core import messages
 from bot.core.errors import InvalidAnswer
 from bot.core.models import Grade, KeyPoint, Kind, Question, Verdict
 
@@ -145,7 +146,7 @@ def normalize(text: str) -> str:
 def grade(question: Question, answer: str) -> Grade:
     """Grade one answer; raises InvalidAnswer when it cannot be graded as given."""
     if not answer or not answer.strip():
-        raise InvalidAnswer("Type an answer first.")
+        raise InvalidAnswer(messages.ANSWER_EMPTY)
     if question.kind is Kind.CHOICE:
         result = _grade_choice(question, answer)
     elif question.kind is Kind.SHORT:
@@ -163,7 +164,7 @@ def grade(question: Question, answer: str) -> Grade:
 
 def _grade_choice(question: Question, answer: str) -> Grade:
     letters = question.letters
-    hint = f"Answer with one of the letters {letters[0]}-{letters[-1]}."
+    hint = messages.choose_a_letter(letters[0], letters[-1])
     letter = _choice_letter(question, answer.strip())
     if letter is None or letter not in letters:
         raise InvalidAnswer(hint)
@@ -219,7 +220,7 @@ def required_score(phrase: str) -> float:
 def _grade_short(question: Question, answer: str) -> Grade:
     given = normalize(answer)
     if not given:
-        raise InvalidAnswer("Type a word or a short phrase.")
+        raise InvalidAnswer(messages.SHORT_ANSWER_EMPTY)
     # Rejected phrases come first so that a tie between a near miss and an answer fails.
     phrases = [(normalize(p), p, False) for p in question.rejected]
     phrases += [(normalize(p), p, True) for p in question.answers]
@@ -255,8 +256,7 @@ def parse_number(text: str, *, percent: bool) -> float:
     except (ZeroDivisionError, OverflowError, ValueError):
         value = None
     if value is None or not math.isfinite(value):
-        example = "0.25, 1/4, 2.5e-1, 1,000" + (" or 25%" if percent else "")
-        raise InvalidAnswer(f"Answer with a number, for example {example}.")
+        raise InvalidAnswer(messages.not_a_number(percent))
     return value * scale
 
 
@@ -334,7 +334,7 @@ def point_found(point: KeyPoint, clause: Sequence[str]) -> bool:
 def _grade_open(question: Question, answer: str) -> Grade:
     parts = clauses(answer)
     if not parts:
-        raise InvalidAnswer("Write a sentence or two in your own words.")
+        raise InvalidAnswer(messages.OPEN_ANSWER_EMPTY)
     covered = [p for p in question.key_points if any(point_found(p, c) for c in parts)]
     found = [m for m in question.misconceptions if any(point_found(m, c) for c in parts)]
     share = len(covered) / len(question.key_points) if question.key_points else 0.0

@@ -426,3 +426,98 @@ NO_POST_DAY = "No post day is coming up to skip: check `/quiz setup days:`."
 
 # Start-up refuses a bank without a question that a drill still open asks (see the service).
 LIVE_QUESTION_GONE = "a drill still open asks this question; put it back so it can be revealed"
+
+
+# Why a /quiz command could not be read (bot.core.commands; the usage follows most of them).
+ANSWER_MISSING = "Tell me your answer, e.g. `/quiz answer B`."
+GROUP_ACTION_MISSING = "Say what to do with groups: create, join, leave or list."
+GROUP_LIST_ARGUMENTS = "`group list` takes no arguments."
+GROUP_NAME_RULE = "Group names are 1-32 letters, digits, - or _, starting with a letter or digit."
+TOPICS_RULE = "Give topics as a comma-separated list, like `topics:statistics,nlp`."
+REVEAL_RULE = "`reveal` is `immediate` or `at_close`."
+ZONE_EXAMPLE = "Use a name like Europe/Berlin or America/New_York."
+
+
+def too_long(limit: int) -> str:
+    return f"That's too long: keep it under {limit:,} characters."
+
+
+def takes_no_arguments(verb: str) -> str:
+    return f"`{verb}` takes no arguments."
+
+
+def unknown_command(verb: str) -> str:
+    return f"I don't know the command `{verb[:40]}`."
+
+
+def not_a_board_option(arg: str) -> str:
+    return f"`{arg[:40]}` is not a leaderboard option: use week, month or all."
+
+
+def not_a_group_command(action: str) -> str:
+    return f"`group {action[:40]}` is not a group command."
+
+
+def one_group_name(action: str) -> str:
+    return f"Give one group name: `/quiz group {action} NAME`."
+
+
+def not_key_value(arg: str) -> str:
+    return f"Setup options look like `key:value`; `{arg[:40]}` doesn't."
+
+
+def given_twice(key: str) -> str:
+    return f"`{key}` is given twice."
+
+
+def not_a_setup_option(key: str) -> str:
+    return f"`{key[:40]}` is not a setup option."
+
+
+def not_a_time(value: str) -> str:
+    return f"`{value[:40]}` is not a time: use 24-hour HH:MM, like 09:00."
+
+
+def unknown_zone(name: str, suggestion: str | None) -> str:
+    hint = f"Did you mean `{suggestion}`?" if suggestion else ZONE_EXAMPLE
+    return f"I don't know the time zone `{name[:60]}`. {hint}"
+
+
+def not_days(value: str) -> str:
+    return f"`{value[:40]}` is not a list of days: use `daily`, `mon-fri` or `mon,wed,fri`."
+
+
+def not_a_day_range(part: str) -> str:
+    return f"`{part[:40]}` is not a day range: write it as `mon-fri`."
+
+
+# Why an answer cannot be graded as given (bot.core.grading).
+ANSWER_EMPTY = "Type an answer first."
+SHORT_ANSWER_EMPTY = "Type a word or a short phrase."
+OPEN_ANSWER_EMPTY = "Write a sentence or two in your own words."
+
+
+def choose_a_letter(first: str, last: str) -> str:
+    return f"Answer with one of the letters {first}-{last}."
+
+
+def not_a_number(percent: bool) -> str:
+    example = "0.25, 1/4, 2.5e-1, 1,000" + (" or 25%" if percent else "")
+    return f"Answer with a number, for example {example}."
+
+
+# The console adapter's own lines (a terminal, so the words for its colon commands).
+CONSOLE_HELP = """\
+Console drill: type `/quiz help` for the commands.
+  :as NAME   speak as another member (everyone is an admin here)
+  :quit      leave (end of input works too)
+Any other text answers the open question."""
+CONSOLE_NAME_RULE = "Give a name: `:as alice` (letters, digits, spaces, . - _)."
+
+
+def speaking_as(name: str) -> str:
+    return f"(now speaking as {name})"
+
+
+def only_quiz_commands(text: str) -> str:
+    return f"I only know `/quiz` commands, not `{text[:40]}`."
