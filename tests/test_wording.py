@@ -34,6 +34,13 @@ SENDING = {
     "reply_privately",
     "private_reply",
     "fail_post",
+    # Discord's command picker shows these descriptions, option hints and choice names.
+    "command",
+    "Group",
+    "describe",
+    "Choice",
+    # A start-up refusal, printed as the one line on stderr.
+    "SystemExit",
 }
 # Sentences that are not wording, each with why. (path relative to bot/, the literal)
 ALLOWED: set[tuple[str, str]] = set()
@@ -165,10 +172,25 @@ async def handler(respond, name):
     raise GroupGone(f"There's no group called {name}.")
     await respond(text="Something broke, try again")
     return Reply("Created the group.")
+
+HINT = "Join a study group"
+
+@quiz.command(name="join", description=HINT)
+@app_commands.describe(name="The group's name, as listed.")
+async def join(interaction):
+    hint = "Give a name, like `maths`."
+    interaction.response.send_message(hint)
 """
     path = PACKAGE / "adapter_under_test.py"
     found = sentences_sent({path: ast.parse(source), ERRORS: ast.parse(ERRORS.read_text())})
-    assert [(s.line, s.callee) for s in found] == [(6, "GroupGone"), (7, "respond"), (8, "Reply")]
+    assert [(s.line, s.callee) for s in found] == [
+        (6, "GroupGone"),
+        (7, "respond"),
+        (8, "Reply"),
+        (12, "command"),
+        (13, "describe"),
+        (16, "send_message"),
+    ]
 
 
 def test_the_scan_lets_identifiers_log_lines_and_wording_names_through():

@@ -521,3 +521,70 @@ def speaking_as(name: str) -> str:
 
 def only_quiz_commands(text: str) -> str:
     return f"I only know `/quiz` commands, not `{text[:40]}`."
+
+
+# Discord's slash-command picker: each command's description, keyed by its path under /quiz.
+SLASH_DESCRIPTIONS = {
+    "quiz": "Daily ML interview drills",
+    "group": "Study groups with their own leaderboard",
+    "help": "What the /quiz commands do",
+    "topics": "The topics in the question bank",
+    "stats": "Accuracy per topic, points, rank and streak",
+    "leaderboard": "The top 10 and your own rank",
+    "answer": "Answer the open question (no text: opens a form)",
+    "group create": "Start a study group and join it",
+    "group join": "Join a study group",
+    "group leave": "Leave a study group",
+    "group list": "The study groups here and which you're in",
+    "setup": "Admins: set up this channel's daily drill",
+    "post-now": "Admins: post today's question now",
+    "close-now": "Admins: close the open question and reveal it",
+    "pause": "Admins: stop posting (history is kept)",
+    "resume": "Admins: start posting again",
+    "skip": "Admins: skip the next post",
+}
+# The hint under each option of those commands.
+SLASH_OPTIONS = {
+    "stats": {"member": "Whose stats to show (you if left out)"},
+    "leaderboard": {
+        "period": "Which scores to count (this week if left out)",
+        "group": "Only this study group's members",
+    },
+    "answer": {"text": "Your answer: a letter for multiple choice, else your own words"},
+    "group create": {"name": "1-32 letters, digits, - or _"},
+    "group join": {"name": "The group's name"},
+    "group leave": {"name": "The group's name"},
+    "setup": {
+        "time": "Post time, 24-hour HH:MM (e.g. 09:00)",
+        "tz": "Time zone, Area/City (e.g. Europe/Berlin)",
+        "topics": "Comma-separated topics, or all",
+        "reveal": "When members see whether they were right",
+        "close": "Close time HH:MM, or none to close at the next post",
+        "days": "Posting days: mon-fri, daily, or a list like mon,wed,fri",
+    },
+}
+# The reveal modes as the setup picker lists them.
+REVEAL_CHOICES = {
+    "immediate": "immediate: feedback right after each answer",
+    "at_close": "at_close: only 'locked in' until the reveal",
+}
+
+
+# Start-up refusals of the platform settings (one line on stderr, exit code 2).
+def bad_guild_id(guild: str) -> str:
+    return f"DISCORD_GUILD_ID must be a server id (digits), not {guild!r}"
+
+
+def token_refused(reason: object) -> str:
+    return f"Discord refused DISCORD_TOKEN: {reason}"
+
+
+NO_APPLICATION_ID = (
+    "Set DISCORD_APPLICATION_ID (Developer Portal > your application > General "
+    "Information > Application ID), or DISCORD_TOKEN."
+)
+SLACK_TOKENS_MISSING = (
+    "Slack needs SLACK_BOT_TOKEN with SLACK_APP_TOKEN (Socket Mode) or with "
+    "SLACK_SIGNING_SECRET (HTTP), or SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and "
+    "SLACK_SIGNING_SECRET (multi-workspace install)"
+)

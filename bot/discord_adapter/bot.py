@@ -9,6 +9,7 @@ from typing import Any
 import discord
 
 from bot.config import Config
+from bot.core import messages
 from bot.core.service import QuizService
 from bot.discord_adapter.commands import QuizTree, quiz_group
 from bot.discord_adapter.publisher import DiscordPublisher
@@ -59,7 +60,7 @@ def create_bot(
     """The bot for `config`; `options` go to discord.Client (tests lower timeouts)."""
     guild = config.discord_guild_id
     if guild and not guild.isdigit():
-        raise ValueError(f"DISCORD_GUILD_ID must be a server id (digits), not {guild!r}")
+        raise ValueError(messages.bad_guild_id(guild))
     return DrillBot(
         service,
         dev_guild_id=int(guild) if guild else None,

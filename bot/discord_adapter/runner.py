@@ -5,6 +5,7 @@ from __future__ import annotations
 import discord
 
 from bot.config import Config
+from bot.core import messages
 from bot.core.service import QuizService
 from bot.discord_adapter.bot import create_bot
 
@@ -16,4 +17,4 @@ async def run_discord(service: QuizService, config: Config) -> None:
         try:
             await bot.start(config.discord_token)
         except discord.LoginFailure as exc:
-            raise SystemExit(f"Discord refused DISCORD_TOKEN: {exc}") from exc
+            raise SystemExit(messages.token_refused(exc)) from exc
