@@ -16,6 +16,7 @@ from bot.app import open_service
 from bot.config import Config, ConfigError
 from bot.console_adapter.console import Console
 from bot.core import messages
+from bot.core.bank import UnusableBank
 from bot.core.errors import BankErrors
 from bot.core.service import QuizService
 from bot.scheduler import DrillScheduler
@@ -159,6 +160,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except DatabaseUnavailable as exc:
         print(messages.database_unavailable(exc.path, exc.reason), file=sys.stderr)
+        return 2
+    except UnusableBank as exc:
+        print(exc, file=sys.stderr)
         return 2
     except BankErrors as exc:
         log.error("the question bank has errors; fix them or run `questions check`:\n%s", exc)

@@ -13,7 +13,13 @@ from bot.config import ConfigError, questions_dir_from_env
 from bot.core import messages
 from bot.core.bank import scan_bank
 from bot.core.errors import BankErrors
-from bot.core.importers import FORMATS, import_questions, write_pack
+from bot.core.importers import (
+    FORMATS,
+    clashes_with_bank,
+    import_questions,
+    out_path_problem,
+    write_pack,
+)
 from bot.core.models import Difficulty, Kind
 from bot.core.quality import check_bank
 
@@ -182,17 +188,25 @@ def stats(path: Path) -> int:
 def import_file(source: Path, fmt: str, topic: str | None, out: Path | None, *, force: bool) -> int:
     """Convert a file into a validated pack; never overwrites unless forced."""
     target = out or default_dir() / f"imported-{source.stem}.yaml"
+    if problem := out_path_problem(target):
+        print(f"--out {target}: {problem}", file=sys.stderr)
+        return 2
     if target.exists() and not force:
         print(f"{target} already exists; pass --force to overwrite it", file=sys.stderr)
         return 1
     try:
         questions = import_questions(source, fmt, topic)
+        if clashes := clashes_with_bank(questions, target):
+            raise BankErrors(clashes)
         write_pack(questions, target)
     except BankErrors as exc:
         for error in exc.errors:
             print(error, file=sys.stderr)
         print(f"nothing written to {target}", file=sys.stderr)
         return 1
+    except OSError as exc:
+        print(f"--out {target}: cannot write it ({exc.strerror or exc})", file=sys.stderr)
+        return 2
     print(f"wrote {len(questions)} questions to {target}")
     return 0
 

@@ -10,7 +10,14 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.core.bank import DEFAULT_QUESTIONS_DIR, Bank, load_bank, load_pack, scan_bank
+from bot.core.bank import (
+    DEFAULT_QUESTIONS_DIR,
+    Bank,
+    UnusableBank,
+    load_bank,
+    load_pack,
+    scan_bank,
+)
 from bot.core.errors import BankError, BankErrors
 from bot.core.models import Choice, Example, Kind, Question, Verdict
 from bot.core.quality import check_bank
@@ -358,3 +365,47 @@ def test_quality_flags_missing_why_and_catch_all_options() -> None:
     problems = check_bank(Bank.of([dataclasses.replace(question, choices=tuple(choices))]))
     assert [p.field for p in problems] == ["choices[0].why", "choices[0].text"]
     assert all(p.question_id == CHOICE_ID and p.path == "sample-pack.yaml" for p in problems)
+
+
+def test_a_date_that_does_not_exist_is_read_as_text(tmp_path: Path) -> None:
+    data = sample_data()
+    next(q for q in data["questions"] if q["id"] == SHORT_ID)["answers"] = "@@DATES@@"
+    path = write(tmp_path / "dates.yaml", data)
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("'@@DATES@@'", "[2017-02-30, 2017-02-28]"), encoding="utf-8")
+    assert "answers: [2017-02-30, 2017-02-28]" in path.read_text(encoding="utf-8")
+    question = load_bank(tmp_path).get(SHORT_ID)
+    assert question is not None and question.answers == ("2017-02-30", "2017-02-28")
+
+
+def test_a_date_where_a_number_belongs_names_file_question_and_field(tmp_path: Path) -> None:
+    data = sample_data()
+    path = write(tmp_path / "dates.yaml", data)
+    text = path.read_text(encoding="utf-8").replace("week: 1", "week: 2017-02-30", 1)
+    path.write_text(text, encoding="utf-8")
+    bank, errors = scan_bank(tmp_path)
+    assert OPEN_ID not in bank
+    assert [(e.path, e.question_id, e.field) for e in errors] == [(str(path), OPEN_ID, "week")]
+    assert "'2017-02-30'" in errors[0].problem
+
+
+@pytest.mark.parametrize(
+    ("files", "problem"),
+    [
+        ({}, "no *.yaml question packs here"),
+        ({"notes.txt": "not a pack"}, "no *.yaml question packs here"),
+        ({"empty.yaml": "topic: misc\nquestions: []\n"}, "invalid question bank, 1 problem"),
+        ({"bad.yaml": "topic: [\n"}, "invalid question bank, 1 problem; the first is"),
+    ],
+)
+def test_loading_an_empty_or_invalid_bank_raises_one_line_naming_the_dir(
+    tmp_path: Path, files: dict[str, str], problem: str
+) -> None:
+    for name, text in files.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    with pytest.raises(UnusableBank) as caught:
+        load_bank(tmp_path)
+    line = str(caught.value)
+    assert line.startswith(f"{tmp_path}: ")
+    assert problem in line
+    assert "\n" not in line

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 
-from bot.core.bank import load_pack
+from bot.core.bank import Bank, load_pack
 from bot.core.errors import BankErrors
 from bot.core.grading import grade
 from bot.core.importers import DEFAULT_WHY, import_questions, strip_html, write_pack
 from bot.core.models import Difficulty, Kind, Verdict
+from bot.core.quality import check_bank
 
 DATA = Path(__file__).parent / "data"
 
@@ -144,3 +146,37 @@ def test_write_pack_writes_nothing_for_an_invalid_question(tmp_path: Path) -> No
     with pytest.raises(BankErrors, match="duplicate id"):
         write_pack(broken, out)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_red_trivia_list_with_description_imports_and_passes_the_quality_check() -> None:
+    questions = import_questions(DATA / "red-worldcapitals.yaml", "red-trivia", "geography")
+    assert [q.answers[0] for q in questions] == ["Dodoma", "Taipei", "Canberra", "Vienna", "Oslo"]
+    assert questions[1].answers == ("Taipei", "Taipei City")
+    assert check_bank(Bank.of(questions)) == []
+
+
+def test_near_duplicates_that_name_the_same_things_are_still_reported() -> None:
+    (original,) = import_questions(DATA / "sample-red.yaml", "red-trivia", "deep-learning")[:1]
+    reworded = dataclasses.replace(
+        original, id="deep-learning-cnn-again", prompt="What does CNN stand for, then?"
+    )
+    problems = check_bank(Bank.of([original, reworded]))
+    assert [(p.question_id, p.field) for p in problems] == [("deep-learning-cnn-again", "prompt")]
+    assert f"near-duplicate of {original.id}" in problems[0].problem
+
+
+def test_anki_export_with_guid_notetype_and_deck_columns_reads_the_note_fields() -> None:
+    sgd, rmsprop = import_questions(DATA / "anki-export-guid.txt", "anki", "optimization")
+    assert sgd.prompt == "What does SGD stand for?"
+    assert sgd.answers == ("stochastic gradient descent",)
+    assert sgd.tags == ("optimisation", "deep-basics")
+    assert rmsprop.prompt == "Which optimiser keeps a running average of squared gradients?"
+    assert rmsprop.answers == ("RMSProp",)
+    assert rmsprop.tags == ("optimization",)
+
+
+def test_anki_columns_header_names_the_tags_column() -> None:
+    (pca,) = import_questions(DATA / "anki-export-columns.txt", "anki", "misc")
+    assert pca.prompt == "What does PCA stand for?"
+    assert pca.answers == ("principal component analysis",)
+    assert pca.tags == ("linear-algebra",)

@@ -173,3 +173,86 @@ def test_a_path_that_is_not_a_pack_is_named_not_printed(
     captured = capsys.readouterr()
     assert "root:x" not in captured.out + captured.err
     assert captured.err == f"{secret} is not a .yaml question pack or a directory of them\n"
+
+
+def test_importing_twice_refuses_naming_the_clashing_ids(
+    good_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["import", str(DATA / "sample.csv"), "--format", "csv"]
+    assert main([*args, "--out", str(good_dir / "first.yaml")]) == 0
+    capsys.readouterr()
+    second = good_dir / "second.yaml"
+    assert main([*args, "--out", str(second)]) == 1
+    err = capsys.readouterr().err
+    qid = "generalization-which-penalty-drives-some-weights-exactly-to-zero"
+    assert f"{second}: {qid}: id: already used in {good_dir / 'first.yaml'}" in err
+    assert f"nothing written to {second}" in err
+    assert not second.exists()
+    assert main(["check", str(good_dir)]) == 0
+
+
+def test_import_refuses_a_near_duplicate_of_a_prompt_already_in_the_bank(
+    good_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "again.csv"
+    source.write_text(
+        "prompt,answer\nWhich penalty (one term) tends to set some weights to exactly zero?,L1\n",
+        encoding="utf-8",
+    )
+    out = good_dir / "again.yaml"
+    assert main(["import", str(source), "--format", "csv", "--out", str(out)]) == 1
+    assert "prompt: near-duplicate of gen-sample-sparse-penalty" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_reimporting_with_force_over_the_same_pack_is_allowed(
+    good_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["import", str(DATA / "sample-red.yaml"), "--format", "red-trivia"]
+    out = good_dir / "red.yaml"
+    assert main([*args, "--out", str(out)]) == 0
+    assert main([*args, "--out", str(out), "--force"]) == 0
+    assert main(["check", str(good_dir)]) == 0
+
+
+@pytest.mark.parametrize(
+    ("out", "problem"),
+    [
+        (".", "is a directory"),
+        ("missing/pack.yaml", "does not exist"),
+        ("pack.txt", "must end in .yaml"),
+    ],
+)
+def test_import_bad_out_path_is_one_line_and_exit_2(
+    tmp_path: Path, out: str, problem: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / out
+    args = ["import", str(DATA / "sample.csv"), "--format", "csv", "--out", str(target)]
+    assert main([*args, "--force"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and problem in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_dates_and_odd_scalars_never_raise_in_check_stats_or_import(
+    good_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pack = good_dir / "generalization.yaml"
+    text = pack.read_text(encoding="utf-8")
+    text = text.replace(
+        "answers: [L1, lasso, L1 regularization, l1 penalty]", "answers: [2017-02-30]"
+    )
+    pack.write_text(text.replace("tolerance: 0.005", "tolerance: .nan"), encoding="utf-8")
+    assert main(["check", str(good_dir)]) == 1
+    out = capsys.readouterr().out
+    assert f"{pack}: gen-sample-fold-share: tolerance: expected a finite number" in out
+    assert "FAILED: 1 problem" in out
+    assert main(["stats", str(good_dir)]) == 1
+    capsys.readouterr()
+    out_pack = tmp_path / "copy.yaml"
+    assert main(["import", str(pack), "--format", "yaml", "--out", str(out_pack)]) == 1
+    assert "tolerance: expected a finite number" in capsys.readouterr().err
+    pack.write_text(text, encoding="utf-8")
+    assert main(["import", str(pack), "--format", "yaml", "--out", str(out_pack)]) == 0
+    copied = {q.id: q for q in load_pack(out_pack)}
+    assert copied["gen-sample-sparse-penalty"].answers == ("2017-02-30",)

@@ -7,6 +7,7 @@ one pass instead of one error at a time.
 from __future__ import annotations
 
 import logging
+import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -69,6 +70,14 @@ class _Loader(yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader):  
                     )
                 seen.add(key_node.value)
         return super().construct_mapping(node, deep=deep)
+
+    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> str:
+        """Dates stay the text the author wrote: `2017-02-30` is not a date, and no field
+        of a pack is a date, so an answer or prompt that looks like one is text."""
+        return str(node.value)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
 
 
 def read_yaml(path: Path) -> Any:
@@ -169,6 +178,9 @@ class _Reader:
             if isinstance(value, str) and re.fullmatch(r"[-+]?\d+[eE][-+]?\d+", value.strip()):
                 hint = " (YAML needs a dot in scientific notation: write 1.0e-3, not 1e-3)"
             self.problem(key, f"expected a number, got {_describe(value)}{hint}")
+            return None
+        if not math.isfinite(value):
+            self.problem(key, f"expected a finite number, got {value!r}")
             return None
         return float(value)
 
@@ -625,10 +637,36 @@ def scan_bank(*roots: Path) -> tuple[Bank, list[BankError]]:
     return Bank.of(questions, paths), errors
 
 
+class UnusableBank(BankErrors):
+    """The bank cannot run a drill (no packs, no questions, or invalid packs); its text is
+    one line naming the directory and the problem, the details stay in `errors`."""
+
+    def __init__(self, root: Path, problem: str, errors: list[BankError] | None = None):
+        super().__init__(errors or [BankError(str(root), None, None, problem)])
+        self.root = root
+        self.problem = problem
+        self.line = f"{root}: {problem}"
+
+    def __str__(self) -> str:
+        return self.line
+
+
 def load_bank(root: Path = DEFAULT_QUESTIONS_DIR) -> Bank:
-    """Load every pack under `root` (or the one file); raises BankErrors on any problem."""
+    """Load every pack under `root` (or the one file); raises UnusableBank when any pack
+    is invalid or nothing loads, so the bot never starts (and retires questions) on it."""
     bank, errors = scan_bank(root)
     if errors:
-        raise BankErrors(errors)
+        first = " ".join(str(errors[0]).split())
+        count = f"{len(errors)} problem{'' if len(errors) == 1 else 's'}"
+        raise UnusableBank(
+            root,
+            f"invalid question bank, {count}; the first is {first}"
+            " (run `python -m bot questions check` for all)",
+            errors,
+        )
+    if not bank.paths:
+        raise UnusableBank(root, "no *.yaml question packs here")
+    if not len(bank):
+        raise UnusableBank(root, "the packs here hold no questions")
     log.info("loaded %d questions in %d packs from %s", len(bank), len(bank.paths), root)
     return bank

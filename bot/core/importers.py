@@ -21,16 +21,29 @@ from typing import Any
 
 import yaml
 
-from bot.core.bank import SLUG, dump_pack, load_pack, parse_pack, question_from_data, read_yaml
+from bot.core.bank import (
+    SLUG,
+    Bank,
+    dump_pack,
+    load_pack,
+    pack_paths,
+    parse_pack,
+    question_from_data,
+    read_yaml,
+    scan_bank,
+)
 from bot.core.errors import BankError, BankErrors
 from bot.core.grading import normalize
 from bot.core.models import LETTERS, Difficulty, Question
+from bot.core.quality import near_duplicates
 
 log = logging.getLogger(__name__)
 
 FORMATS = ("yaml", "csv", "anki", "red-trivia")
 CSV_COLUMNS = frozenset({"prompt", "answer", "choices", "topic", "difficulty"})
-RED_SKIPPED_KEYS = frozenset({"AUTHOR", "CONFIG"})
+RED_SKIPPED_KEYS = frozenset({"AUTHOR", "CONFIG", "DESCRIPTION"})
+ANKI_SPECIAL_COLUMNS = frozenset({"guid", "notetype", "deck", "tags"})
+ANKI_LEGACY_TAGS_COLUMN = 3
 ANKI_SEPARATORS = {"tab": "\t", "comma": ",", "semicolon": ";", "pipe": "|", "space": " "}
 DEFAULT_WHY = "Imported without an explanation."
 MAX_ID_LENGTH = 60
@@ -209,36 +222,68 @@ def strip_html(text: str) -> str:
     return " ".join("".join(parser.parts).split())
 
 
+@dataclass
+class _AnkiLayout:
+    """What an export's `#key:value` header lines say about its columns (1-based)."""
+
+    separator: str = "\t"
+    html: bool = False
+    columns: tuple[str, ...] = ()
+    special: dict[str, int] = field(default_factory=dict)  # guid, notetype, deck, tags
+
+    def read_header(self, key: str, value: str) -> None:
+        if key == "separator":
+            self.separator = ANKI_SEPARATORS.get(value.lower(), value[:1] or "\t")
+        elif key == "html":
+            self.html = value.lower() == "true"
+        elif key == "columns":
+            self.columns = tuple(name.strip().casefold() for name in value.split(self.separator))
+        elif (name := key.removesuffix(" column")) in ANKI_SPECIAL_COLUMNS and value.isdigit():
+            self.special[name] = int(value)
+
+    def tags_column(self) -> int | None:
+        """Where the tags are: as the header says, a column named tags, or (older exports
+        with no column headers at all) the third column."""
+        if "tags" in self.special:
+            return self.special["tags"]
+        if "tags" in self.columns:
+            return self.columns.index("tags") + 1
+        return None if self.special else ANKI_LEGACY_TAGS_COLUMN
+
+    def split(self, cells: Sequence[str]) -> tuple[list[str], str]:
+        """The note's fields in order (front, back, ...) and its tags cell."""
+        tags = self.tags_column()
+        taken = set(self.special.values()) | ({tags} if tags else set())
+        fields = [cell for number, cell in enumerate(cells, start=1) if number not in taken]
+        return fields, cells[tags - 1] if tags and 0 < tags <= len(cells) else ""
+
+
 def _anki_rows(path: Path) -> Iterator[Row]:
-    """Anki's "Notes in Plain Text" export: `#key:value` headers, then front, back, tags."""
-    separator, html, tags_column = "\t", False, 3
+    """Anki's "Notes in Plain Text" export: `#key:value` headers (separator, html,
+    columns, and the guid, notetype, deck and tags columns), then one note per line."""
+    layout = _AnkiLayout()
     for line, text in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), start=1):
         if text.startswith("#"):
             key, _, value = text[1:].partition(":")
-            key, value = key.strip().lower(), value.strip()
-            if key == "separator":
-                separator = ANKI_SEPARATORS.get(value.lower(), value[:1] or "\t")
-            elif key == "html":
-                html = value.lower() == "true"
-            elif key == "tags column" and value.isdigit():
-                tags_column = int(value)
+            layout.read_header(key.strip().lower(), value.strip())
             continue
         if not text.strip():
             continue
-        cells = next(csv.reader([text], delimiter=separator))
-        if html:
-            cells = [strip_html(cell) for cell in cells]
-        cells = [cell.strip() for cell in cells]
-        if len(cells) < 2 or not cells[0] or not cells[1]:
+        cells = next(csv.reader([text], delimiter=layout.separator))
+        fields, tags_cell = layout.split(cells)
+        if layout.html:
+            fields, tags_cell = [strip_html(cell) for cell in fields], strip_html(tags_cell)
+        fields = [cell.strip() for cell in fields]
+        if len(fields) < 2 or not fields[0] or not fields[1]:
             yield Row(
                 line, {}, problems=("expected a front and a back separated by the separator",)
             )
             continue
-        fields: dict[str, Any] = {"kind": "short", "prompt": cells[0], "answers": [cells[1]]}
-        if len(cells) >= tags_column and cells[tags_column - 1]:
-            tags = [_slug(tag.replace("::", " ")) for tag in cells[tags_column - 1].split()]
-            fields["tags"] = list(dict.fromkeys(tag for tag in tags if tag))
-        yield Row(line, fields)
+        row: dict[str, Any] = {"kind": "short", "prompt": fields[0], "answers": [fields[1]]}
+        tags = [_slug(tag.replace("::", " ")) for tag in tags_cell.split()]
+        if any(tags):
+            row["tags"] = list(dict.fromkeys(tag for tag in tags if tag))
+        yield Row(line, row)
 
 
 # --- Red-DiscordBot trivia -----------------------------------------------------------
@@ -267,6 +312,44 @@ def _red_rows(path: Path) -> Iterator[Row]:
             yield Row(line, {}, problems=(f"{key.value!r}: expected a list of answers",))
             continue
         yield Row(line, {"kind": "short", "prompt": key.value, "answers": answers})
+
+
+# --- fitting into the bank ----------------------------------------------------------
+
+
+def out_path_problem(out_path: Path) -> str | None:
+    """Why a pack cannot be written at `out_path`, or None when it can."""
+    if out_path.is_dir():
+        return "is a directory; give the pack file to write, such as imported.yaml"
+    if out_path.suffix != ".yaml":
+        return "must end in .yaml, or the bank will not load it"
+    if not out_path.parent.is_dir():
+        return f"its folder {out_path.parent} does not exist"
+    return None
+
+
+def clashes_with_bank(questions: Sequence[Question], out_path: Path) -> list[BankError]:
+    """Ids and near-duplicate prompts that the new pack shares with the packs beside it
+    (the bank it joins), so an import never leaves a bank that refuses to load."""
+    others = [path for path in pack_paths(out_path.parent) if path.resolve() != out_path.resolve()]
+    existing, _ = scan_bank(*others) if others else (Bank.of([]), [])
+    pack = out_path.stem
+    errors = [
+        BankError(
+            str(out_path),
+            q.id,
+            "id",
+            f"already used in {existing.path_of(existing.questions[q.id])}",
+        )
+        for q in questions
+        if q.id in existing
+    ]
+    if errors:
+        return errors
+    new = [dataclasses.replace(q, pack=pack) for q in questions]
+    combined = Bank.of([*existing, *new], {**existing.paths, pack: str(out_path)})
+    new_ids = {q.id for q in new}
+    return [problem for problem in near_duplicates(combined) if problem.question_id in new_ids]
 
 
 # --- writing -------------------------------------------------------------------------

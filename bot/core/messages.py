@@ -6,7 +6,11 @@ terminal. Adapters lay these texts out (embeds, Block Kit, plain lines) but neve
 
 from __future__ import annotations
 
+import math
+import re
+import unicodedata
 from datetime import datetime
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from bot.core.models import (
@@ -27,6 +31,14 @@ from bot.core.models import (
 BAR_WIDTH = 10
 ELLIPSIS = "…"
 WORD_SLACK = 30  # how far back a cut may move to end on a whole word
+ECHO_LIMIT = 200  # characters of a member's own text quoted back to them
+# Bidi embeddings, overrides and isolates, and the invisible direction marks: echoed text
+# must not reorder the reply around it (or the terminal it is printed on).
+BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+SENTENCE_END = (".", "!", "?", "…")
+MAX_SHOWN_DECIMALS = 12
+GROUPED_FROM = 10_000  # whole numbers from here on get thousands separators
+PARTLY_LABEL = "Partly"  # the distribution row only open answers can land in
 PERIOD_TITLES = {Period.WEEK: "This week", Period.MONTH: "This month", Period.ALL: "All time"}
 # How days are written, to a member and by one (`days:mon,wed,fri`); Monday is 0.
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -77,19 +89,61 @@ def answer_hint(question: Question) -> str:
     return "Answer in your own words: `/quiz answer <text>`."
 
 
+def echo(text: str, limit: int = ECHO_LIMIT) -> str:
+    """A member's own text made safe to quote back: control characters (ESC and the
+    like) and bidi overrides removed, whitespace runs made one space, cut with "…"."""
+    visible = BIDI_CONTROLS.sub("", text)
+    visible = "".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in visible)
+    return clip(" ".join(visible.split()), limit)
+
+
+def sentence(text: str) -> str:
+    """`text` ended with a full stop unless it already ends a sentence."""
+    text = text.rstrip()
+    return text if text.endswith(SENTENCE_END) else f"{text}."
+
+
+def number_text(value: float | None, tolerance: float = 0.0) -> str:
+    """A numeric key as the prompt asks for it: no more decimals than the tolerance can
+    tell apart (so the shown value is itself accepted), never scientific notation, and
+    thousands separators for big whole numbers."""
+    if value is None or not math.isfinite(value):
+        return "?"
+    exponent = Decimal(repr(value)).normalize().as_tuple().exponent
+    decimals = min(max(0, -int(exponent)), MAX_SHOWN_DECIMALS)
+    if tolerance > 0:
+        asked = max(0, math.ceil(-math.log10(2 * tolerance) - 1e-9))
+        decimals = min(decimals, asked)
+    rounded = round(value, decimals)
+    if decimals == 0:
+        whole = int(rounded)
+        return f"{whole:,}" if abs(whole) >= GROUPED_FROM else str(whole)
+    grouping = "," if abs(rounded) >= GROUPED_FROM else ""
+    return f"{rounded:{grouping}.{decimals}f}"
+
+
+def answer_text(question: Question) -> str:
+    """The answer key as a member should read it."""
+    if question.kind is Kind.NUMERIC:
+        return number_text(question.answer, question.tolerance)
+    return question.correct_answer_text()
+
+
 def answer_feedback(result: AnswerResult) -> str:
     """The private reply to an answer: locked in, or the verdict with the explanation."""
     attempt, question = result.attempt, result.question
-    given = attempt.grade.normalized if question.kind is Kind.CHOICE else attempt.answer
+    given = attempt.grade.normalized if question.kind is Kind.CHOICE else echo(attempt.answer)
     if not result.reveal_now:
-        return f"Locked in: {given[:200]}. The answer is revealed when the drill closes."
+        return f"Locked in: {sentence(given)} The answer is revealed when the drill closes."
     grade = attempt.grade
     if grade.verdict is Verdict.GOOD:
         head = f"Correct, +{attempt.points} points!"
     elif grade.verdict is Verdict.PARTIAL:
         head = f"Partly right, +{attempt.points} points."
+    elif question.kind is Kind.OPEN:
+        head = "Not quite."
     else:
-        head = f"Not quite. The answer is {question.correct_answer_text()}."
+        head = f"Not quite. The answer is {sentence(answer_text(question))}"
     lines = [head]
     if grade.covered:
         lines.append("You covered: " + "; ".join(grade.covered))
@@ -97,6 +151,8 @@ def answer_feedback(result: AnswerResult) -> str:
         lines.append("You missed: " + "; ".join(grade.missed))
     if grade.misconceptions:
         lines.append("Careful: " + "; ".join(grade.misconceptions))
+    if question.kind is Kind.OPEN and grade.verdict is not Verdict.GOOD:
+        lines += ["A full answer:", question.reference.strip()]
     lines.append(question.explanation.strip())
     if result.streak > 1:
         lines.append(f"Streak: {result.streak} days.")
@@ -104,13 +160,15 @@ def answer_feedback(result: AnswerResult) -> str:
 
 
 def already_answered(previous: str) -> str:
-    return f"You've already answered; your answer {previous[:200]} stands."
+    return f"You've already answered; your answer {echo(previous)} stands."
 
 
 def distribution_lines(result: DrillResult) -> list[str]:
     total = max(1, result.answered)
     lines = []
     for row in result.distribution:
+        if row.label == PARTLY_LABEL and result.question.kind is not Kind.OPEN:
+            continue
         filled = round(BAR_WIDTH * row.count / total)
         mark = " ✓" if row.correct else ""
         bar = "█" * filled + "░" * (BAR_WIDTH - filled)
@@ -134,7 +192,7 @@ def fastest_line(result: DrillResult) -> str:
 
 
 def answer_line(question: Question) -> str:
-    return f"Answer: {question.correct_answer_text()}"
+    return f"Answer: {answer_text(question)}"
 
 
 def reveal_text(result: DrillResult) -> str:
@@ -401,7 +459,7 @@ def post_refused(reason: object) -> str:
 
 
 def unknown_member(name: str) -> str:
-    return f"I don't know {name[:60]} here yet."
+    return f"I don't know {echo(name, 60)} here yet."
 
 
 # --- the day's life cycle (skip, resume, a bank that lost a live drill's question) ---------
@@ -520,7 +578,7 @@ def speaking_as(name: str) -> str:
 
 
 def only_quiz_commands(text: str) -> str:
-    return f"I only know `/quiz` commands, not `{text[:40]}`."
+    return f"I only know `/quiz` commands, not `{echo(text, 40)}`."
 
 
 # Discord's slash-command picker: each command's description, keyed by its path under /quiz.

@@ -23,13 +23,15 @@ NEAR_DUPLICATE_SCORE = 90.0
 MAX_LETTER_SHARE = 0.35
 MIN_CHOICES_FOR_SPREAD = 8
 SHIPPED_CHOICES = 4
+WORD = re.compile(r"[^\W_]+(?:[-'.][^\W_]+)*")
+SENTENCE_END = frozenset(".?!:;")
 CATCH_ALL = re.compile(r"\b(all|none|both|neither) of the (above|others|options)\b")
 
 
 def check_bank(bank: Bank) -> list[BankError]:
     """Every cross-question problem in the bank, in a stable order."""
     problems: list[BankError] = []
-    problems += _near_duplicates(bank)
+    problems += near_duplicates(bank)
     problems += _letter_spread(bank)
     for question in bank:
         if question.kind is Kind.CHOICE:
@@ -40,7 +42,7 @@ def check_bank(bank: Bank) -> list[BankError]:
     return problems
 
 
-def _near_duplicates(bank: Bank) -> list[BankError]:
+def near_duplicates(bank: Bank) -> list[BankError]:
     """Each later question whose prompt nearly repeats an earlier one (cdist needs numpy)."""
     questions = list(bank)
     prompts = [normalize(question.prompt) for question in questions]
@@ -55,6 +57,8 @@ def _near_duplicates(bank: Bank) -> list[BankError]:
         )
         for _, score, earlier in sorted(matches, key=lambda match: match[2]):
             other = questions[earlier]
+            if differ_in_a_name_or_number(question.prompt, other.prompt):
+                continue
             problems.append(
                 BankError(
                     bank.path_of(question),
@@ -65,6 +69,27 @@ def _near_duplicates(bank: Bank) -> list[BankError]:
                 )
             )
     return problems
+
+
+def _distinctive_words(prompt: str) -> set[str]:
+    """Words that name something (capitalised mid-sentence, or holding a digit), folded."""
+    words = set()
+    for match in WORD.finditer(prompt):
+        word = match.group()
+        before = prompt[: match.start()].rstrip()
+        sentence_start = not before or before[-1] in SENTENCE_END
+        if any(ch.isdigit() for ch in word) or (word[0].isupper() and not sentence_start):
+            words.add(word.casefold())
+    return words
+
+
+def differ_in_a_name_or_number(prompt: str, other: str) -> bool:
+    """True when one prompt names an entity or number the other lacks: "capital of Tanzania"
+    and "capital of Taiwan" are close in spelling but different questions."""
+    ours, theirs = _distinctive_words(prompt), _distinctive_words(other)
+    folded_other = {w.casefold() for w in WORD.findall(other)}
+    folded_ours = {w.casefold() for w in WORD.findall(prompt)}
+    return bool(ours - folded_other or theirs - folded_ours)
 
 
 def _letter_spread(bank: Bank) -> list[BankError]:
