@@ -8,8 +8,9 @@ import typing
 import pytest
 
 from bot.core import commands, handlers
-from bot.core.errors import NotAllowed
-from bot.core.service import Invocation
+from bot.core.errors import NotAllowed, NotFound
+from bot.core.models import MemberRef
+from bot.core.service import Invocation, member_key
 from tests.conftest import member
 
 GRAMMAR = set(typing.get_args(commands.Command))
@@ -61,3 +62,33 @@ async def test_admin_only_commands_refuse_members_and_change_nothing(service, ch
 )
 def test_member_commands_need_no_admin(kind):
     assert not handlers.requires_admin(example(kind))
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("<@U123>", "U123"),
+        ("<@!123>", "123"),
+        ("<@U123|bob>", "U123"),
+        (" @bob ", "bob"),
+        ("bob", "bob"),
+        ("<@U1 2>", "<@U1 2>"),
+    ],
+)
+def test_member_key_reads_slack_and_discord_mentions(text, key):
+    assert member_key(text) == key
+
+
+async def test_stats_finds_a_member_by_mention_id_or_name_and_storage_takes_plain_keys(
+    service, channel
+):
+    bob = MemberRef("test", "W1", "U123", "bob")
+    await service.execute(commands.GroupCreate("readers"), Invocation(bob, channel))
+    asker = Invocation(member("pat"), channel)
+    for text in ("<@U123|bob>", "<@U123>", "@bob", "BOB", "U123"):
+        reply = await service.execute(commands.parse(f"/quiz stats {text}"), asker)
+        assert reply.data.member.user_id == "U123", text
+    assert await service.repo.find_member(channel, "<@U123>") is None
+    with pytest.raises(NotFound) as caught:
+        await service.execute(commands.Stats("<@U999>"), asker)
+    assert caught.value.message == "I don't know <@U999> here yet."

@@ -646,3 +646,13 @@ SLACK_TOKENS_MISSING = (
     "SLACK_SIGNING_SECRET (HTTP), or SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and "
     "SLACK_SIGNING_SECRET (multi-workspace install)"
 )
+
+
+# Why a path setting is refused (the `problem` of bad_path_setting).
+PATH_MISSING = "does not exist"
+NOT_A_DIRECTORY = "is not a directory"
+
+
+def not_installed(workspace_id: str) -> str:
+    """Why a Slack post failed, as told to the channel's admin."""
+    return f"the app is not installed in workspace {workspace_id}"
