@@ -11,7 +11,12 @@ import ast
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+
 import bot
+from bot.core import messages
+from bot.core.errors import GroupExists, NotSetUp, UnknownGroup
+from tests.conftest import member
 
 PACKAGE = Path(bot.__file__).parent
 WORDING = PACKAGE / "core" / "messages.py"
@@ -202,3 +207,22 @@ async def handler(respond, name):
 """
     path = PACKAGE / "adapter_under_test.py"
     assert sentences_sent({path: ast.parse(source), ERRORS: ast.parse(ERRORS.read_text())}) == []
+
+
+async def test_storage_raises_typed_errors_whose_wording_comes_from_messages(service, channel):
+    repo, now = service.repo, service.clock.now()
+    ann = member("ann")
+    await repo.create_group(ann, "Readers", now)
+    with pytest.raises(GroupExists) as exists:
+        await repo.create_group(member("bo"), "readers", now)
+    assert (exists.value.name, exists.value.message) == (
+        "readers",
+        messages.group_exists("readers"),
+    )
+    with pytest.raises(UnknownGroup) as unknown:
+        await repo.join_group(ann, "writers", now)
+    assert unknown.value.name == "writers"
+    assert unknown.value.message == "There's no group called writers. See `/quiz group list`."
+    with pytest.raises(NotSetUp) as not_set_up:
+        await repo.claim_drill(channel, now.date(), "q", now, None)
+    assert not_set_up.value.message == messages.NOT_SET_UP
