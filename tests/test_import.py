@@ -8,8 +8,8 @@ import pytest
 
 from bot.core.bank import load_pack
 from bot.core.errors import BankErrors
-from bot.core.grading import grade
 from bot.core.importers import DEFAULT_WHY, import_questions, strip_html, write_pack
+from bot.core.kinds.registry import grade
 from bot.core.models import Difficulty, Kind, Verdict
 
 DATA = Path(__file__).parent / "data"

@@ -348,7 +348,7 @@ async def test_a_typed_answer_goes_through_a_modal_and_gets_private_feedback(
     [answer_input] = [b for b in view["blocks"] if b["type"] == "input"]
     assert answer_input["element"]["multiline"] is True
 
-    response = await submit(workspace, view, question.correct_answer_text())
+    response = await submit(workspace, view, messages.answer_key(question))
 
     assert response.body == ""  # an empty ack closes the modal
     [feedback] = fake.calls_to("chat.postEphemeral")
@@ -375,7 +375,7 @@ async def test_a_second_modal_answer_is_refused_and_the_first_stands(workspace, 
     post = await post_drill(workspace, topics="typed")
     question = service.question((await service.repo.latest_drill(CHANNEL)).question_id)
     view = await open_modal(workspace, post)
-    await submit(workspace, view, question.correct_answer_text())
+    await submit(workspace, view, messages.answer_key(question))
     await submit(workspace, view, "something else entirely")
 
     second = fake.calls_to("chat.postEphemeral")[-1]

@@ -18,7 +18,7 @@ from typing import Any
 from rapidfuzz import fuzz, process
 
 from bot.core.errors import InvalidAnswer
-from bot.core.models import Grade, KeyPoint, Kind, Question, Verdict
+from bot.core.models import Grade, KeyPoint, Question, Verdict
 
 log = logging.getLogger(__name__)
 
@@ -140,22 +140,6 @@ def normalize(text: str) -> str:
     text = _DASHES.sub(" ", _APOSTROPHES.sub("", _fold(text)))
     words = _WORD.findall(_THOUSANDS.sub("", text))
     return " ".join(_number_words(words))
-
-
-def grade(question: Question, answer: str) -> Grade:
-    """Grade one answer; raises InvalidAnswer when it cannot be graded as given."""
-    if not answer or not answer.strip():
-        raise InvalidAnswer("Type an answer first.")
-    if question.kind is Kind.CHOICE:
-        result = grade_choice(question, answer)
-    elif question.kind is Kind.SHORT:
-        result = grade_short(question, answer)
-    elif question.kind is Kind.NUMERIC:
-        result = grade_numeric(question, answer)
-    else:
-        result = grade_open(question, answer)
-    log.debug("graded %s: %s (%.2f)", question.id, result.verdict, result.score)
-    return result
 
 
 # --- choice --------------------------------------------------------------------------

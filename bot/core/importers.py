@@ -24,6 +24,8 @@ import yaml
 from bot.core.bank import SLUG, dump_pack, load_pack, parse_pack, question_from_data, read_yaml
 from bot.core.errors import BankError, BankErrors
 from bot.core.grading import normalize
+from bot.core.kinds import registry
+from bot.core.kinds.base import Imported
 from bot.core.models import LETTERS, Difficulty, Question
 
 log = logging.getLogger(__name__)
@@ -159,8 +161,8 @@ def _csv_row(line: int, record: dict[str, str]) -> Row:
     answer = record["answer"]
     options = [option.strip() for option in record.get("choices", "").split("|") if option.strip()]
     if not options:
-        answers = [part.strip() for part in answer.split("|") if part.strip()]
-        return Row(line, fields | {"kind": "short", "answers": answers}, topic)
+        answers = tuple(part.strip() for part in answer.split("|") if part.strip())
+        return _typed_row(line, fields, answers, topic)
     correct = _correct_index(options, answer)
     if correct is None:
         letters = LETTERS[: len(options)]
@@ -168,11 +170,13 @@ def _csv_row(line: int, record: dict[str, str]) -> Row:
             f"answer {answer!r} is neither a letter {letters[0]}-{letters[-1]} nor a choice's text"
         )
         return Row(line, fields, topic, (problem,))
-    choices = [
-        {"text": option, "why": DEFAULT_WHY} | ({"correct": True} if index == correct else {})
-        for index, option in enumerate(options)
-    ]
-    return Row(line, fields | {"kind": "choice", "choices": choices}, topic)
+    record = Imported(options=tuple(options), correct=(correct,), why=DEFAULT_WHY)
+    return Row(line, fields | registry.import_fields(record), topic)
+
+
+def _typed_row(line: int, fields: dict[str, Any], answers: Sequence[str], topic: str | None) -> Row:
+    """A record answered in words: the kind that holds typed answers takes it."""
+    return Row(line, fields | registry.import_fields(Imported(answers=tuple(answers))), topic)
 
 
 def _correct_index(options: Sequence[str], answer: str) -> int | None:
@@ -234,7 +238,8 @@ def _anki_rows(path: Path) -> Iterator[Row]:
                 line, {}, problems=("expected a front and a back separated by the separator",)
             )
             continue
-        fields: dict[str, Any] = {"kind": "short", "prompt": cells[0], "answers": [cells[1]]}
+        fields: dict[str, Any] = {"prompt": cells[0]}
+        fields |= registry.import_fields(Imported(answers=(cells[1],)))
         if len(cells) >= tags_column and cells[tags_column - 1]:
             tags = [_slug(tag.replace("::", " ")) for tag in cells[tags_column - 1].split()]
             fields["tags"] = list(dict.fromkeys(tag for tag in tags if tag))
@@ -266,7 +271,7 @@ def _red_rows(path: Path) -> Iterator[Row]:
         if not answers or len(answers) != len(value.value):
             yield Row(line, {}, problems=(f"{key.value!r}: expected a list of answers",))
             continue
-        yield Row(line, {"kind": "short", "prompt": key.value, "answers": answers})
+        yield _typed_row(line, {"prompt": key.value}, answers, None)
 
 
 # --- writing -------------------------------------------------------------------------

@@ -10,6 +10,8 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.core.commands import format_days
+from bot.core.kinds import registry
+from bot.core.kinds.base import Input
 from bot.core.models import (
     LETTERS,
     AnswerResult,
@@ -17,7 +19,6 @@ from bot.core.models import (
     ChannelSettings,
     DrillResult,
     Group,
-    Kind,
     Leaderboard,
     MemberStats,
     Period,
@@ -29,6 +30,8 @@ BAR_WIDTH = 10
 ELLIPSIS = "…"
 WORD_SLACK = 30  # how far back a cut may move to end on a whole word
 PERIOD_TITLES = {Period.WEEK: "This week", Period.MONTH: "This month", Period.ALL: "All time"}
+VERDICT_LABELS = {Verdict.GOOD: "Correct", Verdict.PARTIAL: "Partly", Verdict.WRONG: "Wrong"}
+EMPTY_ANSWER = "Type an answer first."
 
 
 def question_header(question: Question) -> str:
@@ -36,9 +39,7 @@ def question_header(question: Question) -> str:
 
 
 def choice_lines(question: Question) -> list[str]:
-    """`A) ...` for each choice of a choice question (none for the typed kinds)."""
-    if question.kind is not Kind.CHOICE:
-        return []
+    """`A) ...` for each choice of a lettered question (none for the typed kinds)."""
     return [f"{LETTERS[i]}) {choice.text}" for i, choice in enumerate(question.choices)]
 
 
@@ -49,17 +50,36 @@ def question_body(question: Question) -> str:
 
 
 def answer_hint(question: Question) -> str:
-    if question.kind is Kind.CHOICE:
-        return f"Answer with `/quiz answer {question.letters[0]}`…`{question.letters[-1]}`."
-    if question.kind is Kind.NUMERIC:
+    wanted = registry.answer_input(question)
+    letters = wanted.options
+    if wanted.input is Input.BUTTONS:
+        return f"Answer with `/quiz answer {letters[0]}`…`{letters[-1]}`."
+    if wanted.input is Input.SELECT_MANY:
+        return f"Pick every right one: `/quiz answer {letters[0]} {letters[-1]}`."
+    if wanted.input is Input.NUMBER:
         return "Answer with a number: `/quiz answer 0.25`."
     return "Answer in your own words: `/quiz answer <text>`."
+
+
+def pick_letters_hint(letters: str) -> str:
+    """Told when a select-all answer names something other than its letters."""
+    return f"Answer with one or more of the letters {letters[0]}-{letters[-1]}, like `A C`."
+
+
+def given_answer(question: Question, answer: str, normalized: str) -> str:
+    """A member's answer as they are reminded of it (letters for lettered kinds)."""
+    return registry.of(question).given(answer, normalized)
+
+
+def answer_key(question: Question) -> str:
+    """The answer key as a member should read it in a reveal."""
+    return registry.of(question).answer_key(question)
 
 
 def answer_feedback(result: AnswerResult) -> str:
     """The private reply to an answer: locked in, or the verdict with the explanation."""
     attempt, question = result.attempt, result.question
-    given = attempt.grade.normalized if question.kind is Kind.CHOICE else attempt.answer
+    given = given_answer(question, attempt.answer, attempt.grade.normalized)
     if not result.reveal_now:
         return f"Locked in: {given[:200]}. The answer is revealed when the drill closes."
     grade = attempt.grade
@@ -68,11 +88,11 @@ def answer_feedback(result: AnswerResult) -> str:
     elif grade.verdict is Verdict.PARTIAL:
         head = f"Partly right, +{attempt.points} points."
     else:
-        head = f"Not quite. The answer is {question.correct_answer_text()}."
+        head = f"Not quite. The answer is {answer_key(question)}."
     lines = [head]
     if grade.covered:
         lines.append("You covered: " + "; ".join(grade.covered))
-    if grade.missed and question.kind is Kind.OPEN:
+    if grade.missed and registry.of(question).lists_missed:
         lines.append("You missed: " + "; ".join(grade.missed))
     if grade.misconceptions:
         lines.append("Careful: " + "; ".join(grade.misconceptions))
@@ -113,7 +133,7 @@ def fastest_line(result: DrillResult) -> str:
 
 
 def answer_line(question: Question) -> str:
-    return f"Answer: {question.correct_answer_text()}"
+    return f"Answer: {answer_key(question)}"
 
 
 def reveal_text(result: DrillResult) -> str:
@@ -226,6 +246,7 @@ DAILY_TITLE = "Daily question"
 CLOSED_TITLE = "Drill closed"
 ANSWER_BUTTON = "Answer"
 ANSWER_LABEL = "Your answer"
+PICK_PLACEHOLDER = "Pick every right answer"
 SUBMIT_LABEL = "Submit"
 CANCEL_LABEL = "Cancel"
 
