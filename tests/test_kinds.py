@@ -5,6 +5,8 @@ from __future__ import annotations
 import ast
 import copy
 import dataclasses
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,7 +18,7 @@ from bot.core import messages
 from bot.core.bank import Bank, dump_pack, load_pack, question_from_data, question_to_data
 from bot.core.errors import BankError, BankErrors, InvalidAnswer
 from bot.core.kinds import registry
-from bot.core.kinds.base import Input
+from bot.core.kinds.inputs import Input
 from bot.core.models import (
     AnswerCount,
     AnswerResult,
@@ -63,6 +65,24 @@ def test_every_kind_name_has_exactly_one_kind_module_in_the_registry():
     assert set(registry.KINDS) == set(Kind)
     assert all(kind.kind is name for name, kind in registry.KINDS.items())
     assert registry.names() == tuple(name.value for name in registry.KINDS)
+
+
+def test_every_core_module_imports_on_its_own_without_an_import_cycle():
+    """Kinds word their texts with messages, and messages asks the kinds: whichever is
+    imported first, the other must still load."""
+    modules = [f"bot.core.kinds.{path.stem}" for path in sorted(KINDS_PACKAGE.glob("*.py"))]
+    modules += [f"bot.core.{path.stem}" for path in sorted((ROOT / "bot" / "core").glob("*.py"))]
+    script = (
+        "import importlib, sys\n"
+        f"for name in {modules!r}:\n"
+        "    for loaded in [m for m in sys.modules if m == 'bot' or m.startswith('bot.')]:\n"
+        "        del sys.modules[loaded]\n"
+        "    importlib.import_module(name)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
 
 
 def kind_mentions(source: str) -> list[str]:

@@ -7,11 +7,11 @@ terminal. Adapters lay these texts out (embeds, Block Kit, plain lines) but neve
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from bot.core.commands import format_days
-from bot.core.kinds import registry
-from bot.core.kinds.base import Input
+from bot.core.kinds.inputs import Input
 from bot.core.models import (
     LETTERS,
     AnswerResult,
@@ -26,12 +26,23 @@ from bot.core.models import (
     Verdict,
 )
 
+if TYPE_CHECKING:
+    from bot.core.kinds.base import QuestionKind
+
 BAR_WIDTH = 10
 ELLIPSIS = "…"
 WORD_SLACK = 30  # how far back a cut may move to end on a whole word
 PERIOD_TITLES = {Period.WEEK: "This week", Period.MONTH: "This month", Period.ALL: "All time"}
 VERDICT_LABELS = {Verdict.GOOD: "Correct", Verdict.PARTIAL: "Partly", Verdict.WRONG: "Wrong"}
 EMPTY_ANSWER = "Type an answer first."
+
+
+def _kind(question: Question) -> QuestionKind:
+    """The question's kind. Imported on use: the kinds word their texts with this module,
+    so importing the registry at the top would make an import cycle."""
+    from bot.core.kinds import registry
+
+    return registry.of(question)
 
 
 def question_header(question: Question) -> str:
@@ -50,7 +61,7 @@ def question_body(question: Question) -> str:
 
 
 def answer_hint(question: Question) -> str:
-    wanted = registry.answer_input(question)
+    wanted = _kind(question).answer_input(question)
     letters = wanted.options
     if wanted.input is Input.BUTTONS:
         return f"Answer with `/quiz answer {letters[0]}`…`{letters[-1]}`."
@@ -68,12 +79,12 @@ def pick_letters_hint(letters: str) -> str:
 
 def given_answer(question: Question, answer: str, normalized: str) -> str:
     """A member's answer as they are reminded of it (letters for lettered kinds)."""
-    return registry.of(question).given(answer, normalized)
+    return _kind(question).given(answer, normalized)
 
 
 def answer_key(question: Question) -> str:
     """The answer key as a member should read it in a reveal."""
-    return registry.of(question).answer_key(question)
+    return _kind(question).answer_key(question)
 
 
 def answer_feedback(result: AnswerResult) -> str:
@@ -92,7 +103,7 @@ def answer_feedback(result: AnswerResult) -> str:
     lines = [head]
     if grade.covered:
         lines.append("You covered: " + "; ".join(grade.covered))
-    if grade.missed and registry.of(question).lists_missed:
+    if grade.missed and _kind(question).lists_missed:
         lines.append("You missed: " + "; ".join(grade.missed))
     if grade.misconceptions:
         lines.append("Careful: " + "; ".join(grade.misconceptions))

@@ -26,7 +26,7 @@ import discord
 from bot.core import commands as cmd
 from bot.core import messages
 from bot.core.kinds import registry
-from bot.core.kinds.base import AnswerInput, Input
+from bot.core.kinds.inputs import AnswerInput, Input
 from bot.core.models import LETTERS, Question
 from bot.discord_adapter.render import MODAL_TITLE_LIMIT, PrivateReply, clip
 from bot.discord_adapter.replies import describe, drill_bot, member_ref, respond

@@ -32,7 +32,7 @@ from slack_sdk.models.views import View
 
 from bot.core import commands, messages
 from bot.core.kinds import registry
-from bot.core.kinds.base import Input
+from bot.core.kinds.inputs import Input
 from bot.core.messages import ELLIPSIS
 from bot.core.models import (
     DrillPost,

@@ -10,11 +10,11 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 from bot.core import messages
 from bot.core.errors import BankError
+from bot.core.kinds.inputs import AnswerInput, Input
 from bot.core.kinds.names import Kind
 from bot.core.models import AnswerCount, ChoiceCount, Grade, Question, Verdict
 
@@ -22,25 +22,6 @@ if TYPE_CHECKING:
     from bot.core.bank import Bank
 
 E = TypeVar("E", Kind, Verdict)
-
-
-class Input(StrEnum):
-    """The widget an adapter shows under a post; adapters switch on this, never on a kind."""
-
-    BUTTONS = "buttons"  # one button per letter; a click answers with it
-    SELECT_MANY = "select_many"  # tick several letters, then submit them together
-    NUMBER = "number"  # a typed number, in a text form
-    TEXT = "text"  # typed words, in a text form
-
-    @property
-    def typed(self) -> bool:
-        return self in (Input.NUMBER, Input.TEXT)
-
-
-@dataclass(frozen=True)
-class AnswerInput:
-    input: Input
-    options: tuple[str, ...] = ()  # the letters to offer, for BUTTONS and SELECT_MANY
 
 
 @dataclass(frozen=True)

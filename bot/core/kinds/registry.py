@@ -15,7 +15,8 @@ from bot.core import messages
 from bot.core.errors import InvalidAnswer
 from bot.core.kinds import choice, multi, numeric, short
 from bot.core.kinds import open as open_kind
-from bot.core.kinds.base import AnswerInput, Imported, QuestionKind
+from bot.core.kinds.base import Imported, QuestionKind
+from bot.core.kinds.inputs import AnswerInput
 from bot.core.kinds.names import Kind
 from bot.core.models import Grade, Question
 
