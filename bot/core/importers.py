@@ -170,8 +170,8 @@ def _csv_row(line: int, record: dict[str, str]) -> Row:
             f"answer {answer!r} is neither a letter {letters[0]}-{letters[-1]} nor a choice's text"
         )
         return Row(line, fields, topic, (problem,))
-    record = Imported(options=tuple(options), correct=(correct,), why=DEFAULT_WHY)
-    return Row(line, fields | registry.import_fields(record), topic)
+    imported = Imported(options=tuple(options), correct=(correct,), why=DEFAULT_WHY)
+    return Row(line, fields | registry.import_fields(imported), topic)
 
 
 def _typed_row(line: int, fields: dict[str, Any], answers: Sequence[str], topic: str | None) -> Row:

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 
-from bot.core.kinds.names import Kind  # defined with the kinds; models' users import it here
+from bot.core.kinds.names import Kind as Kind  # defined with the kinds, re-exported here
 
 LETTERS = "ABCDEF"
 

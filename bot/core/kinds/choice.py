@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 from bot.core import grading
 from bot.core.errors import BankError
-from bot.core.kinds.base import FieldReader, Imported, Input
+from bot.core.kinds.base import FieldReader, Imported
+from bot.core.kinds.inputs import Input
 from bot.core.kinds.lettered import Lettered, distinct_texts, imported_choices, read_choices
 from bot.core.kinds.names import Kind
 from bot.core.models import LETTERS, Grade, Question

@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from bot.core.errors import BankError
-from bot.core.kinds.base import AnswerInput, FieldReader, Imported, QuestionKind
+from bot.core.kinds.base import FieldReader, Imported, QuestionKind
+from bot.core.kinds.inputs import AnswerInput
 from bot.core.models import LETTERS, AnswerCount, Choice, ChoiceCount, Question
 
 if TYPE_CHECKING:

@@ -12,7 +12,8 @@ from typing import Any
 
 from bot.core import messages
 from bot.core.errors import InvalidAnswer
-from bot.core.kinds.base import FieldReader, Imported, Input
+from bot.core.kinds.base import FieldReader, Imported
+from bot.core.kinds.inputs import Input
 from bot.core.kinds.lettered import (
     Lettered,
     choice_line,

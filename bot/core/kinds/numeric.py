@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from bot.core import grading
-from bot.core.kinds.base import FieldReader, Input, QuestionKind
+from bot.core.kinds.base import FieldReader, QuestionKind
+from bot.core.kinds.inputs import Input
 from bot.core.kinds.names import Kind
 from bot.core.models import Grade, Question
 

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any
 from bot.core import grading
 from bot.core.errors import BankError, InvalidAnswer
 from bot.core.grading import normalize
-from bot.core.kinds.base import FieldReader, Input, QuestionKind
+from bot.core.kinds.base import FieldReader, QuestionKind
+from bot.core.kinds.inputs import Input
 from bot.core.kinds.names import Kind
 from bot.core.models import Example, Grade, KeyPoint, Question, Verdict
 

@@ -6,7 +6,8 @@ from typing import Any
 
 from bot.core import grading
 from bot.core.grading import normalize
-from bot.core.kinds.base import FieldReader, Imported, Input, QuestionKind
+from bot.core.kinds.base import FieldReader, Imported, QuestionKind
+from bot.core.kinds.inputs import Input
 from bot.core.kinds.names import Kind
 from bot.core.models import Grade, Question
 
