@@ -144,3 +144,25 @@ def test_write_pack_writes_nothing_for_an_invalid_question(tmp_path: Path) -> No
     with pytest.raises(BankErrors, match="duplicate id"):
         write_pack(broken, out)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_csv_row_naming_several_right_choices_becomes_a_multi_question(tmp_path: Path) -> None:
+    path = tmp_path / "multi.csv"
+    path.write_text(
+        "prompt,answer,choices\n"
+        "Which of these are ensembles?,A|gradient boosting,"
+        "Random forest|Logistic regression|Gradient boosting|k-means\n"
+    )
+    (question,) = import_questions(path, "csv", "trees-ensembles")
+    assert question.kind is Kind.MULTI
+    assert question.correct_letters == "AC"  # by letter and by text
+    assert grade(question, "A C").verdict is Verdict.GOOD
+
+
+def test_a_csv_select_all_row_is_checked_like_a_multi_pack_entry(tmp_path: Path) -> None:
+    path = tmp_path / "multi.csv"
+    path.write_text("prompt,answer,choices\nWhich are unsupervised?,A|C,k-means|SVM|DBSCAN\n")
+    with pytest.raises(BankErrors) as caught:
+        import_questions(path, "csv", "clustering")
+    (error,) = caught.value.errors
+    assert str(error).endswith("line 2: choices: needs 4-6 choices (found 3)")

@@ -163,14 +163,17 @@ def _csv_row(line: int, record: dict[str, str]) -> Row:
     if not options:
         answers = tuple(part.strip() for part in answer.split("|") if part.strip())
         return _typed_row(line, fields, answers, topic)
-    correct = _correct_index(options, answer)
-    if correct is None:
+    # Several right options ("A|C") make a select-all question.
+    named = [part.strip() for part in answer.split("|")] if "|" in answer else [answer]
+    correct = [_correct_index(options, part) for part in named]
+    if None in correct:
         letters = LETTERS[: len(options)]
         problem = (
             f"answer {answer!r} is neither a letter {letters[0]}-{letters[-1]} nor a choice's text"
         )
         return Row(line, fields, topic, (problem,))
-    imported = Imported(options=tuple(options), correct=(correct,), why=DEFAULT_WHY)
+    right = tuple(sorted({index for index in correct if index is not None}))
+    imported = Imported(options=tuple(options), correct=right, why=DEFAULT_WHY)
     return Row(line, fields | registry.import_fields(imported), topic)
 
 
