@@ -656,6 +656,8 @@ async def test_multi_answers_get_full_partial_or_no_credit_once_each_and_the_rev
     assert menu["disabled"] is True
 
     db = tmp_path / "drill.db"
+    stored = sql(db, "SELECT normalized FROM attempts WHERE drill_id = ? ORDER BY id", drill_id)
+    assert stored == [(right,), (right[0],), ("".join(sorted(picks["cy"])),)]  # sorted letters
     base = {"easy": 10, "medium": 20, "hard": 30}[question.difficulty.value]
     assert totals(db, person("ann").user_id) == (1, 1, base + 5)
     assert totals(db, person("ben").user_id) == (1, 0, base // 2)
