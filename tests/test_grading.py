@@ -7,7 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.core.errors import InvalidAnswer, QuizError
-from bot.core.grading import clauses, grade, normalize
+from bot.core.grading import clauses, normalize
+from bot.core.kinds.registry import grade
 from bot.core.models import Choice, Difficulty, Example, KeyPoint, Kind, Question, Verdict
 
 

@@ -7,11 +7,11 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 
 from bot.core.models import (
+    AnswerCount,
     Attempt,
     BoardEntry,
     ChannelRef,
     ChannelSettings,
-    ChoiceCount,
     Drill,
     DrillPost,
     DrillResult,
@@ -115,9 +115,7 @@ class Repository(Protocol):
 
     async def drill_with_settings(self, drill_id: int) -> tuple[Drill, ChannelSettings] | None: ...
 
-    async def distribution(
-        self, drill_id: int, letters: str, correct_letter: str | None
-    ) -> tuple[ChoiceCount, ...]: ...
+    async def answer_counts(self, drill_id: int) -> tuple[AnswerCount, ...]: ...
 
     async def fastest_correct(self, drill_id: int, limit: int) -> tuple[tuple[str, int], ...]: ...
 

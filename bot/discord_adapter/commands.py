@@ -192,7 +192,9 @@ def quiz_group() -> app_commands.Group:
         await run(interaction, "leaderboard", build)
 
     @quiz.command(name="answer", description="Answer the open question (no text: opens a form)")
-    @app_commands.describe(text="Your answer: a letter for multiple choice, else your own words")
+    @app_commands.describe(
+        text="Your answer: a letter, or several (A C) for select-all, else your own words"
+    )
     async def answer(interaction: discord.Interaction, text: AnswerText | None = None) -> None:
         if text is None or not text.strip():
             await answer_in_modal(interaction)
