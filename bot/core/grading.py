@@ -147,13 +147,13 @@ def grade(question: Question, answer: str) -> Grade:
     if not answer or not answer.strip():
         raise InvalidAnswer("Type an answer first.")
     if question.kind is Kind.CHOICE:
-        result = _grade_choice(question, answer)
+        result = grade_choice(question, answer)
     elif question.kind is Kind.SHORT:
-        result = _grade_short(question, answer)
+        result = grade_short(question, answer)
     elif question.kind is Kind.NUMERIC:
-        result = _grade_numeric(question, answer)
+        result = grade_numeric(question, answer)
     else:
-        result = _grade_open(question, answer)
+        result = grade_open(question, answer)
     log.debug("graded %s: %s (%.2f)", question.id, result.verdict, result.score)
     return result
 
@@ -161,7 +161,7 @@ def grade(question: Question, answer: str) -> Grade:
 # --- choice --------------------------------------------------------------------------
 
 
-def _grade_choice(question: Question, answer: str) -> Grade:
+def grade_choice(question: Question, answer: str) -> Grade:
     letters = question.letters
     hint = f"Answer with one of the letters {letters[0]}-{letters[-1]}."
     letter = _choice_letter(question, answer.strip())
@@ -216,7 +216,7 @@ def required_score(phrase: str) -> float:
     return LONG_SCORE
 
 
-def _grade_short(question: Question, answer: str) -> Grade:
+def grade_short(question: Question, answer: str) -> Grade:
     given = normalize(answer)
     if not given:
         raise InvalidAnswer("Type a word or a short phrase.")
@@ -260,7 +260,7 @@ def parse_number(text: str, *, percent: bool) -> float:
     return value * scale
 
 
-def _grade_numeric(question: Question, answer: str) -> Grade:
+def grade_numeric(question: Question, answer: str) -> Grade:
     given = parse_number(answer, percent=question.percent)
     expected = question.answer if question.answer is not None else math.nan
     # A hair of slack so that 0.1 + 0.2 style float noise never fails a right answer.
@@ -331,7 +331,7 @@ def point_found(point: KeyPoint, clause: Sequence[str]) -> bool:
     )
 
 
-def _grade_open(question: Question, answer: str) -> Grade:
+def grade_open(question: Question, answer: str) -> Grade:
     parts = clauses(answer)
     if not parts:
         raise InvalidAnswer("Write a sentence or two in your own words.")
