@@ -73,6 +73,7 @@ _WORD = re.compile(r"[0-9]+(?:[./][0-9]+)+|[^\W_]+")
 # semicolons, ! ? and line breaks. A colon does not break: "Bagging: trains in parallel"
 # states one claim about its label.
 _CLAUSE_BREAK = re.compile(r"[;!?\n\r]|\.(?=\s|$)")
+_SENTENCE_END = re.compile(r"[!?\n\r]|\.(?=\s|$)")
 _ABBREVIATIONS = re.compile(r"\b(e\.g|i\.e|i\.i\.d|vs)\.", re.IGNORECASE)
 # A bracketed aside of two letters or more is an alternative ("MAR (missing at random)").
 _BRACKETED = re.compile(r"\(([^()]*[^\W\d_]{2}[^()]*)\)")
@@ -82,6 +83,9 @@ _LETTER = re.compile(
     re.IGNORECASE | re.DOTALL,
 )
 _NUMBER = re.compile(r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:e[-+]?[0-9]+)?", re.IGNORECASE)
+# Signs around a number that do not change it ("~1.08", "recall = 0.35", "≈ 2").
+_APPROXIMATELY = re.compile(r"[~\u2248=:]")
+_IDENTIFIER = re.compile(r"[^\W\d_]+[0-9]+")
 _FRACTION = re.compile(r"([-+]?[0-9]+(?:\.[0-9]+)?)\s*/\s*([0-9]+(?:\.[0-9]+)?)")
 
 
@@ -542,9 +546,8 @@ def grade_short(question: Question, answer: str) -> Grade:
 # --- numeric -------------------------------------------------------------------------
 
 
-def parse_number(text: str, *, percent: bool) -> float:
-    """Read "0.25", "1/4", "2.5e-1", "1,000" or "25%"; raises InvalidAnswer otherwise."""
-    raw = text.strip().replace("\u2212", "-").replace(" ", "")
+def _strict_number(raw: str, *, percent: bool) -> float | None:
+    """One bare number ("0.25", "1/4", "2.5e-1", "1,000", "25%"), or None."""
     raw = _THOUSANDS.sub("", raw)
     scale = 1.0
     if raw.endswith("%"):
@@ -557,11 +560,52 @@ def parse_number(text: str, *, percent: bool) -> float:
         elif match := _FRACTION.fullmatch(raw):
             value = float(Fraction(match.group(1)) / Fraction(match.group(2)))
     except (ZeroDivisionError, OverflowError, ValueError):
-        value = None
+        return None
     if value is None or not math.isfinite(value):
+        return None
+    return value * scale
+
+
+def _number_in_words(text: str, *, percent: bool) -> float | None:
+    """The one number a short sentence gives ("about 1.08", "recall = 0.35", "sixteen").
+
+    None when there is no number, more than one ("0.3 or 0.4"), a token that only looks
+    like one ("1_000", "0,25"), or a negation ("not 0.35"): those are asked again.
+    """
+    tokens: list[str] = []
+    for token in _APPROXIMATELY.sub(" ", _fold(text).replace("\u2212", "-")).split():
+        token = token.strip(".,;!?()[]{}\"'")
+        if token and not any(ch.isdigit() for ch in token):
+            tokens += [t for t in _DASHES.sub(" ", _APOSTROPHES.sub("", token)).split() if t]
+        elif token:
+            tokens.append(token)
+    tokens = _number_words(tokens)
+    if NEGATORS.intersection(tokens):
+        return None
+    values: set[float] = set()
+    for position, token in enumerate(tokens):
+        if not any(ch.isdigit() for ch in token) or _IDENTIFIER.fullmatch(token):
+            continue  # a word, or a name such as "f1", "r2", "p99"
+        following = tokens[position + 1] if position + 1 < len(tokens) else ""
+        if following in {"%", "percent", "pct"}:
+            token += "%"
+        value = _strict_number(token, percent=percent)
+        if value is None:
+            return None
+        values.add(value)
+    return values.pop() if len(values) == 1 else None
+
+
+def parse_number(text: str, *, percent: bool) -> float:
+    """Read "0.25", "1/4", "2.5e-1", "1,000", "25%", "about 0.25" or "recall = 0.25";
+    raises InvalidAnswer otherwise."""
+    value = _strict_number(text.strip().replace("\u2212", "-").replace(" ", ""), percent=percent)
+    if value is None:
+        value = _number_in_words(text, percent=percent)
+    if value is None:
         example = "0.25, 1/4, 2.5e-1, 1,000" + (" or 25%" if percent else "")
         raise InvalidAnswer(f"Answer with a number, for example {example}.")
-    return value * scale
+    return value
 
 
 def grade_numeric(question: Question, answer: str) -> Grade:
@@ -598,6 +642,8 @@ SENTENCE_DENIALS = _word_sequences(
 # Words that turn what follows into the thing compared with ("faster than a sequential RNN").
 COMPARISONS = frozenset({"than", "unlike", "versus", "vs", "instead"})
 COMPARISON_REACH = 3  # a claim this many words after the comparison word belongs to it
+# Contrast words that end a denial: "It is not true that X, but Y" asserts Y.
+DENIAL_ENDS = frozenset({"but", "however"})
 # Words that may sit between "and" and a new subject ("and the naive Bayes model ...").
 DETERMINERS = frozenset({"the", "a", "an", "its", "their", "this", "that", "these", "those"})
 _COMMA = re.compile(r"(?<![0-9]),|,(?![0-9]{3}(?![0-9]))")
@@ -757,38 +803,51 @@ def _claim_cuts(
 
 def split_clauses(text: str, points: Sequence[KeyPoint] = ()) -> list[Clause]:
     """Split an answer into clauses: at . ; ! ?, before "but", "while"..., and where an
-    "and" or a comma starts a claim about a new subject (given the question's points)."""
+    "and" or a comma starts a claim about a new subject (given the question's points).
+
+    A denial such as "it is not true that" covers the rest of its sentence, across
+    semicolons and new claims, up to the next contrast word ("..., but").
+    """
     text = _ABBREVIATIONS.sub(lambda match: match.group(1).replace(".", " "), _fold(text))
     found: list[Clause] = []
-    for sentence in _CLAUSE_BREAK.split(text):
-        words: list[str] = []
-        segments: list[int] = []
-        for number, part in enumerate(_COMMA.split(sentence)):
-            part_words = normalize(part).split()
-            words += part_words
-            segments += [number] * len(part_words)
-        starts = [0] + [i for i, w in enumerate(words) if w in CLAUSE_WORDS and i > 0]
-        for start, stop in zip(starts, [*starts[1:], len(words)], strict=True):
-            found += _contrast_clause(words[start:stop], segments[start:stop], points)
+    for sentence in _SENTENCE_END.split(text):
+        denied = False
+        for piece in _CLAUSE_BREAK.split(sentence):
+            words: list[str] = []
+            segments: list[int] = []
+            for number, part in enumerate(_COMMA.split(piece)):
+                part_words = normalize(part).split()
+                words += part_words
+                segments += [number] * len(part_words)
+            starts = [0] + [i for i, w in enumerate(words) if w in CLAUSE_WORDS and i > 0]
+            for start, stop in zip(starts, [*starts[1:], len(words)], strict=True):
+                if start > 0 and words[start] in DENIAL_ENDS:
+                    denied = False  # "..., but" ends a denial; "whereas" stays inside it
+                part_clauses, denied = _contrast_clause(
+                    words[start:stop], segments[start:stop], points, denied=denied
+                )
+                found += part_clauses
     return found
 
 
 def _contrast_clause(
-    words: list[str], segments: list[int], points: Sequence[KeyPoint]
-) -> list[Clause]:
-    """One clause between contrast words, cut where a new claim starts; a denial such as
-    "it is not true that" covers the rest of it, up to the next contrast word."""
-    denial = min(
-        (at for seq in SENTENCE_DENIALS if (at := _contains(words, seq)) is not None),
-        default=None,
-    )
+    words: list[str], segments: list[int], points: Sequence[KeyPoint], *, denied: bool
+) -> tuple[list[Clause], bool]:
+    """One clause between contrast words, cut where a new claim starts, and whether a
+    denial is still open at its end."""
+    denial = 0 if denied else None
+    if denial is None:
+        denial = min(
+            (at for seq in SENTENCE_DENIALS if (at := _contains(words, seq)) is not None),
+            default=None,
+        )
     cuts = [0, *_claim_cuts(words, segments, points), len(words)]
     out = []
     for start, stop in itertools.pairwise(cuts):
         if stop > start:
-            denied = denial is not None and denial < stop
-            out.append(Clause(tuple(words[start:stop]), tuple(segments[start:stop]), denied))
-    return out
+            inside = denial is not None and denial < stop
+            out.append(Clause(tuple(words[start:stop]), tuple(segments[start:stop]), inside))
+    return out, denial is not None
 
 
 def clauses(text: str, points: Sequence[KeyPoint] = ()) -> list[list[str]]:
