@@ -759,10 +759,10 @@ def _claim_cuts(
     """Where an "and" or a comma starts a new claim about a new subject.
 
     A cut needs a subject right after it and a whole claim (a point's subject and claim)
-    on one side of an "and", or in the comma-separated part it starts. So "logistic
-    regression is generative and naive Bayes is discriminative" and "small k underfits,
-    large k overfits" split, while "precision and recall", "fit the imputer and scaler on
-    the training set", "use dropout, weight decay" and "for small k, it overfits" do not.
+    in the part it starts. So "logistic regression is generative and naive Bayes is
+    discriminative" and "small k underfits, large k overfits" split, while "precision and
+    recall", "fit the imputer and scaler on the training set", "use dropout, weight decay"
+    and "for small k, it overfits" do not.
     """
     if not points:
         return []
@@ -786,17 +786,15 @@ def _claim_cuts(
             continue
         if any(span.start < position <= span.stop - 1 for p in joined for span in index.spans(p)):
             continue  # a phrase runs across it ("precision and recall")
-        if is_and:
-            whole_claim = _asserts_some_point(index, points, range(last, position))
-            whole_claim = whole_claim or _asserts_some_point(
-                index, points, range(start, len(words))
-            )
-        else:  # a list ("dropout, weight decay, ...") unless the new part makes its own claim
-            stop = start
-            while stop < len(words) and segments[stop] == segments[start]:
-                stop += 1
-            whole_claim = _asserts_some_point(index, points, range(start, stop))
-        if whole_claim:
+        # The new part must make its own claim, up to its comma or next "and": a list
+        # ("dropout, weight decay") or a shared verb ("fit the training data and the test
+        # data together") stays whole.
+        stop = start
+        while stop < len(words) and segments[stop] == segments[start]:
+            if stop > start and words[stop] == "and":
+                break
+            stop += 1
+        if _asserts_some_point(index, points, range(start, stop)):
             cuts.append(position)
     return cuts
 
