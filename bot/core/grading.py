@@ -62,6 +62,8 @@ SPELLED = {str(value): word for word, value in NUMBER_WORDS.items()} | {
     "100": HUNDRED,
     "1000": THOUSAND,
 }
+# Roman numerals in "type I" / "type II" read like the digits.
+ROMAN = {"i": "1", "ii": "2", "1": "i", "2": "ii"}
 CLAUSE_WORDS = frozenset({"but", "whereas", "while", "however", "although", "though", "unlike"})
 
 _DASHES = re.compile(r"[-_\u2010-\u2015\u2212]")
@@ -306,6 +308,10 @@ HEDGES = _word_sequences(
     "not sure",
     "im pretty sure",
     "or something",
+    "id say",
+    "i would say",
+    "id guess",
+    "i reckon",
 )
 # Words that name the kind of thing and may be dropped from the end ("DBSCAN algorithm").
 GENERIC_TAILS = frozenset(
@@ -389,7 +395,13 @@ def _strip(words: Sequence[str], affixes: Sequence[tuple[str, ...]], *, end: boo
 
 
 def _unwrapped(words: Sequence[str]) -> list[str]:
-    """The answer without its lead-ins and hedges."""
+    """The answer without its lead-ins and hedges; "type i" read as "type 1"."""
+    words = [
+        ROMAN.get(word, word)
+        if index and words[index - 1] == "type" and word in {"i", "ii"}
+        else word
+        for index, word in enumerate(words)
+    ]
     return _strip(_strip(words, LEAD_INS, end=False), HEDGES, end=True)
 
 
@@ -851,9 +863,6 @@ def _contrast_clause(
 def clauses(text: str, points: Sequence[KeyPoint] = ()) -> list[list[str]]:
     """The words of each clause of an answer (see `split_clauses`)."""
     return [list(clause.words) for clause in split_clauses(text, points)]
-
-
-ROMAN = {"i": "1", "ii": "2", "1": "i", "2": "ii"}
 
 
 @functools.lru_cache(maxsize=4096)
