@@ -62,6 +62,8 @@ SPELLED = {str(value): word for word, value in NUMBER_WORDS.items()} | {
     "100": HUNDRED,
     "1000": THOUSAND,
 }
+# Roman numerals in "type I" / "type II" read like the digits.
+ROMAN = {"i": "1", "ii": "2", "1": "i", "2": "ii"}
 CLAUSE_WORDS = frozenset({"but", "whereas", "while", "however", "although", "though", "unlike"})
 
 _DASHES = re.compile(r"[-_\u2010-\u2015\u2212]")
@@ -306,6 +308,10 @@ HEDGES = _word_sequences(
     "not sure",
     "im pretty sure",
     "or something",
+    "id say",
+    "i would say",
+    "id guess",
+    "i reckon",
 )
 # Words that name the kind of thing and may be dropped from the end ("DBSCAN algorithm").
 GENERIC_TAILS = frozenset(
@@ -389,7 +395,13 @@ def _strip(words: Sequence[str], affixes: Sequence[tuple[str, ...]], *, end: boo
 
 
 def _unwrapped(words: Sequence[str]) -> list[str]:
-    """The answer without its lead-ins and hedges."""
+    """The answer without its lead-ins and hedges; "type i" read as "type 1"."""
+    words = [
+        ROMAN.get(word, word)
+        if index and words[index - 1] == "type" and word in {"i", "ii"}
+        else word
+        for index, word in enumerate(words)
+    ]
     return _strip(_strip(words, LEAD_INS, end=False), HEDGES, end=True)
 
 
@@ -759,10 +771,10 @@ def _claim_cuts(
     """Where an "and" or a comma starts a new claim about a new subject.
 
     A cut needs a subject right after it and a whole claim (a point's subject and claim)
-    on one side of an "and", or in the comma-separated part it starts. So "logistic
-    regression is generative and naive Bayes is discriminative" and "small k underfits,
-    large k overfits" split, while "precision and recall", "fit the imputer and scaler on
-    the training set", "use dropout, weight decay" and "for small k, it overfits" do not.
+    in the part it starts. So "logistic regression is generative and naive Bayes is
+    discriminative" and "small k underfits, large k overfits" split, while "precision and
+    recall", "fit the imputer and scaler on the training set", "use dropout, weight decay"
+    and "for small k, it overfits" do not.
     """
     if not points:
         return []
@@ -786,17 +798,15 @@ def _claim_cuts(
             continue
         if any(span.start < position <= span.stop - 1 for p in joined for span in index.spans(p)):
             continue  # a phrase runs across it ("precision and recall")
-        if is_and:
-            whole_claim = _asserts_some_point(index, points, range(last, position))
-            whole_claim = whole_claim or _asserts_some_point(
-                index, points, range(start, len(words))
-            )
-        else:  # a list ("dropout, weight decay, ...") unless the new part makes its own claim
-            stop = start
-            while stop < len(words) and segments[stop] == segments[start]:
-                stop += 1
-            whole_claim = _asserts_some_point(index, points, range(start, stop))
-        if whole_claim:
+        # The new part must make its own claim, up to its comma or next "and": a list
+        # ("dropout, weight decay") or a shared verb ("fit the training data and the test
+        # data together") stays whole.
+        stop = start
+        while stop < len(words) and segments[stop] == segments[start]:
+            if stop > start and words[stop] == "and":
+                break
+            stop += 1
+        if _asserts_some_point(index, points, range(start, stop)):
             cuts.append(position)
     return cuts
 
@@ -853,9 +863,6 @@ def _contrast_clause(
 def clauses(text: str, points: Sequence[KeyPoint] = ()) -> list[list[str]]:
     """The words of each clause of an answer (see `split_clauses`)."""
     return [list(clause.words) for clause in split_clauses(text, points)]
-
-
-ROMAN = {"i": "1", "ii": "2", "1": "i", "2": "ii"}
 
 
 @functools.lru_cache(maxsize=4096)
