@@ -24,7 +24,7 @@ if str(ROOT) not in sys.path:
 
 from bot.core.bank import Bank, load_bank  # noqa: E402
 from bot.core.errors import InvalidAnswer  # noqa: E402
-from bot.core.grading import grade  # noqa: E402
+from bot.core.grading import grade, normalize  # noqa: E402
 from bot.core.models import Grade, Kind, Question, Verdict  # noqa: E402
 
 DATA = ROOT / "bench" / "data"
@@ -146,6 +146,21 @@ def measure_short(bank: Bank, measures: Measures) -> None:
                     measures.negated_accepted.append((qid, negated))
 
 
+def cross_accepts(bank: Bank) -> tuple[int, int]:
+    """Every short question's accepted answers graded against every other short question
+    (skipping a term both accept): (accepted, tried). Each acceptance is a wrong concept."""
+    shorts = [q for q in bank.questions.values() if q.kind is Kind.SHORT]
+    accepted = tried = 0
+    for source in shorts:
+        for target in shorts:
+            shared = {normalize(phrase) for phrase in target.answers}
+            for answer in source.answers if source is not target else ():
+                if normalize(answer) not in shared:
+                    tried += 1
+                    accepted += grade(target, answer).correct
+    return accepted, tried
+
+
 def _open_answers(bank: Bank) -> Iterator[tuple[Question, Verdict, str]]:
     for qid, rows in load_labels(OPEN_HELDOUT)["answers"].items():
         for label, answer in rows:
@@ -221,6 +236,8 @@ def main(show: Callable[[str], None] = print) -> int:
         target = f"{sign} {TARGETS[name]:.0%}"
         show(f"  {title:<40} {measures.rate(name):7.1%}   target {target}  {verdict}")
     show(f"  {'pack open examples graded as labelled':<40} {measures.rate('pack_agreement'):7.1%}")
+    crossed, tried = cross_accepts(load_bank(args.bank) if args.bank else load_bank())
+    show(f"  {'short: other questions answers accepted':<40} {crossed:>7} of {tried}")
     show(
         f"  counts: open {measures.open_total}, pairs {measures.pairs_total}, short right "
         f"{measures.right_total}, short wrong {measures.wrong_total}, short negated "

@@ -656,6 +656,10 @@ SENTENCE_DENIALS = _word_sequences(
 # Words that turn what follows into the thing compared with ("faster than a sequential RNN").
 COMPARISONS = frozenset({"than", "unlike", "versus", "vs", "instead"})
 COMPARISON_REACH = 3  # a claim this many words after the comparison word belongs to it
+# Endings that call what came before false ("saying L2 gives zeros is wrong").
+TRAILING_DENIALS = _word_sequences(
+    "is false", "is wrong", "is untrue", "is a myth", "is not true", "isnt true", "is incorrect"
+)
 # Contrast words that end a denial: "It is not true that X, but Y" asserts Y.
 DENIAL_ENDS = frozenset({"but", "however"})
 # Words that may sit between "and" and a new subject ("and the naive Bayes model ...").
@@ -919,6 +923,12 @@ def _negated(clause: Clause, subject: range, claim: range) -> bool:
     return False
 
 
+def _denied_after(clause: Clause, claim: range) -> bool:
+    """The claim is called false after it ("... gives sparse weights is a myth")."""
+    rest = clause.words[claim.stop :]
+    return any(_contains(rest, denial) is not None for denial in TRAILING_DENIALS)
+
+
 def _compared_away(clause: Clause, subject: range, claim: range) -> bool:
     """The claim describes what the subject is compared with ("faster than a sequential
     RNN", "unlike k-means"), not the subject itself."""
@@ -944,6 +954,7 @@ def point_found(point: KeyPoint, clause: Clause | Sequence[str]) -> bool:
         (subject.stop <= claim.start or claim.stop <= subject.start)
         and not _negated(clause, subject, claim)
         and not _compared_away(clause, subject, claim)
+        and not _denied_after(clause, claim)
         for subject in subjects
         for claim in claims
     )
