@@ -397,6 +397,11 @@ def test_open_negation_before_a_comma_leaves_the_next_part_asserted() -> None:
     assert SPARSITY.point in grade(OPEN, "Without tuning, L1 sets weights to zero").covered
 
 
+def test_open_claim_called_false_after_it_does_not_count() -> None:
+    assert grade(OPEN, "That L1 drives weights to zero is a myth").covered == ()
+    assert grade(OPEN, "Saying lasso gives sparse weights is wrong").covered == ()
+
+
 def test_open_denial_ends_at_but() -> None:
     result = grade(OPEN, "It is not true that ridge shrinks weights, but lasso makes them zero.")
     assert result.covered == (SPARSITY.point,)

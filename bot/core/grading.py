@@ -93,6 +93,8 @@ _FRACTION = re.compile(r"([-+]?[0-9]+(?:\.[0-9]+)?)\s*/\s*([0-9]+(?:\.[0-9]+)?)"
 
 def _fold(text: str) -> str:
     """Lowercase without accents: NFKD, drop combining marks, casefold (twice for ß-like)."""
+    if text.isascii():
+        return text.lower()
     for _ in range(2):
         text = unicodedata.normalize("NFKD", text)
         text = "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()
@@ -654,6 +656,10 @@ SENTENCE_DENIALS = _word_sequences(
 # Words that turn what follows into the thing compared with ("faster than a sequential RNN").
 COMPARISONS = frozenset({"than", "unlike", "versus", "vs", "instead"})
 COMPARISON_REACH = 3  # a claim this many words after the comparison word belongs to it
+# Endings that call what came before false ("saying L2 gives zeros is wrong").
+TRAILING_DENIALS = _word_sequences(
+    "is false", "is wrong", "is untrue", "is a myth", "is not true", "isnt true", "is incorrect"
+)
 # Contrast words that end a denial: "It is not true that X, but Y" asserts Y.
 DENIAL_ENDS = frozenset({"but", "however"})
 # Words that may sit between "and" and a new subject ("and the naive Bayes model ...").
@@ -677,12 +683,13 @@ class WordIndex:
             for end in range(2, len(word) + 1):
                 self._prefix.setdefault(word[:end], []).append(position)
 
-    def _starts(self, spellings: tuple[str, ...]) -> set[int]:
-        found: set[int] = set()
+    def _starts(self, spellings: tuple[str, ...]) -> list[int]:
+        """Positions of the clause words a phrase's first word matches, in order."""
+        found: list[int] = []
         for spelling in spellings:
             exact = len(spelling) == 1 or spelling[0].isdigit()
-            found.update((self._exact if exact else self._prefix).get(spelling, ()))
-        return found
+            found += (self._exact if exact else self._prefix).get(spelling, ())
+        return sorted(set(found)) if len(spellings) > 1 else found
 
     def spans(self, phrase: str) -> list[range]:
         """Where a phrase's words match consecutive words of the clause."""
@@ -691,7 +698,7 @@ class WordIndex:
         words = _phrase_words(phrase)
         found: list[range] = []
         if words:
-            for start in sorted(self._starts(words[0])):
+            for start in self._starts(words[0]):
                 stop = self._match_rest(words, start + 1)
                 if stop is not None:
                     found.append(range(start, stop))
@@ -846,7 +853,7 @@ def _contrast_clause(
     """One clause between contrast words, cut where a new claim starts, and whether a
     denial is still open at its end."""
     denial = 0 if denied else None
-    if denial is None:
+    if denial is None and "that" in words:
         denial = min(
             (at for seq in SENTENCE_DENIALS if (at := _contains(words, seq)) is not None),
             default=None,
@@ -916,6 +923,12 @@ def _negated(clause: Clause, subject: range, claim: range) -> bool:
     return False
 
 
+def _denied_after(clause: Clause, claim: range) -> bool:
+    """The claim is called false after it ("... gives sparse weights is a myth")."""
+    rest = clause.words[claim.stop :]
+    return any(_contains(rest, denial) is not None for denial in TRAILING_DENIALS)
+
+
 def _compared_away(clause: Clause, subject: range, claim: range) -> bool:
     """The claim describes what the subject is compared with ("faster than a sequential
     RNN", "unlike k-means"), not the subject itself."""
@@ -941,6 +954,7 @@ def point_found(point: KeyPoint, clause: Clause | Sequence[str]) -> bool:
         (subject.stop <= claim.start or claim.stop <= subject.start)
         and not _negated(clause, subject, claim)
         and not _compared_away(clause, subject, claim)
+        and not _denied_after(clause, claim)
         for subject in subjects
         for claim in claims
     )
