@@ -12,22 +12,17 @@ import math
 import re
 import unicodedata
 from collections.abc import Sequence
+from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
 
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import OSA
 
 from bot.core.errors import InvalidAnswer
 from bot.core.models import Grade, KeyPoint, Kind, Question, Verdict
 
 log = logging.getLogger(__name__)
 
-# Short answers: a phrase of this many characters (normalised) or fewer must match exactly;
-# up to SHORT_PHRASE characters needs SHORT_SCORE, longer phrases LONG_SCORE (rapidfuzz 0-100).
-EXACT_ONLY = 3
-SHORT_PHRASE = 6
-SHORT_SCORE = 85.0
-LONG_SCORE = 80.0
 # A choice answered by its text instead of its letter must be this close to one option.
 CHOICE_TEXT_SCORE = 90.0
 # Open answers: the verdict thresholds and what each misconception found costs.
@@ -78,6 +73,8 @@ _WORD = re.compile(r"[0-9]+(?:[./][0-9]+)+|[^\W_]+")
 # states one claim about its label.
 _CLAUSE_BREAK = re.compile(r"[;!?\n\r]|\.(?=\s|$)")
 _ABBREVIATIONS = re.compile(r"\b(e\.g|i\.e|vs)\.", re.IGNORECASE)
+# A bracketed aside of two letters or more is an alternative ("MAR (missing at random)").
+_BRACKETED = re.compile(r"\(([^()]*[^\W\d_]{2}[^()]*)\)")
 _DIGITS = re.compile(r"[0-9]+(?:\.[0-9]+)?")
 _LETTER = re.compile(
     r"^(?:(?:option|answer|choice|letter)\s+)?\(?([a-z])\s*(?:[).:\]]\s*(?:.*))?$",
@@ -147,13 +144,13 @@ def grade(question: Question, answer: str) -> Grade:
     if not answer or not answer.strip():
         raise InvalidAnswer("Type an answer first.")
     if question.kind is Kind.CHOICE:
-        result = _grade_choice(question, answer)
+        result = grade_choice(question, answer)
     elif question.kind is Kind.SHORT:
-        result = _grade_short(question, answer)
+        result = grade_short(question, answer)
     elif question.kind is Kind.NUMERIC:
-        result = _grade_numeric(question, answer)
+        result = grade_numeric(question, answer)
     else:
-        result = _grade_open(question, answer)
+        result = grade_open(question, answer)
     log.debug("graded %s: %s (%.2f)", question.id, result.verdict, result.score)
     return result
 
@@ -161,7 +158,7 @@ def grade(question: Question, answer: str) -> Grade:
 # --- choice --------------------------------------------------------------------------
 
 
-def _grade_choice(question: Question, answer: str) -> Grade:
+def grade_choice(question: Question, answer: str) -> Grade:
     letters = question.letters
     hint = f"Answer with one of the letters {letters[0]}-{letters[-1]}."
     letter = _choice_letter(question, answer.strip())
@@ -198,39 +195,345 @@ def _choice_letter(question: Question, answer: str) -> str | None:
 # --- short ---------------------------------------------------------------------------
 
 
-def _similarity(left: str, right: str, **_: Any) -> float:
-    """Edit similarity that forgives word order and spacing ("regularization l1", "l 1")."""
-    return max(
-        fuzz.ratio(left, right),
-        fuzz.token_sort_ratio(left, right),
-        fuzz.ratio(left.replace(" ", ""), right.replace(" ", "")),
-    )
+def _word_sequences(*phrases: str) -> tuple[tuple[str, ...], ...]:
+    return tuple(tuple(phrase.split()) for phrase in phrases)
 
 
-def required_score(phrase: str) -> float:
-    """The similarity a normalised phrase needs: exact when tiny, looser as it grows."""
-    if len(phrase) <= EXACT_ONLY:
-        return 100.0
-    if len(phrase) <= SHORT_PHRASE:
-        return SHORT_SCORE
-    return LONG_SCORE
+# Openers and hedges that wrap a short answer ("It's X.", "I think it's X", "X I guess").
+LEAD_INS = _word_sequences(
+    "i think",
+    "i believe",
+    "i guess",
+    "i suppose",
+    "i would say",
+    "id say",
+    "i would guess",
+    "id guess",
+    "i would go with",
+    "id go with",
+    "i would use",
+    "id use",
+    "my guess is",
+    "my answer is",
+    "the answer is",
+    "answer is",
+    "answer",
+    "pretty sure",
+    "im pretty sure",
+    "i am pretty sure",
+    "im fairly sure",
+    "if i remember correctly",
+    "if im not mistaken",
+    "im not sure but",
+    "not sure but",
+    "im not sure",
+    "not sure",
+    "probably",
+    "maybe",
+    "perhaps",
+    "possibly",
+    "likely",
+    "definitely",
+    "surely",
+    "hmm",
+    "hm",
+    "um",
+    "umm",
+    "uh",
+    "erm",
+    "well",
+    "so",
+    "ok",
+    "okay",
+    "oh",
+    "yes",
+    "yeah",
+    "its",
+    "it is",
+    "it would be",
+    "itd be",
+    "it should be",
+    "it must be",
+    "thats",
+    "that is",
+    "that would be",
+    "thatd be",
+    "this is",
+    "these are",
+    "those are",
+    "they are",
+    "theyre",
+    "its called",
+    "it is called",
+    "this is called",
+    "that is called",
+    "they are called",
+    "theyre called",
+    "called",
+    "known as",
+    "we call it",
+    "the term is",
+    "the name is",
+    "use",
+    "with",
+    "the",
+    "a",
+    "an",
+)
+HEDGES = _word_sequences(
+    "i guess",
+    "i think",
+    "i believe",
+    "i suppose",
+    "i guess so",
+    "i think so",
+    "probably",
+    "maybe",
+    "perhaps",
+    "right",
+    "is my guess",
+    "is my answer",
+    "is the answer",
+    "would be my guess",
+    "if i remember correctly",
+    "if im not mistaken",
+    "im not sure",
+    "not sure",
+    "im pretty sure",
+    "or something",
+)
+# Words that name the kind of thing and may be dropped from the end ("DBSCAN algorithm").
+GENERIC_TAILS = frozenset(
+    {
+        "method",
+        "technique",
+        "algorithm",
+        "approach",
+        "strategy",
+        "function",
+        "procedure",
+        "process",
+        "model",
+        "test",
+        "plot",
+        "distribution",
+        "kernel",
+        "metric",
+        "score",
+        "problem",
+        "issue",
+        "layer",
+        "activation",
+        "regularization",
+        "regularisation",
+    }
+)
+# Words after which the rest of a sentence is the answer ("the third term is noise").
+COPULAS = frozenset({"is", "are", "called", "named", "termed"})
+COPULA_REACH = 8  # a copula further into the answer than this starts no answer
+ALTERNATIVES = frozenset({"or", "aka"})
+NEGATORS = frozenset(
+    {
+        "not",
+        "no",
+        "never",
+        "none",
+        "nor",
+        "neither",
+        "non",
+        "cannot",
+        "cant",
+        "dont",
+        "doesnt",
+        "didnt",
+        "isnt",
+        "arent",
+        "wasnt",
+        "werent",
+        "wont",
+        "wouldnt",
+        "shouldnt",
+        "couldnt",
+        "hasnt",
+        "havent",
+        "aint",
+        "without",
+        "untrue",
+    }
+)
+TYPO_LENGTH = 5  # a word this long may carry one typo (edit, insertion or swap) ...
+LONG_TYPO_LENGTH = 8  # ... and this long two
+PLURAL_LENGTH = 3  # a word this long may differ by a plural "s" or "es"
 
 
-def _grade_short(question: Question, answer: str) -> Grade:
+def _strip(words: Sequence[str], affixes: Sequence[tuple[str, ...]], *, end: bool) -> list[str]:
+    """Remove lead-ins (or hedges at the end) until none is left, keeping at least one word."""
+    out = list(words)
+    changed = True
+    while changed:
+        changed = False
+        for affix in affixes:
+            size = len(affix)
+            if len(out) <= size:
+                continue
+            part = tuple(out[-size:]) if end else tuple(out[:size])
+            if part == affix:
+                out = out[:-size] if end else out[size:]
+                changed = True
+    return out
+
+
+def _unwrapped(words: Sequence[str]) -> list[str]:
+    """The answer without its lead-ins and hedges."""
+    return _strip(_strip(words, LEAD_INS, end=False), HEDGES, end=True)
+
+
+def _core(words: Sequence[str]) -> list[str]:
+    """Unwrapped, and without trailing generic words ("DBSCAN algorithm" -> "dbscan")."""
+    out = _unwrapped(words)
+    while len(out) > 1 and out[-1] in GENERIC_TAILS:
+        out.pop()
+    return out
+
+
+@dataclass(frozen=True)
+class _Phrase:
+    forms: tuple[tuple[str, ...], ...]  # unwrapped words, and the core when it differs
+    original: str
+    accepted: bool
+
+
+@functools.lru_cache(maxsize=1024)
+def _short_phrases(answers: tuple[str, ...], rejected: tuple[str, ...]) -> tuple[_Phrase, ...]:
+    """Every listed phrase, rejected ones first (so a tie goes to the near miss)."""
+    out = []
+    for phrases, accepted in ((rejected, False), (answers, True)):
+        for phrase in phrases:
+            words = normalize(phrase).split()
+            if words:
+                forms = {tuple(_unwrapped(words)): None, tuple(_core(words)): None}
+                out.append(_Phrase(tuple(forms), phrase, accepted))
+    return tuple(out)
+
+
+def _typos_allowed(word: str) -> int:
+    if len(word) >= LONG_TYPO_LENGTH:
+        return 2
+    return 1 if len(word) >= TYPO_LENGTH else 0
+
+
+def _word_distance(given: str, expected: str) -> float | None:
+    """0 when equal, 0.5 for a plural ending, 1 per typo in a long word (same first letter)."""
+    if given == expected:
+        return 0.0
+    if any(ch.isdigit() for ch in given + expected):
+        return None
+    short, long_ = sorted((given, expected), key=len)
+    if len(short) >= PLURAL_LENGTH and long_ in {short + "s", short + "es"}:
+        return 0.5
+    allowed = _typos_allowed(expected)
+    if allowed and given[:1] == expected[:1] and len(given) >= TYPO_LENGTH - 1:
+        distance = OSA.distance(given, expected, score_cutoff=allowed)
+        if distance <= allowed:
+            return float(distance)
+    return None
+
+
+def _phrase_distance(given: Sequence[str], expected: Sequence[str]) -> float | None:
+    """How far an answer's words are from a phrase's: word by word (any order), or unspaced.
+
+    None when they do not match: a word left over, a digit that differs, a negation added.
+    """
+    if _DIGITS.findall(" ".join(given)) != _DIGITS.findall(" ".join(expected)):
+        return None
+    if NEGATORS.intersection(given).difference(expected):
+        return None
+    joined, target = "".join(given), "".join(expected)
+    if joined == target:
+        return 0.0
+    if len(given) == len(expected):
+        pairs = [_word_distance(g, e) for g, e in zip(given, expected, strict=True)]
+        if None not in pairs:
+            return sum(p for p in pairs if p is not None)
+        return _unordered_distance(given, expected)
+    # Spacing differs ("early stoping" for "earlystopping"): one typo over the whole.
+    allowed = _typos_allowed(target)
+    if allowed and joined[:1] == target[:1]:
+        distance = OSA.distance(joined, target, score_cutoff=allowed)
+        if distance <= allowed:
+            return float(distance)
+    return None
+
+
+def _unordered_distance(given: Sequence[str], expected: Sequence[str]) -> float | None:
+    """Word order forgiven ("regularization l1"): each phrase word takes its closest match."""
+    left = list(given)
+    total = 0.0
+    for word in expected:
+        options = [(d, i) for i, g in enumerate(left) if (d := _word_distance(g, word)) is not None]
+        if not options:
+            return None
+        distance, index = min(options)
+        total += distance + 0.25  # a little further than the same words in order
+        left.pop(index)
+    return total
+
+
+def _short_match(question: Question, words: Sequence[str]) -> tuple[bool, str] | None:
+    """The closest phrase within reach as (accepted, original); a tie goes to `rejected`."""
+    forms = {tuple(_unwrapped(words)), tuple(_core(words))}
+    best: tuple[float, bool, str] | None = None
+    for phrase in _short_phrases(question.answers, question.rejected):
+        for form in phrase.forms:
+            for given in forms:
+                distance = _phrase_distance(given, form)
+                if distance is not None and (
+                    best is None or (distance, phrase.accepted) < best[:2]
+                ):
+                    best = (distance, phrase.accepted, phrase.original)
+    return None if best is None else (best[1], best[2])
+
+
+def _short_readings(words: list[str], bracketed: list[str]) -> list[list[list[str]]]:
+    """Ways to read an answer, each a list of terms that must all be accepted.
+
+    The whole answer first; then its parts around "or", "aka" or brackets ("missing at
+    random (MAR)"); then what follows a copula ("the third term is noise") unless a
+    negation precedes it.
+    """
+    readings = [[words]]
+    parts: list[list[str]] = [[]]
+    for word in bracketed:
+        if word in ALTERNATIVES:
+            parts.append([])
+        else:
+            parts[-1].append(word)
+    if len(parts) > 1 and all(parts):
+        readings.append(parts)
+    for index in range(min(len(words) - 1, COPULA_REACH), -1, -1):
+        if words[index] in COPULAS:
+            if not NEGATORS.intersection(words[:index]):
+                readings.append([words[index + 1 :]])
+            break
+    return readings
+
+
+def grade_short(question: Question, answer: str) -> Grade:
+    """Accept a listed phrase, wrapped in a sentence or with one typo per long word.
+
+    Every word of the answer must match a word of the phrase, so negations ("not X",
+    "non-X") and fragments ("ertia" for "inertia") never pass.
+    """
     given = normalize(answer)
     if not given:
         raise InvalidAnswer("Type a word or a short phrase.")
-    # Rejected phrases come first so that a tie between a near miss and an answer fails.
-    phrases = [(normalize(p), p, False) for p in question.rejected]
-    phrases += [(normalize(p), p, True) for p in question.answers]
-    best = process.extractOne(given, [p[0] for p in phrases], scorer=_similarity)
-    if best is not None:
-        phrase, original, accepted = phrases[best[2]]
-        if (
-            accepted
-            and best[1] >= required_score(phrase)
-            and _DIGITS.findall(given) == _DIGITS.findall(phrase)
-        ):
+    bracketed = normalize(_BRACKETED.sub(r" or \1 ", answer)).split()
+    for terms in _short_readings(given.split(), bracketed):
+        matches = [_short_match(question, term) for term in terms]
+        if any(match is not None and not match[0] for match in matches):
+            break  # a rejected phrase in any reading is a near miss
+        if matches and all(match is not None for match in matches):
+            original = matches[0][1] if matches[0] else ""
             return Grade(Verdict.GOOD, 1.0, normalized=given, matched=original)
     return Grade(Verdict.WRONG, 0.0, normalized=given)
 
@@ -260,7 +563,7 @@ def parse_number(text: str, *, percent: bool) -> float:
     return value * scale
 
 
-def _grade_numeric(question: Question, answer: str) -> Grade:
+def grade_numeric(question: Question, answer: str) -> Grade:
     given = parse_number(answer, percent=question.percent)
     expected = question.answer if question.answer is not None else math.nan
     # A hair of slack so that 0.1 + 0.2 style float noise never fails a right answer.
@@ -331,7 +634,7 @@ def point_found(point: KeyPoint, clause: Sequence[str]) -> bool:
     )
 
 
-def _grade_open(question: Question, answer: str) -> Grade:
+def grade_open(question: Question, answer: str) -> Grade:
     parts = clauses(answer)
     if not parts:
         raise InvalidAnswer("Write a sentence or two in your own words.")
