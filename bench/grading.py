@@ -7,6 +7,7 @@ only printed here, because they depend on the machine.
 
 from __future__ import annotations
 
+import argparse
 import re
 import statistics
 import sys
@@ -41,6 +42,7 @@ TARGETS = {
     "short_false_accepts": 0.01,
     "short_false_rejects": 0.02,
     "negated_accepted": 0.02,
+    "open_negated_accepted": 0.02,
 }
 
 
@@ -60,6 +62,8 @@ class Measures:
     right_total: int = 0
     negated_accepted: list[tuple[str, str]] = field(default_factory=list)
     negated_total: int = 0
+    open_negated_accepted: list[tuple[str, str]] = field(default_factory=list)
+    open_negated_total: int = 0
     disagreements: list[tuple[str, str, str, str]] = field(default_factory=list)
     times_ns: list[int] = field(default_factory=list)
 
@@ -71,6 +75,7 @@ class Measures:
             "short_false_accepts": (len(self.false_accepts), self.wrong_total),
             "short_false_rejects": (len(self.false_rejects), self.right_total),
             "negated_accepted": (len(self.negated_accepted), self.negated_total),
+            "open_negated_accepted": (len(self.open_negated_accepted), self.open_negated_total),
         }
         part, whole = counts[name]
         return part / whole if whole else 0.0
@@ -94,11 +99,14 @@ def timed(measures: Measures, question: Question, answer: str) -> Grade | None:
 
 def negated_sentences(answer: str) -> str:
     """Every sentence of an answer prefixed with "It is not true that"."""
-    return " ".join(
-        f"It is not true that {sentence[0].lower()}{sentence[1:]}"
-        for sentence in _SENTENCE.split(answer.strip())
-        if sentence
-    )
+    out = []
+    for sentence in _SENTENCE.split(answer.strip()):
+        opener, _, rest = sentence.partition(" ")
+        if opener.lower().strip(",") in {"but", "and", "so", "however", "then"} and rest:
+            out.append(f"{opener} it is not true that {rest}")
+        elif sentence:
+            out.append(f"It is not true that {sentence[0].lower()}{sentence[1:]}")
+    return " ".join(out)
 
 
 def load_labels(path: Path) -> dict:
@@ -146,10 +154,10 @@ def measure_open(bank: Bank, measures: Measures) -> None:
             measures.disagreements.append((question.id, label.value, verdict.value, answer))
         scored.setdefault(question.id, []).append((label, result.score if result else 0.0))
         if label is Verdict.GOOD:
-            measures.negated_total += 1
+            measures.open_negated_total += 1
             negated = timed(measures, question, negated_sentences(answer))
             if negated is not None and negated.verdict is not Verdict.WRONG:
-                measures.negated_accepted.append((question.id, negated_sentences(answer)))
+                measures.open_negated_accepted.append((question.id, negated_sentences(answer)))
     for rows in scored.values():
         for better_label, better in rows:
             for worse_label, worse in rows:
@@ -164,11 +172,11 @@ def measure_open(bank: Bank, measures: Measures) -> None:
             measures.pack_total += 1
             measures.pack_agree += result is not None and result.verdict is example.label
             if example.label is Verdict.GOOD:
-                measures.negated_total += 1
+                measures.open_negated_total += 1
                 negated = timed(measures, question, negated_sentences(example.answer))
                 if negated is not None and negated.verdict is not Verdict.WRONG:
                     text = negated_sentences(example.answer)
-                    measures.negated_accepted.append((question.id, text))
+                    measures.open_negated_accepted.append((question.id, text))
 
 
 def measure(bank: Bank | None = None) -> Measures:
@@ -183,22 +191,29 @@ def measure(bank: Bank | None = None) -> Measures:
 
 
 def main(show: Callable[[str], None] = print) -> int:
-    measures = measure()
-    show("grading against bench/data (issue 10 targets)")
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--bank", type=Path, help="questions directory (default: the repo's)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="list every miss")
+    args = parser.parse_args()
+    measures = measure(load_bank(args.bank) if args.bank else None)
+    show(f"grading against bench/data (issue 10 targets), bank {args.bank or 'questions/'}")
     rows = [
         ("open exact agreement (held-out)", "open_agreement", ">="),
         ("open ordering right > partly > wrong", "open_ordering", ">="),
         ("short false accepts", "short_false_accepts", "<="),
         ("short false rejects", "short_false_rejects", "<="),
-        ("negated/reversed accepted", "negated_accepted", "<="),
+        ("short negated forms accepted", "negated_accepted", "<="),
+        ("open answers denied sentence by sentence", "open_negated_accepted", "<="),
     ]
     for title, name, sign in rows:
         verdict = "ok" if measures.meets(name) else "MISSED"
-        show(f"  {title:<40} {measures.rate(name):7.1%}   target {sign} {TARGETS[name]:.0%}  {verdict}")
+        target = f"{sign} {TARGETS[name]:.0%}"
+        show(f"  {title:<40} {measures.rate(name):7.1%}   target {target}  {verdict}")
     show(f"  {'pack open examples graded as labelled':<40} {measures.rate('pack_agreement'):7.1%}")
     show(
         f"  counts: open {measures.open_total}, pairs {measures.pairs_total}, short right "
-        f"{measures.right_total}, short wrong {measures.wrong_total}, negated {measures.negated_total}"
+        f"{measures.right_total}, short wrong {measures.wrong_total}, short negated "
+        f"{measures.negated_total}, open negated {measures.open_negated_total}"
     )
     times = sorted(measures.times_ns)
     p99 = times[int(0.99 * (len(times) - 1))]
@@ -207,14 +222,14 @@ def main(show: Callable[[str], None] = print) -> int:
         f"{statistics.fmean(times) / 1e6:.3f} ms, p99 {p99 / 1e6:.3f} ms, "
         f"max {times[-1] / 1e6:.3f} ms (target < 5 ms)"
     )
-    if "-v" in sys.argv:
+    if args.verbose:
         for qid, label, verdict, answer in measures.disagreements:
             show(f"  OPEN {qid}: labelled {label}, graded {verdict}: {answer}")
         for qid, answer in measures.false_accepts:
             show(f"  FALSE ACCEPT {qid}: {answer}")
         for qid, answer in measures.false_rejects:
             show(f"  FALSE REJECT {qid}: {answer}")
-        for qid, answer in measures.negated_accepted:
+        for qid, answer in [*measures.negated_accepted, *measures.open_negated_accepted]:
             show(f"  NEGATED ACCEPTED {qid}: {answer}")
     return 0
 

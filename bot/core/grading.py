@@ -7,12 +7,13 @@ same Grade, so a pack's open-question examples double as its tests.
 from __future__ import annotations
 
 import functools
+import itertools
 import logging
 import math
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 
 from rapidfuzz import fuzz, process
@@ -27,7 +28,7 @@ log = logging.getLogger(__name__)
 CHOICE_TEXT_SCORE = 90.0
 # Open answers: the verdict thresholds and what each misconception found costs.
 GOOD_SCORE = 0.7
-PARTIAL_SCORE = 0.3
+PARTIAL_SCORE = 0.2  # one of five key points is partly right
 MISCONCEPTION_COST = 0.5
 
 UNITS = [
@@ -72,7 +73,8 @@ _WORD = re.compile(r"[0-9]+(?:[./][0-9]+)+|[^\W_]+")
 # semicolons, ! ? and line breaks. A colon does not break: "Bagging: trains in parallel"
 # states one claim about its label.
 _CLAUSE_BREAK = re.compile(r"[;!?\n\r]|\.(?=\s|$)")
-_ABBREVIATIONS = re.compile(r"\b(e\.g|i\.e|vs)\.", re.IGNORECASE)
+_SENTENCE_END = re.compile(r"[!?\n\r]|\.(?=\s|$)")
+_ABBREVIATIONS = re.compile(r"\b(e\.g|i\.e|i\.i\.d|vs)\.", re.IGNORECASE)
 # A bracketed aside of two letters or more is an alternative ("MAR (missing at random)").
 _BRACKETED = re.compile(r"\(([^()]*[^\W\d_]{2}[^()]*)\)")
 _DIGITS = re.compile(r"[0-9]+(?:\.[0-9]+)?")
@@ -81,6 +83,9 @@ _LETTER = re.compile(
     re.IGNORECASE | re.DOTALL,
 )
 _NUMBER = re.compile(r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:e[-+]?[0-9]+)?", re.IGNORECASE)
+# Signs around a number that do not change it ("~1.08", "recall = 0.35", "≈ 2").
+_APPROXIMATELY = re.compile(r"[~\u2248=:]")
+_IDENTIFIER = re.compile(r"[^\W\d_]+[0-9]+")
 _FRACTION = re.compile(r"([-+]?[0-9]+(?:\.[0-9]+)?)\s*/\s*([0-9]+(?:\.[0-9]+)?)")
 
 
@@ -541,9 +546,8 @@ def grade_short(question: Question, answer: str) -> Grade:
 # --- numeric -------------------------------------------------------------------------
 
 
-def parse_number(text: str, *, percent: bool) -> float:
-    """Read "0.25", "1/4", "2.5e-1", "1,000" or "25%"; raises InvalidAnswer otherwise."""
-    raw = text.strip().replace("\u2212", "-").replace(" ", "")
+def _strict_number(raw: str, *, percent: bool) -> float | None:
+    """One bare number ("0.25", "1/4", "2.5e-1", "1,000", "25%"), or None."""
     raw = _THOUSANDS.sub("", raw)
     scale = 1.0
     if raw.endswith("%"):
@@ -556,11 +560,52 @@ def parse_number(text: str, *, percent: bool) -> float:
         elif match := _FRACTION.fullmatch(raw):
             value = float(Fraction(match.group(1)) / Fraction(match.group(2)))
     except (ZeroDivisionError, OverflowError, ValueError):
-        value = None
+        return None
     if value is None or not math.isfinite(value):
+        return None
+    return value * scale
+
+
+def _number_in_words(text: str, *, percent: bool) -> float | None:
+    """The one number a short sentence gives ("about 1.08", "recall = 0.35", "sixteen").
+
+    None when there is no number, more than one ("0.3 or 0.4"), a token that only looks
+    like one ("1_000", "0,25"), or a negation ("not 0.35"): those are asked again.
+    """
+    tokens: list[str] = []
+    for token in _APPROXIMATELY.sub(" ", _fold(text).replace("\u2212", "-")).split():
+        token = token.strip(".,;!?()[]{}\"'")
+        if token and not any(ch.isdigit() for ch in token):
+            tokens += [t for t in _DASHES.sub(" ", _APOSTROPHES.sub("", token)).split() if t]
+        elif token:
+            tokens.append(token)
+    tokens = _number_words(tokens)
+    if NEGATORS.intersection(tokens):
+        return None
+    values: set[float] = set()
+    for position, token in enumerate(tokens):
+        if not any(ch.isdigit() for ch in token) or _IDENTIFIER.fullmatch(token):
+            continue  # a word, or a name such as "f1", "r2", "p99"
+        following = tokens[position + 1] if position + 1 < len(tokens) else ""
+        if following in {"%", "percent", "pct"}:
+            token += "%"
+        value = _strict_number(token, percent=percent)
+        if value is None:
+            return None
+        values.add(value)
+    return values.pop() if len(values) == 1 else None
+
+
+def parse_number(text: str, *, percent: bool) -> float:
+    """Read "0.25", "1/4", "2.5e-1", "1,000", "25%", "about 0.25" or "recall = 0.25";
+    raises InvalidAnswer otherwise."""
+    value = _strict_number(text.strip().replace("\u2212", "-").replace(" ", ""), percent=percent)
+    if value is None:
+        value = _number_in_words(text, percent=percent)
+    if value is None:
         example = "0.25, 1/4, 2.5e-1, 1,000" + (" or 25%" if percent else "")
         raise InvalidAnswer(f"Answer with a number, for example {example}.")
-    return value * scale
+    return value
 
 
 def grade_numeric(question: Question, answer: str) -> Grade:
@@ -578,73 +623,343 @@ def grade_numeric(question: Question, answer: str) -> Grade:
 
 # --- open ----------------------------------------------------------------------------
 
+# Words after "not"/"no" that keep the claim asserted ("not only", "no matter").
+NOT_NEGATING_NEXT = frozenset({"only", "just", "merely", "simply", "matter", "doubt", "least"})
+# Openers that deny the rest of their sentence ("It is not true that ...", "It's a myth that").
+SENTENCE_DENIALS = _word_sequences(
+    "not true that",
+    "isnt true that",
+    "not the case that",
+    "isnt the case that",
+    "not correct that",
+    "not right that",
+    "false that",
+    "untrue that",
+    "wrong that",
+    "a myth that",
+    "wrong to say that",
+)
+# Words that turn what follows into the thing compared with ("faster than a sequential RNN").
+COMPARISONS = frozenset({"than", "unlike", "versus", "vs", "instead"})
+COMPARISON_REACH = 3  # a claim this many words after the comparison word belongs to it
+# Contrast words that end a denial: "It is not true that X, but Y" asserts Y.
+DENIAL_ENDS = frozenset({"but", "however"})
+# Words that may sit between "and" and a new subject ("and the naive Bayes model ...").
+DETERMINERS = frozenset({"the", "a", "an", "its", "their", "this", "that", "these", "those"})
+_COMMA = re.compile(r"(?<![0-9]),|,(?![0-9]{3}(?![0-9]))")
 
-def clauses(text: str) -> list[list[str]]:
-    """Split an answer into clauses of normalised words (at . ; ! ? and "but", "while"...)."""
+
+class WordIndex:
+    """A clause's words indexed by every prefix, so finding a phrase costs a lookup; the
+    spans found are memoised, since one clause is checked against every point's phrases."""
+
+    def __init__(self, words: Sequence[str]) -> None:
+        self.words = tuple(words)
+        self._exact: dict[str, list[int]] = {}
+        self._prefix: dict[str, list[int]] = {}
+        self._memo: dict[str, list[range]] = {}
+        for position, word in enumerate(self.words):
+            self._exact.setdefault(word, []).append(position)
+            if word[:1].isdigit():
+                continue
+            for end in range(2, len(word) + 1):
+                self._prefix.setdefault(word[:end], []).append(position)
+
+    def _starts(self, spellings: tuple[str, ...]) -> set[int]:
+        found: set[int] = set()
+        for spelling in spellings:
+            exact = len(spelling) == 1 or spelling[0].isdigit()
+            found.update((self._exact if exact else self._prefix).get(spelling, ()))
+        return found
+
+    def spans(self, phrase: str) -> list[range]:
+        """Where a phrase's words match consecutive words of the clause."""
+        if phrase in self._memo:
+            return self._memo[phrase]
+        words = _phrase_words(phrase)
+        found: list[range] = []
+        if words:
+            for start in sorted(self._starts(words[0])):
+                stop = self._match_rest(words, start + 1)
+                if stop is not None:
+                    found.append(range(start, stop))
+        self._memo[phrase] = found
+        return found
+
+    def _match_rest(self, words: tuple[tuple[str, ...], ...], position: int) -> int | None:
+        """Match the phrase's other words from `position`, letting one extra word sit
+        inside the phrase ("raising the decision threshold" for "raising the threshold");
+        where the match ends, or None."""
+        skipped = False
+        clause = self.words
+        for spellings in words[1:]:
+            if position < len(clause) and _word_matches(spellings, clause[position]):
+                position += 1
+            elif (
+                not skipped
+                and position + 1 < len(clause)
+                and clause[position] not in NEGATORS
+                and clause[position] not in CLAUSE_WORDS
+                and _word_matches(spellings, clause[position + 1])
+            ):
+                skipped = True
+                position += 2
+            else:
+                return None
+        return position
+
+
+@dataclass(frozen=True)
+class Clause:
+    """One claim's worth of words; `segments` numbers each word's comma-separated part."""
+
+    words: tuple[str, ...]
+    segments: tuple[int, ...]
+    denied: bool = False  # inside "It is not true that ..."
+    index: WordIndex = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "index", WordIndex(self.words))
+
+
+def _contains(words: Sequence[str], sequence: tuple[str, ...]) -> int | None:
+    """Where `sequence` starts in `words`, or None."""
+    size = len(sequence)
+    for start in range(len(words) - size + 1):
+        if tuple(words[start : start + size]) == sequence:
+            return start
+    return None
+
+
+def _asserts_some_point(index: WordIndex, points: Sequence[KeyPoint], part: range) -> bool:
+    """Whether the words in `part` hold a subject and a claim of one point."""
+
+    def inside(phrases: Sequence[str]) -> list[range]:
+        return [
+            s
+            for p in phrases
+            for s in index.spans(p)
+            if s.start >= part.start and s.stop <= part.stop
+        ]
+
+    for point in points:
+        claims = inside(point.claim)
+        if claims and any(
+            subject.stop <= claim.start or claim.stop <= subject.start
+            for subject in inside(point.subject)
+            for claim in claims
+        ):
+            return True
+    return False
+
+
+def _claim_cuts(
+    words: Sequence[str], segments: Sequence[int], points: Sequence[KeyPoint]
+) -> list[int]:
+    """Where an "and" or a comma starts a new claim about a new subject.
+
+    A cut needs a subject right after it and a whole claim (a point's subject and claim)
+    on one side of an "and", or in the comma-separated part it starts. So "logistic
+    regression is generative and naive Bayes is discriminative" and "small k underfits,
+    large k overfits" split, while "precision and recall", "fit the imputer and scaler on
+    the training set", "use dropout, weight decay" and "for small k, it overfits" do not.
+    """
+    if not points:
+        return []
+    index = WordIndex(words)
+    subjects = {p for point in points for p in point.subject}
+    joined = {
+        p for point in points for p in (*point.subject, *point.claim, *point.none) if " " in p
+    }
+    cuts: list[int] = []
+    for position in range(2, len(words) - 1):
+        is_and = words[position] == "and"
+        if not is_and and segments[position] == segments[position - 1]:
+            continue
+        last = cuts[-1] if cuts else 0
+        start = position + 1 if is_and else position
+        while start < len(words) and words[start] in DETERMINERS:
+            start += 1
+        if position - last < 2 or len(words) - start < 2:
+            continue
+        if not any(span.start == start for subject in subjects for span in index.spans(subject)):
+            continue
+        if any(span.start < position <= span.stop - 1 for p in joined for span in index.spans(p)):
+            continue  # a phrase runs across it ("precision and recall")
+        if is_and:
+            whole_claim = _asserts_some_point(index, points, range(last, position))
+            whole_claim = whole_claim or _asserts_some_point(
+                index, points, range(start, len(words))
+            )
+        else:  # a list ("dropout, weight decay, ...") unless the new part makes its own claim
+            stop = start
+            while stop < len(words) and segments[stop] == segments[start]:
+                stop += 1
+            whole_claim = _asserts_some_point(index, points, range(start, stop))
+        if whole_claim:
+            cuts.append(position)
+    return cuts
+
+
+def split_clauses(text: str, points: Sequence[KeyPoint] = ()) -> list[Clause]:
+    """Split an answer into clauses: at . ; ! ?, before "but", "while"..., and where an
+    "and" or a comma starts a claim about a new subject (given the question's points).
+
+    A denial such as "it is not true that" covers the rest of its sentence, across
+    semicolons and new claims, up to the next contrast word ("..., but").
+    """
     text = _ABBREVIATIONS.sub(lambda match: match.group(1).replace(".", " "), _fold(text))
-    found: list[list[str]] = []
-    for piece in _CLAUSE_BREAK.split(text):
-        clause: list[str] = []
-        for word in normalize(piece).split():
-            if word in CLAUSE_WORDS and clause:
-                found.append(clause)
-                clause = []
-            clause.append(word)
-        if clause:
-            found.append(clause)
+    found: list[Clause] = []
+    for sentence in _SENTENCE_END.split(text):
+        denied = False
+        for piece in _CLAUSE_BREAK.split(sentence):
+            words: list[str] = []
+            segments: list[int] = []
+            for number, part in enumerate(_COMMA.split(piece)):
+                part_words = normalize(part).split()
+                words += part_words
+                segments += [number] * len(part_words)
+            starts = [0] + [i for i, w in enumerate(words) if w in CLAUSE_WORDS and i > 0]
+            for start, stop in zip(starts, [*starts[1:], len(words)], strict=True):
+                if start > 0 and words[start] in DENIAL_ENDS:
+                    denied = False  # "..., but" ends a denial; "whereas" stays inside it
+                part_clauses, denied = _contrast_clause(
+                    words[start:stop], segments[start:stop], points, denied=denied
+                )
+                found += part_clauses
     return found
+
+
+def _contrast_clause(
+    words: list[str], segments: list[int], points: Sequence[KeyPoint], *, denied: bool
+) -> tuple[list[Clause], bool]:
+    """One clause between contrast words, cut where a new claim starts, and whether a
+    denial is still open at its end."""
+    denial = 0 if denied else None
+    if denial is None:
+        denial = min(
+            (at for seq in SENTENCE_DENIALS if (at := _contains(words, seq)) is not None),
+            default=None,
+        )
+    cuts = [0, *_claim_cuts(words, segments, points), len(words)]
+    out = []
+    for start, stop in itertools.pairwise(cuts):
+        if stop > start:
+            inside = denial is not None and denial < stop
+            out.append(Clause(tuple(words[start:stop]), tuple(segments[start:stop]), inside))
+    return out, denial is not None
+
+
+def clauses(text: str, points: Sequence[KeyPoint] = ()) -> list[list[str]]:
+    """The words of each clause of an answer (see `split_clauses`)."""
+    return [list(clause.words) for clause in split_clauses(text, points)]
+
+
+ROMAN = {"i": "1", "ii": "2", "1": "i", "2": "ii"}
 
 
 @functools.lru_cache(maxsize=4096)
 def _phrase_words(phrase: str) -> tuple[tuple[str, ...], ...]:
-    """A phrase's normalised words, each with its spelled form when it is a number word.
+    """A phrase's normalised words, each with its other spellings (number word, numeral).
 
     "zero" becomes "0" like the answer's "zero", but must still match "zeros" and "zeroes",
-    which are not number words and so keep their spelling.
+    which are not number words and so keep their spelling; "type i" also matches "type 1".
     """
     return tuple(
-        (word, SPELLED[word]) if word in SPELLED else (word,) for word in normalize(phrase).split()
+        (
+            word,
+            *([SPELLED[word]] if word in SPELLED else []),
+            *([ROMAN[word]] if word in ROMAN else []),
+        )
+        for word in normalize(phrase).split()
     )
 
 
+def _word_matches(spellings: tuple[str, ...], word: str) -> bool:
+    """A phrase word matches the start of a clause word ("unit" -> "units"); one-letter
+    words and numbers only match themselves ("type i" never matches "type ii" or "type is")."""
+    for spelling in spellings:
+        if word == spelling:
+            return True
+        if len(spelling) > 1 and not spelling[0].isdigit() and word.startswith(spelling):
+            return True
+    return False
+
+
 def phrase_spans(phrase: str, clause: Sequence[str]) -> list[range]:
-    """Where a phrase's words start consecutive words of the clause ("unit" -> "units")."""
-    words = _phrase_words(phrase)
-    if not words:
-        return []
-    first, size = words[0], len(words)
-    return [
-        range(start, start + size)
-        for start in range(len(clause) - size + 1)
-        if clause[start].startswith(first)
-        and all(clause[start + i].startswith(words[i]) for i in range(1, size))
-    ]
+    """Where a phrase's words match consecutive words of the clause."""
+    return WordIndex(clause).spans(phrase)
 
 
-def point_found(point: KeyPoint, clause: Sequence[str]) -> bool:
-    """A subject and a claim in different places of one clause, and none of the `none`s."""
-    if any(phrase_spans(phrase, clause) for phrase in point.none):
+def _negated(clause: Clause, subject: range, claim: range) -> bool:
+    """A negation ("not", "no", "never", "isn't", "non"...) in the clause's comma part that
+    leads to the claim, outside the matched phrases themselves."""
+    first, last = min(subject.start, claim.start), max(subject.stop, claim.stop)
+    start = first
+    while start > 0 and clause.segments[start - 1] == clause.segments[first]:
+        start -= 1
+    words = clause.words
+    for index in range(start, last):
+        if index in subject or index in claim or words[index] not in NEGATORS:
+            continue
+        following = words[index + 1] if index + 1 < len(words) else ""
+        if following in NOT_NEGATING_NEXT or (index > 0 and words[index - 1] == "or"):
+            continue  # "not only", "no matter", "whether or not"
+        return True
+    return False
+
+
+def _compared_away(clause: Clause, subject: range, claim: range) -> bool:
+    """The claim describes what the subject is compared with ("faster than a sequential
+    RNN", "unlike k-means"), not the subject itself."""
+    if claim.start < subject.stop:
         return False
-    subjects = [span for phrase in point.subject for span in phrase_spans(phrase, clause)]
-    claims = [span for phrase in point.claim for span in phrase_spans(phrase, clause)]
+    for index in range(subject.stop, claim.start):
+        if clause.words[index] in COMPARISONS and claim.start - index <= COMPARISON_REACH:
+            return True
+    return False
+
+
+def point_found(point: KeyPoint, clause: Clause | Sequence[str]) -> bool:
+    """A subject and a claim in different places of one clause, asserted (not negated or
+    denied), and none of the point's `none` phrases in the clause."""
+    if not isinstance(clause, Clause):
+        clause = Clause(tuple(clause), (0,) * len(clause))
+    spans = clause.index.spans
+    if clause.denied or any(spans(phrase) for phrase in point.none):
+        return False
+    subjects = [span for phrase in point.subject for span in spans(phrase)]
+    claims = [span for phrase in point.claim for span in spans(phrase)]
     return any(
-        subject.stop <= claim.start or claim.stop <= subject.start
+        (subject.stop <= claim.start or claim.stop <= subject.start)
+        and not _negated(clause, subject, claim)
+        and not _compared_away(clause, subject, claim)
         for subject in subjects
         for claim in claims
     )
 
 
 def grade_open(question: Question, answer: str) -> Grade:
-    parts = clauses(answer)
+    """Credit each key point asserted in some clause; each misconception asserted costs.
+
+    A point in a clause that also asserts a misconception is contradicted there and does
+    not count. Covering any point without a misconception is at least partly right.
+    """
+    parts = split_clauses(answer, (*question.key_points, *question.misconceptions))
     if not parts:
         raise InvalidAnswer("Write a sentence or two in your own words.")
-    covered = [p for p in question.key_points if any(point_found(p, c) for c in parts)]
-    found = [m for m in question.misconceptions if any(point_found(m, c) for c in parts)]
+    wrong_in = [[m for m in question.misconceptions if point_found(m, c)] for c in parts]
+    found = [m for m in question.misconceptions if any(m in w for w in wrong_in)]
+    covered = [
+        p
+        for p in question.key_points
+        if any(point_found(p, c) and not wrong for c, wrong in zip(parts, wrong_in, strict=True))
+    ]
     share = len(covered) / len(question.key_points) if question.key_points else 0.0
     score = min(1.0, max(0.0, share - MISCONCEPTION_COST * len(found)))
     if score >= GOOD_SCORE:
         verdict = Verdict.GOOD
-    elif score >= PARTIAL_SCORE:
+    elif score >= PARTIAL_SCORE and covered:
         verdict = Verdict.PARTIAL
     else:
         verdict = Verdict.WRONG
