@@ -24,7 +24,7 @@ if str(ROOT) not in sys.path:
 
 from bot.core.bank import Bank, load_bank  # noqa: E402
 from bot.core.errors import InvalidAnswer  # noqa: E402
-from bot.core.grading import grade  # noqa: E402
+from bot.core.grading import grade, normalize  # noqa: E402
 from bot.core.models import Grade, Kind, Question, Verdict  # noqa: E402
 
 DATA = ROOT / "bench" / "data"
@@ -66,6 +66,7 @@ class Measures:
     open_negated_total: int = 0
     disagreements: list[tuple[str, str, str, str]] = field(default_factory=list)
     times_ns: list[int] = field(default_factory=list)
+    repeat: int = 1
 
     def rate(self, name: str) -> float:
         counts = {
@@ -87,13 +88,22 @@ class Measures:
 
 
 def timed(measures: Measures, question: Question, answer: str) -> Grade | None:
-    """Grade one answer, recording its time; None when the grader asks to re-answer."""
-    start = time.perf_counter_ns()
-    try:
-        result: Grade | None = grade(question, answer)
-    except InvalidAnswer:
-        result = None
-    measures.times_ns.append(time.perf_counter_ns() - start)
+    """Grade one answer, recording its time; None when the grader asks to re-answer.
+
+    The time kept is the best of `measures.repeat` runs, as timeit does, so that another
+    process taking the CPU for a moment does not count as grading time.
+    """
+    best = None
+    result: Grade | None = None
+    for _ in range(measures.repeat):
+        start = time.perf_counter_ns()
+        try:
+            result = grade(question, answer)
+        except InvalidAnswer:
+            result = None
+        elapsed = time.perf_counter_ns() - start
+        best = elapsed if best is None else min(best, elapsed)
+    measures.times_ns.append(best or 0)
     return result
 
 
@@ -134,6 +144,21 @@ def measure_short(bank: Bank, measures: Measures) -> None:
                 result = timed(measures, question, negated)
                 if result is not None and result.correct:
                     measures.negated_accepted.append((qid, negated))
+
+
+def cross_accepts(bank: Bank) -> tuple[int, int]:
+    """Every short question's accepted answers graded against every other short question
+    (skipping a term both accept): (accepted, tried). Each acceptance is a wrong concept."""
+    shorts = [q for q in bank.questions.values() if q.kind is Kind.SHORT]
+    accepted = tried = 0
+    for source in shorts:
+        for target in shorts:
+            shared = {normalize(phrase) for phrase in target.answers}
+            for answer in source.answers if source is not target else ():
+                if normalize(answer) not in shared:
+                    tried += 1
+                    accepted += grade(target, answer).correct
+    return accepted, tried
 
 
 def _open_answers(bank: Bank) -> Iterator[tuple[Question, Verdict, str]]:
@@ -179,12 +204,12 @@ def measure_open(bank: Bank, measures: Measures) -> None:
                     measures.open_negated_accepted.append((question.id, text))
 
 
-def measure(bank: Bank | None = None) -> Measures:
-    """Grade every labelled answer once (after one warm-up pass) and count the outcomes."""
+def measure(bank: Bank | None = None, repeat: int = 1) -> Measures:
+    """Grade every labelled answer (after one warm-up pass) and count the outcomes."""
     bank = bank or load_bank()
     measure_short(bank, Measures())  # warm caches so the timings are steady-state
     measure_open(bank, Measures())
-    measures = Measures()
+    measures = Measures(repeat=repeat)
     measure_short(bank, measures)
     measure_open(bank, measures)
     return measures
@@ -194,8 +219,9 @@ def main(show: Callable[[str], None] = print) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--bank", type=Path, help="questions directory (default: the repo's)")
     parser.add_argument("-v", "--verbose", action="store_true", help="list every miss")
+    parser.add_argument("--repeat", type=int, default=5, help="runs per answer, best kept")
     args = parser.parse_args()
-    measures = measure(load_bank(args.bank) if args.bank else None)
+    measures = measure(load_bank(args.bank) if args.bank else None, repeat=max(1, args.repeat))
     show(f"grading against bench/data (issue 10 targets), bank {args.bank or 'questions/'}")
     rows = [
         ("open exact agreement (held-out)", "open_agreement", ">="),
@@ -210,6 +236,8 @@ def main(show: Callable[[str], None] = print) -> int:
         target = f"{sign} {TARGETS[name]:.0%}"
         show(f"  {title:<40} {measures.rate(name):7.1%}   target {target}  {verdict}")
     show(f"  {'pack open examples graded as labelled':<40} {measures.rate('pack_agreement'):7.1%}")
+    crossed, tried = cross_accepts(load_bank(args.bank) if args.bank else load_bank())
+    show(f"  {'short: other questions answers accepted':<40} {crossed:>7} of {tried}")
     show(
         f"  counts: open {measures.open_total}, pairs {measures.pairs_total}, short right "
         f"{measures.right_total}, short wrong {measures.wrong_total}, short negated "
@@ -218,7 +246,7 @@ def main(show: Callable[[str], None] = print) -> int:
     times = sorted(measures.times_ns)
     p99 = times[int(0.99 * (len(times) - 1))]
     show(
-        f"  grading time per answer over {len(times)} answers: mean "
+        f"  grading time per answer over {len(times)} answers (best of {measures.repeat}): mean "
         f"{statistics.fmean(times) / 1e6:.3f} ms, p99 {p99 / 1e6:.3f} ms, "
         f"max {times[-1] / 1e6:.3f} ms (target < 5 ms)"
     )

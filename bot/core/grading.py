@@ -62,6 +62,8 @@ SPELLED = {str(value): word for word, value in NUMBER_WORDS.items()} | {
     "100": HUNDRED,
     "1000": THOUSAND,
 }
+# Roman numerals in "type I" / "type II" read like the digits.
+ROMAN = {"i": "1", "ii": "2", "1": "i", "2": "ii"}
 CLAUSE_WORDS = frozenset({"but", "whereas", "while", "however", "although", "though", "unlike"})
 
 _DASHES = re.compile(r"[-_\u2010-\u2015\u2212]")
@@ -91,6 +93,8 @@ _FRACTION = re.compile(r"([-+]?[0-9]+(?:\.[0-9]+)?)\s*/\s*([0-9]+(?:\.[0-9]+)?)"
 
 def _fold(text: str) -> str:
     """Lowercase without accents: NFKD, drop combining marks, casefold (twice for ß-like)."""
+    if text.isascii():
+        return text.lower()
     for _ in range(2):
         text = unicodedata.normalize("NFKD", text)
         text = "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()
@@ -306,6 +310,10 @@ HEDGES = _word_sequences(
     "not sure",
     "im pretty sure",
     "or something",
+    "id say",
+    "i would say",
+    "id guess",
+    "i reckon",
 )
 # Words that name the kind of thing and may be dropped from the end ("DBSCAN algorithm").
 GENERIC_TAILS = frozenset(
@@ -389,7 +397,13 @@ def _strip(words: Sequence[str], affixes: Sequence[tuple[str, ...]], *, end: boo
 
 
 def _unwrapped(words: Sequence[str]) -> list[str]:
-    """The answer without its lead-ins and hedges."""
+    """The answer without its lead-ins and hedges; "type i" read as "type 1"."""
+    words = [
+        ROMAN.get(word, word)
+        if index and words[index - 1] == "type" and word in {"i", "ii"}
+        else word
+        for index, word in enumerate(words)
+    ]
     return _strip(_strip(words, LEAD_INS, end=False), HEDGES, end=True)
 
 
@@ -642,6 +656,10 @@ SENTENCE_DENIALS = _word_sequences(
 # Words that turn what follows into the thing compared with ("faster than a sequential RNN").
 COMPARISONS = frozenset({"than", "unlike", "versus", "vs", "instead"})
 COMPARISON_REACH = 3  # a claim this many words after the comparison word belongs to it
+# Endings that call what came before false ("saying L2 gives zeros is wrong").
+TRAILING_DENIALS = _word_sequences(
+    "is false", "is wrong", "is untrue", "is a myth", "is not true", "isnt true", "is incorrect"
+)
 # Contrast words that end a denial: "It is not true that X, but Y" asserts Y.
 DENIAL_ENDS = frozenset({"but", "however"})
 # Words that may sit between "and" and a new subject ("and the naive Bayes model ...").
@@ -665,12 +683,13 @@ class WordIndex:
             for end in range(2, len(word) + 1):
                 self._prefix.setdefault(word[:end], []).append(position)
 
-    def _starts(self, spellings: tuple[str, ...]) -> set[int]:
-        found: set[int] = set()
+    def _starts(self, spellings: tuple[str, ...]) -> list[int]:
+        """Positions of the clause words a phrase's first word matches, in order."""
+        found: list[int] = []
         for spelling in spellings:
             exact = len(spelling) == 1 or spelling[0].isdigit()
-            found.update((self._exact if exact else self._prefix).get(spelling, ()))
-        return found
+            found += (self._exact if exact else self._prefix).get(spelling, ())
+        return sorted(set(found)) if len(spellings) > 1 else found
 
     def spans(self, phrase: str) -> list[range]:
         """Where a phrase's words match consecutive words of the clause."""
@@ -679,7 +698,7 @@ class WordIndex:
         words = _phrase_words(phrase)
         found: list[range] = []
         if words:
-            for start in sorted(self._starts(words[0])):
+            for start in self._starts(words[0]):
                 stop = self._match_rest(words, start + 1)
                 if stop is not None:
                     found.append(range(start, stop))
@@ -759,10 +778,10 @@ def _claim_cuts(
     """Where an "and" or a comma starts a new claim about a new subject.
 
     A cut needs a subject right after it and a whole claim (a point's subject and claim)
-    on one side of an "and", or in the comma-separated part it starts. So "logistic
-    regression is generative and naive Bayes is discriminative" and "small k underfits,
-    large k overfits" split, while "precision and recall", "fit the imputer and scaler on
-    the training set", "use dropout, weight decay" and "for small k, it overfits" do not.
+    in the part it starts. So "logistic regression is generative and naive Bayes is
+    discriminative" and "small k underfits, large k overfits" split, while "precision and
+    recall", "fit the imputer and scaler on the training set", "use dropout, weight decay"
+    and "for small k, it overfits" do not.
     """
     if not points:
         return []
@@ -786,17 +805,15 @@ def _claim_cuts(
             continue
         if any(span.start < position <= span.stop - 1 for p in joined for span in index.spans(p)):
             continue  # a phrase runs across it ("precision and recall")
-        if is_and:
-            whole_claim = _asserts_some_point(index, points, range(last, position))
-            whole_claim = whole_claim or _asserts_some_point(
-                index, points, range(start, len(words))
-            )
-        else:  # a list ("dropout, weight decay, ...") unless the new part makes its own claim
-            stop = start
-            while stop < len(words) and segments[stop] == segments[start]:
-                stop += 1
-            whole_claim = _asserts_some_point(index, points, range(start, stop))
-        if whole_claim:
+        # The new part must make its own claim, up to its comma or next "and": a list
+        # ("dropout, weight decay") or a shared verb ("fit the training data and the test
+        # data together") stays whole.
+        stop = start
+        while stop < len(words) and segments[stop] == segments[start]:
+            if stop > start and words[stop] == "and":
+                break
+            stop += 1
+        if _asserts_some_point(index, points, range(start, stop)):
             cuts.append(position)
     return cuts
 
@@ -836,7 +853,7 @@ def _contrast_clause(
     """One clause between contrast words, cut where a new claim starts, and whether a
     denial is still open at its end."""
     denial = 0 if denied else None
-    if denial is None:
+    if denial is None and "that" in words:
         denial = min(
             (at for seq in SENTENCE_DENIALS if (at := _contains(words, seq)) is not None),
             default=None,
@@ -853,9 +870,6 @@ def _contrast_clause(
 def clauses(text: str, points: Sequence[KeyPoint] = ()) -> list[list[str]]:
     """The words of each clause of an answer (see `split_clauses`)."""
     return [list(clause.words) for clause in split_clauses(text, points)]
-
-
-ROMAN = {"i": "1", "ii": "2", "1": "i", "2": "ii"}
 
 
 @functools.lru_cache(maxsize=4096)
@@ -909,6 +923,12 @@ def _negated(clause: Clause, subject: range, claim: range) -> bool:
     return False
 
 
+def _denied_after(clause: Clause, claim: range) -> bool:
+    """The claim is called false after it ("... gives sparse weights is a myth")."""
+    rest = clause.words[claim.stop :]
+    return any(_contains(rest, denial) is not None for denial in TRAILING_DENIALS)
+
+
 def _compared_away(clause: Clause, subject: range, claim: range) -> bool:
     """The claim describes what the subject is compared with ("faster than a sequential
     RNN", "unlike k-means"), not the subject itself."""
@@ -934,6 +954,7 @@ def point_found(point: KeyPoint, clause: Clause | Sequence[str]) -> bool:
         (subject.stop <= claim.start or claim.stop <= subject.start)
         and not _negated(clause, subject, claim)
         and not _compared_away(clause, subject, claim)
+        and not _denied_after(clause, claim)
         for subject in subjects
         for claim in claims
     )
