@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
@@ -9,7 +10,9 @@ from pathlib import Path
 
 import yaml
 
+from bot.console_adapter.console import CHANNEL, ConsolePublisher
 from tests.conftest import TEST_BANK
+from tests.fakes import drill_post
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = """\
@@ -127,3 +130,10 @@ def test_a_multi_question_is_answered_with_several_letters_on_the_console(tmp_pa
     assert "D       ░░░░░░░░░░ 0" in out
     assert "Stats for bob\nAnswered: 1 · correct: 0 (0%)\nPoints: 10" in out
     assert "Traceback" not in out
+
+
+async def test_the_console_publisher_finds_only_the_drills_it_posted():
+    publisher = ConsolePublisher(io.StringIO())
+    message_id = await publisher.post_drill(drill_post(CHANNEL, 3))
+    assert await publisher.find_drill_post(CHANNEL, 3) == message_id
+    assert await publisher.find_drill_post(CHANNEL, 4) is None

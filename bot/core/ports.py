@@ -44,6 +44,12 @@ class Publisher(Protocol):
         """Post the daily question; returns the platform's message id."""
         ...
 
+    async def find_drill_post(self, channel: ChannelRef, drill_id: int) -> str | None:
+        """The message id of the drill's post if it is among the channel's recent bot
+        messages, else None: checked before posting again after an unknown outcome (a
+        crash mid-call, a 5xx after the platform accepted the post)."""
+        ...
+
     async def reveal_drill(self, result: DrillResult) -> None:
         """Update the drill's post (result.drill.message_id) with the answer and stats."""
         ...
