@@ -8,12 +8,16 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import discord
 import pytest
 
 from bot.app import open_service
 from bot.config import Config
 from bot.core.models import ChannelRef, MemberRef
 from bot.core.service import Invocation, QuizService
+from tests.discord_fakes import TOKEN as DISCORD_TOKEN
+from tests.discord_fakes import FakeDiscord
+from tests.discord_fakes import install as install_discord
 from tests.fakes import FakeClock, RecordingPublisher
 from tests.slack_fakes import ADMIN as SLACK_ADMIN
 from tests.slack_fakes import FakeSlack
@@ -102,3 +106,23 @@ def member(name: str, workspace: str = "W1") -> MemberRef:
 @pytest.fixture
 def admin(channel: ChannelRef) -> Invocation:
     return Invocation(member("admin"), channel, is_admin=True)
+
+
+@pytest.fixture
+async def discord_fake(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeDiscord]:
+    """A fake Discord REST API and gateway on 127.0.0.1, with discord.py pointed at it."""
+    fake = FakeDiscord()
+    await fake.start()
+    install_discord(fake, monkeypatch)
+    yield fake
+    await fake.close()
+
+
+@pytest.fixture
+async def discord_client(discord_fake: FakeDiscord) -> AsyncIterator[discord.Client]:
+    """A real discord.Client logged in to the fake's REST API (no gateway), as the
+    publisher uses it; it gives up on a 429 that asks for more than 30 s."""
+    client = discord.Client(intents=discord.Intents.none(), max_ratelimit_timeout=30.0)
+    await client.login(DISCORD_TOKEN)
+    yield client
+    await client.close()

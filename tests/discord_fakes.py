@@ -4,6 +4,13 @@ The real discord.py client logs in, connects and syncs against these servers; te
 push `INTERACTION_CREATE` events through the gateway exactly as Discord would and read
 what the bot sent back from the REST calls recorded here. Point discord.py at the fake
 with `install(fake, monkeypatch)` (it patches `Route.BASE` and `DEFAULT_GATEWAY`).
+
+Delivery modes, off by default: `rate_limit` enforces a global requests-per-second
+bucket and answers 429 as Discord does (Retry-After, X-RateLimit-Global, `retry_after`
+and `global` in the JSON body); `fail_messages` answers the next N message writes with
+`fail_status` without keeping them, `accept_then_fail` keeps them and then answers
+`fail_status` (the "5xx after accepting" case). Like Discord, a message sent with
+`enforce_nonce` whose nonce the channel already has returns that message, not a copy.
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ from discord.http import Route
 from bot.config import Config
 from bot.core.service import QuizService
 from bot.discord_adapter.bot import DrillBot, create_bot
+from tests.fakes import FakeRateLimit, retry_after_header
 
 TOKEN = "fake-token"
 APP_ID = "900000000000000001"  # a bot user shares its application's id
@@ -140,6 +148,7 @@ class Call:
     body: Any
     authorized: bool
     response: Any = None
+    status: int = 200
 
 
 @dataclass
@@ -156,6 +165,12 @@ class FakeDiscord:
     calls: list[Call] = field(default_factory=list)
     messages: dict[str, dict[str, Any]] = field(default_factory=dict)
     refusals: dict[tuple[str, str], Refusal] = field(default_factory=dict)
+    rate_limit: FakeRateLimit | None = None
+    fail_messages: int = 0
+    accept_then_fail: int = 0
+    fail_status: int = 502
+    bucket_headers: dict[str, str] = field(default_factory=dict)  # on every 2xx answer
+    rate_limited: int = 0
     gateway_sessions: int = 0
     server: TestServer | None = None
     _ws: web.WebSocketResponse | None = None
@@ -210,6 +225,28 @@ class FakeDiscord:
 
     def refuse(self, method: str, path: str, status: int, code: int, message: str) -> None:
         self.refusals[(method, path)] = Refusal(status, code, message)
+
+    @property
+    def requests(self) -> int:
+        return len(self.calls)
+
+    def channel_messages(self, channel_id: str) -> list[dict[str, Any]]:
+        """The channel's messages, oldest first."""
+        return [m for m in self.messages.values() if m["channel_id"] == channel_id]
+
+    def duplicates(self) -> int:
+        """Messages that repeat an earlier one in the same channel (same content, embeds
+        and components): what a retry must never produce."""
+        seen: set[str] = set()
+        copies = 0
+        for message in self.messages.values():
+            key = json.dumps(
+                [message[k] for k in ("channel_id", "content", "embeds", "components")],
+                sort_keys=True,
+            )
+            copies += key in seen
+            seen.add(key)
+        return copies
 
     # --- the gateway ----------------------------------------------------------------------
 
@@ -266,18 +303,46 @@ class FakeDiscord:
         path = "/" + request.match_info["tail"]
         body = await request.json() if request.body_exists else None
         refusal = self.refusals.get((request.method, path))
-        status = 200
-        if refusal is not None:
+        status, headers = 200, {}
+        writes_message = request.method in ("POST", "PATCH") and path.startswith("/channels/")
+        wait = self.rate_limit.take() if self.rate_limit is not None else None
+        if wait is not None:
+            self.rate_limited += 1
+            status, response = (
+                429,
+                {
+                    "message": "You are being rate limited.",
+                    "retry_after": round(wait, 3),
+                    "global": True,
+                    "code": 0,
+                },
+            )
+            headers = {
+                "Retry-After": retry_after_header(wait),
+                "X-RateLimit-Global": "true",
+                "X-RateLimit-Scope": "global",
+                "Via": "1.1 google",  # discord.py treats a 429 without it as a ban
+            }
+        elif refusal is not None:
             status, response = refusal.status, {"message": refusal.message, "code": refusal.code}
+        elif writes_message and self.fail_messages:
+            self.fail_messages -= 1
+            status, response = self.fail_status, {"message": "Bad Gateway", "code": 0}
         else:
-            response = self._answer(request.method, path, body)
-        call = Call(request.method, path, body, "Authorization" in request.headers, response)
+            response = self._answer(request.method, path, body, request.query)
+            if writes_message and self.accept_then_fail:
+                self.accept_then_fail -= 1
+                status, response = self.fail_status, {"message": "Bad Gateway", "code": 0}
+        authorized = "Authorization" in request.headers
+        if status < 300:
+            headers.update(self.bucket_headers)
+        call = Call(request.method, path, body, authorized, response, status)
         async with self._changed:
             self.calls.append(call)
             self._changed.notify_all()
-        return _json(response, status=status)
+        return _json(response, status=status, headers=headers)
 
-    def _answer(self, method: str, path: str, body: Any) -> Any:
+    def _answer(self, method: str, path: str, body: Any, query: Any = None) -> Any:
         if path == "/users/@me":
             return BOT_USER
         if path == "/oauth2/applications/@me":
@@ -302,7 +367,15 @@ class FakeDiscord:
             }
         if match := re.fullmatch(r"/interactions/(\d+)/[^/]+/callback", path):
             return {"interaction": {"id": match[1], "type": 2}}
+        if method == "GET" and (match := re.fullmatch(r"/channels/(\d+)/messages", path)):
+            limit = int((query or {}).get("limit", 50))
+            newest_first = list(reversed(self.channel_messages(match[1])))
+            return copy.deepcopy(newest_first[:limit])
         if match := re.fullmatch(r"/channels/(\d+)/messages", path):
+            if (body or {}).get("enforce_nonce") and (nonce := body.get("nonce")):
+                for message in self.channel_messages(match[1]):
+                    if message.get("nonce") == nonce:
+                        return copy.deepcopy(message)
             return self._store(snowflake(), match[1], body)
         if match := re.fullmatch(r"/channels/(\d+)/messages/(\d+)", path):
             return self._store(match[2], match[1], body)
@@ -334,14 +407,18 @@ class FakeDiscord:
         for key in ("content", "embeds", "components"):
             if key in body:
                 message[key] = body[key]
+        if "nonce" in body:
+            message["nonce"] = body["nonce"]
         self.messages[message_id] = message
         return copy.deepcopy(message)
 
 
-def _json(data: Any, status: int = 200) -> web.Response:
+def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
     # discord.py parses JSON only when the content type is exactly application/json.
     return web.Response(
-        body=json.dumps(data).encode(), status=status, headers={"Content-Type": "application/json"}
+        body=json.dumps(data).encode(),
+        status=status,
+        headers={"Content-Type": "application/json", **(headers or {})},
     )
 
 
@@ -489,3 +566,15 @@ def button_ids(message: dict[str, Any]) -> list[str]:
 
 def buttons(message: dict[str, Any]) -> list[dict[str, Any]]:
     return [button for row in message["components"] for button in row["components"]]
+
+
+def pick(custom_id: str, values: list[str], message: dict[str, Any], who: Person) -> dict[str, Any]:
+    """A member submitting a string select menu of the message with these values."""
+    data = {"custom_id": custom_id, "component_type": 3, "values": values}
+    return interaction_payload(3, data, who, message=message)
+
+
+def selects(message: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        item for row in message["components"] for item in row["components"] if item["type"] == 3
+    ]

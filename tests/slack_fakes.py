@@ -4,6 +4,13 @@ FakeSlack serves the Web API under /api/<method> (point AsyncWebClient at
 f"{url}/api/"), the response_url webhooks under /respond/<key>, and a Socket Mode
 websocket under /socket. Every call lands in `calls`, in order, with its arguments and
 the bot token it carried, so tests assert on what Slack would have received.
+
+Delivery modes, off by default: `rate_limit` enforces a requests-per-second bucket over
+every Web API call and answers 429 with Retry-After as Slack does; `fail_posts` answers
+the next N chat.postMessage calls with `fail_status` without keeping them;
+`accept_then_fail` keeps them and then answers `fail_status` (the "5xx after accepting"
+case); `drop_after_accept` keeps them and then drops the connection unanswered. Posted
+messages are kept per channel for conversations.history.
 """
 
 from __future__ import annotations
@@ -21,6 +28,8 @@ from aiohttp.test_utils import TestServer
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.signature import SignatureVerifier
+
+from tests.fakes import FakeRateLimit, retry_after_header
 
 ADMIN = "U-ADMIN"  # a workspace admin according to the fake users.info
 SECRET = "test-signing-secret"
@@ -50,6 +59,13 @@ class FakeSlack:
         self.refuse: dict[str, str] = {}
         self.fail: dict[str, str] = {}
         self.token_teams: dict[str, str] = {}
+        self.rate_limit: FakeRateLimit | None = None
+        self.fail_posts = 0
+        self.accept_then_fail = 0
+        self.drop_after_accept = 0
+        self.fail_status = 502
+        self.rate_limited = 0
+        self.posted: dict[str, list[dict]] = {}
         self.sockets: list[web.WebSocketResponse] = []
         self.socket_acks: list[dict] = []
         self._ts = 0
@@ -104,6 +120,18 @@ class FakeSlack:
         await self.wait_until(lambda: len(self.calls_to(method)) >= count)
         return self.calls_to(method)
 
+    @property
+    def requests(self) -> int:
+        return len([call for call in self.calls if call.method != "response_url"])
+
+    def duplicates(self) -> int:
+        """Posts that repeat an earlier post in the same channel (same text and blocks)."""
+        copies = 0
+        for messages in self.posted.values():
+            keys = [json.dumps([m["text"], m["blocks"]], sort_keys=True) for m in messages]
+            copies += len(keys) - len(set(keys))
+        return copies
+
     def _record(self, call: Call) -> None:
         self.calls.append(call)
         self._changed.set()
@@ -122,12 +150,32 @@ class FakeSlack:
         if auth.startswith("Basic "):  # oauth.v2.access may carry the client id this way
             args.setdefault("client_id", BasicAuth.decode(auth).login)
         self._record(Call(method, args, token, request.path))
+        wait = self.rate_limit.take() if self.rate_limit is not None else None
+        if wait is not None:
+            self.rate_limited += 1
+            return web.json_response(
+                {"ok": False, "error": "ratelimited"},
+                status=429,
+                headers={"Retry-After": retry_after_header(wait)},
+            )
+        if method == "chat.postMessage" and self.fail_posts:
+            self.fail_posts -= 1
+            return web.json_response({"ok": False, "error": "fatal_error"}, status=self.fail_status)
         if method in self.fail:
             return web.json_response({"ok": False, "error": self.fail[method]})
         handler = getattr(self, "_" + method.replace(".", "_"), None)
         if handler is None:
             return web.json_response({"ok": False, "error": "unknown_method"})
-        return web.json_response(handler(args, token))
+        answer = handler(args, token)
+        if method == "chat.postMessage" and answer.get("ok") and self.accept_then_fail:
+            self.accept_then_fail -= 1
+            return web.json_response({"ok": False, "error": "fatal_error"}, status=self.fail_status)
+        if method == "chat.postMessage" and answer.get("ok") and self.drop_after_accept:
+            self.drop_after_accept -= 1
+            assert request.transport is not None
+            request.transport.close()
+            return web.Response()
+        return web.json_response(answer)
 
     def _next_ts(self) -> str:
         self._ts += 1
@@ -151,7 +199,23 @@ class FakeSlack:
         if channel in self.refuse:
             return {"ok": False, "error": self.refuse[channel]}
         ts = self._next_ts()
+        message = {
+            "type": "message",
+            "ts": ts,
+            "user": BOT_USER,
+            "bot_id": "BBOT",
+            "text": args.get("text"),
+            "blocks": _as_list(args.get("blocks")),
+        }
+        self.posted.setdefault(channel, []).append(message)
         return {"ok": True, "channel": channel, "ts": ts, "message": {"text": args.get("text")}}
+
+    def _conversations_history(self, args: dict, token: str | None) -> dict:
+        if args["channel"] in self.refuse:
+            return {"ok": False, "error": self.refuse[args["channel"]]}
+        limit = int(args.get("limit", 100))
+        newest_first = list(reversed(self.posted.get(args["channel"], [])))
+        return {"ok": True, "messages": newest_first[:limit], "has_more": len(newest_first) > limit}
 
     def _chat_update(self, args: dict, token: str | None) -> dict:
         return {"ok": True, "channel": args["channel"], "ts": args["ts"], "text": args.get("text")}
@@ -223,6 +287,10 @@ class FakeSlack:
 
 def _as_dict(value: object) -> dict:
     return json.loads(value) if isinstance(value, str) else dict(value or {})
+
+
+def _as_list(value: object) -> list:
+    return json.loads(value) if isinstance(value, str) else list(value or [])
 
 
 # --- signed requests -----------------------------------------------------------------------------
@@ -308,7 +376,19 @@ def action_body(
     )
 
 
-def view_submission_body(*, user: str, private_metadata: str, answer: str, team: str = TEAM) -> str:
+def view_submission_body(
+    *,
+    user: str,
+    private_metadata: str,
+    answer: str = "",
+    picked: list[str] | None = None,
+    team: str = TEAM,
+) -> str:
+    """A modal submit: the typed `answer`, or with `picked` the ticked checkbox values."""
+    state: dict = {"type": "plain_text_input", "value": answer}
+    if picked is not None:
+        ticked = [{"text": {"type": "plain_text", "text": v}, "value": v} for v in picked]
+        state = {"type": "checkboxes", "selected_options": ticked}
     return _payload(
         {
             "type": "view_submission",
@@ -323,9 +403,7 @@ def view_submission_body(*, user: str, private_metadata: str, answer: str, team:
                 "type": "modal",
                 "callback_id": "drill_answer_modal",
                 "private_metadata": private_metadata,
-                "state": {
-                    "values": {"answer": {"text": {"type": "plain_text_input", "value": answer}}}
-                },
+                "state": {"values": {"answer": {"text": state}}},
                 "hash": "h",
             },
             "response_urls": [],

@@ -36,6 +36,7 @@ class ConsolePublisher:
     def __init__(self, out: TextIO) -> None:
         self.out = out
         self.posts = 0
+        self.posted: dict[int, str] = {}
 
     def say(self, text: str) -> None:
         self.out.write(text.rstrip() + "\n\n")
@@ -49,7 +50,13 @@ class ConsolePublisher:
             f"{messages.question_header(question)}\n"
             f"{messages.question_body(question)}\n{messages.answer_hint(question)}"
         )
-        return f"console-{post.drill.id}"
+        message_id = f"console-{post.drill.id}"
+        self.posted[post.drill.id] = message_id
+        return message_id
+
+    async def find_drill_post(self, channel: ChannelRef, drill_id: int) -> str | None:
+        """What this session printed: the console has no history beyond it."""
+        return self.posted.get(drill_id)
 
     async def reveal_drill(self, result: DrillResult) -> None:
         self.say(

@@ -103,3 +103,29 @@ class BankErrors(Exception):
 class ChannelUnavailable(Exception):
     """A platform refuses a channel for good (the bot was removed, lacks a permission):
     publishers raise it so that callers stop retrying and tell an admin instead."""
+
+
+class TransientFailure(Exception):
+    """A platform call failed in a way a later attempt may fix (a 5xx, a timeout, a lost
+    connection, a 429). Publishers raise it so that delivery code never needs to know a
+    platform's exception types.
+
+    `retry_after` is the platform's own wait in seconds (429 Retry-After), which a retry
+    must not undercut; `global_limit` says the wait holds for every request of the
+    platform, not just this route. `maybe_delivered` is True when the request may have
+    reached the platform before it failed (a 5xx, a timeout or a reset after sending):
+    the post may be out, so look for it before posting again."""
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        retry_after: float | None = None,
+        global_limit: bool = False,
+        maybe_delivered: bool = False,
+    ) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
+        self.global_limit = global_limit
+        self.maybe_delivered = maybe_delivered

@@ -11,8 +11,10 @@ import re
 import unicodedata
 from datetime import datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from bot.core.kinds.inputs import Input
 from bot.core.models import (
     LETTERS,
     AnswerResult,
@@ -20,13 +22,15 @@ from bot.core.models import (
     ChannelSettings,
     DrillResult,
     Group,
-    Kind,
     Leaderboard,
     MemberStats,
     Period,
     Question,
     Verdict,
 )
+
+if TYPE_CHECKING:
+    from bot.core.kinds.base import QuestionKind
 
 BAR_WIDTH = 10
 ELLIPSIS = "…"
@@ -38,7 +42,6 @@ BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 SENTENCE_END = (".", "!", "?", "…")
 MAX_SHOWN_DECIMALS = 12
 GROUPED_FROM = 10_000  # whole numbers from here on get thousands separators
-PARTLY_LABEL = "Partly"  # the distribution row only open answers can land in
 PERIOD_TITLES = {Period.WEEK: "This week", Period.MONTH: "This month", Period.ALL: "All time"}
 # How days are written, to a member and by one (`days:mon,wed,fri`); Monday is 0.
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -64,14 +67,24 @@ def format_days(days: tuple[int, ...]) -> str:
     return ",".join(DAY_NAMES[d] for d in days)
 
 
+VERDICT_LABELS = {Verdict.GOOD: "Correct", Verdict.PARTIAL: "Partly", Verdict.WRONG: "Wrong"}
+EMPTY_ANSWER = "Type an answer first."
+
+
+def _kind(question: Question) -> QuestionKind:
+    """The question's kind. Imported on use: the kinds word their texts with this module,
+    so importing the registry at the top would make an import cycle."""
+    from bot.core.kinds import registry
+
+    return registry.of(question)
+
+
 def question_header(question: Question) -> str:
     return f"{question.topic} · {question.difficulty}"
 
 
 def choice_lines(question: Question) -> list[str]:
-    """`A) ...` for each choice of a choice question (none for the typed kinds)."""
-    if question.kind is not Kind.CHOICE:
-        return []
+    """`A) ...` for each choice of a lettered question (none for the typed kinds)."""
     return [f"{LETTERS[i]}) {choice.text}" for i, choice in enumerate(question.choices)]
 
 
@@ -82,9 +95,13 @@ def question_body(question: Question) -> str:
 
 
 def answer_hint(question: Question) -> str:
-    if question.kind is Kind.CHOICE:
-        return f"Answer with `/quiz answer {question.letters[0]}`…`{question.letters[-1]}`."
-    if question.kind is Kind.NUMERIC:
+    wanted = _kind(question).answer_input(question)
+    letters = wanted.options
+    if wanted.input is Input.BUTTONS:
+        return f"Answer with `/quiz answer {letters[0]}`…`{letters[-1]}`."
+    if wanted.input is Input.SELECT_MANY:
+        return f"Pick every right one: `/quiz answer {letters[0]} {letters[-1]}`."
+    if wanted.input is Input.NUMBER:
         return "Answer with a number: `/quiz answer 0.25`."
     return "Answer in your own words: `/quiz answer <text>`."
 
@@ -122,17 +139,25 @@ def number_text(value: float | None, tolerance: float = 0.0) -> str:
     return f"{rounded:{grouping}.{decimals}f}"
 
 
-def answer_text(question: Question) -> str:
-    """The answer key as a member should read it."""
-    if question.kind is Kind.NUMERIC:
-        return number_text(question.answer, question.tolerance)
-    return question.correct_answer_text()
+def pick_letters_hint(letters: str) -> str:
+    """Told when a select-all answer names something other than its letters."""
+    return f"Answer with one or more of the letters {letters[0]}-{letters[-1]}, like `A C`."
+
+
+def given_answer(question: Question, answer: str, normalized: str) -> str:
+    """A member's answer as they are reminded of it (letters for lettered kinds)."""
+    return _kind(question).given(answer, normalized)
+
+
+def answer_key(question: Question) -> str:
+    """The answer key as a member should read it in a reveal."""
+    return _kind(question).answer_key(question)
 
 
 def answer_feedback(result: AnswerResult) -> str:
     """The private reply to an answer: locked in, or the verdict with the explanation."""
     attempt, question = result.attempt, result.question
-    given = attempt.grade.normalized if question.kind is Kind.CHOICE else echo(attempt.answer)
+    given = given_answer(question, attempt.answer, attempt.grade.normalized)
     if not result.reveal_now:
         return f"Locked in: {sentence(given)} The answer is revealed when the drill closes."
     grade = attempt.grade
@@ -140,18 +165,18 @@ def answer_feedback(result: AnswerResult) -> str:
         head = f"Correct, +{attempt.points} points!"
     elif grade.verdict is Verdict.PARTIAL:
         head = f"Partly right, +{attempt.points} points."
-    elif question.kind is Kind.OPEN:
+    elif _kind(question).answers_in_prose:
         head = "Not quite."
     else:
-        head = f"Not quite. The answer is {sentence(answer_text(question))}"
+        head = f"Not quite. The answer is {sentence(answer_key(question))}"
     lines = [head]
     if grade.covered:
         lines.append("You covered: " + "; ".join(grade.covered))
-    if grade.missed and question.kind is Kind.OPEN:
+    if grade.missed and _kind(question).lists_missed:
         lines.append("You missed: " + "; ".join(grade.missed))
     if grade.misconceptions:
         lines.append("Careful: " + "; ".join(grade.misconceptions))
-    if question.kind is Kind.OPEN and grade.verdict is not Verdict.GOOD:
+    if _kind(question).answers_in_prose and grade.verdict is not Verdict.GOOD:
         lines += ["A full answer:", question.reference.strip()]
     lines.append(question.explanation.strip())
     if result.streak > 1:
@@ -167,8 +192,6 @@ def distribution_lines(result: DrillResult) -> list[str]:
     total = max(1, result.answered)
     lines = []
     for row in result.distribution:
-        if row.label == PARTLY_LABEL and result.question.kind is not Kind.OPEN:
-            continue
         filled = round(BAR_WIDTH * row.count / total)
         mark = " ✓" if row.correct else ""
         bar = "█" * filled + "░" * (BAR_WIDTH - filled)
@@ -192,7 +215,7 @@ def fastest_line(result: DrillResult) -> str:
 
 
 def answer_line(question: Question) -> str:
-    return f"Answer: {answer_text(question)}"
+    return f"Answer: {answer_key(question)}"
 
 
 def reveal_text(result: DrillResult) -> str:
@@ -305,6 +328,7 @@ DAILY_TITLE = "Daily question"
 CLOSED_TITLE = "Drill closed"
 ANSWER_BUTTON = "Answer"
 ANSWER_LABEL = "Your answer"
+PICK_PLACEHOLDER = "Pick every right answer"
 SUBMIT_LABEL = "Submit"
 CANCEL_LABEL = "Cancel"
 
@@ -550,7 +574,6 @@ def not_a_day_range(part: str) -> str:
 
 
 # Why an answer cannot be graded as given (bot.core.grading).
-ANSWER_EMPTY = "Type an answer first."
 SHORT_ANSWER_EMPTY = "Type a word or a short phrase."
 OPEN_ANSWER_EMPTY = "Write a sentence or two in your own words."
 
@@ -608,7 +631,9 @@ SLASH_OPTIONS = {
         "period": "Which scores to count (this week if left out)",
         "group": "Only this study group's members",
     },
-    "answer": {"text": "Your answer: a letter for multiple choice, else your own words"},
+    "answer": {
+        "text": "Your answer: a letter, or several (A C) for select-all, else your own words"
+    },
     "group create": {"name": "1-32 letters, digits, - or _"},
     "group join": {"name": "The group's name"},
     "group leave": {"name": "The group's name"},

@@ -7,11 +7,11 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 
 from bot.core.models import (
+    AnswerCount,
     Attempt,
     BoardEntry,
     ChannelRef,
     ChannelSettings,
-    ChoiceCount,
     Drill,
     DrillPost,
     DrillResult,
@@ -42,6 +42,12 @@ class Publisher(Protocol):
 
     async def post_drill(self, post: DrillPost) -> str:
         """Post the daily question; returns the platform's message id."""
+        ...
+
+    async def find_drill_post(self, channel: ChannelRef, drill_id: int) -> str | None:
+        """The message id of the drill's post if it is among the channel's recent bot
+        messages, else None: checked before posting again after an unknown outcome (a
+        crash mid-call, a 5xx after the platform accepted the post)."""
         ...
 
     async def reveal_drill(self, result: DrillResult) -> None:
@@ -115,9 +121,7 @@ class Repository(Protocol):
 
     async def drill_with_settings(self, drill_id: int) -> tuple[Drill, ChannelSettings] | None: ...
 
-    async def distribution(
-        self, drill_id: int, letters: str, correct_letter: str | None
-    ) -> tuple[ChoiceCount, ...]: ...
+    async def answer_counts(self, drill_id: int) -> tuple[AnswerCount, ...]: ...
 
     async def fastest_correct(self, drill_id: int, limit: int) -> tuple[tuple[str, int], ...]: ...
 

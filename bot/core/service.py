@@ -22,7 +22,7 @@ from bot.core.errors import (
     QuizError,
     UsageError,
 )
-from bot.core.grading import grade
+from bot.core.kinds import registry
 from bot.core.models import (
     AnswerResult,
     Attempt,
@@ -32,13 +32,13 @@ from bot.core.models import (
     DrillPost,
     DrillResult,
     DrillState,
-    Kind,
     Leaderboard,
     MemberRef,
     MemberStats,
     Period,
     Question,
     RevealMode,
+    Verdict,
 )
 from bot.core.picking import eligible, pick_question
 from bot.core.ports import ChannelScheduler, Clock, Publisher, Repository
@@ -318,7 +318,7 @@ class QuizService:
         if member.workspace_id != drill.channel.workspace_id:
             raise NotFound(messages.OTHER_WORKSPACE)
         question = self.question(drill.question_id)
-        result = grade(question, text)
+        result = registry.grade(question, text)
         latency = max(now - drill.opened_at, timedelta(0))
         attempt = Attempt(
             member=member,
@@ -334,7 +334,7 @@ class QuizService:
             attempt, question.topic, drill.local_date
         )
         if not created:
-            given = stored.grade.normalized if question.kind is Kind.CHOICE else stored.answer
+            given = messages.given_answer(question, stored.answer, stored.grade.normalized)
             raise AlreadyAnswered(messages.already_answered(given))
         return AnswerResult(
             attempt=stored,
@@ -384,10 +384,10 @@ class QuizService:
         if drill is None:
             raise NotFound(messages.DRILL_GONE)
         question = self.question(drill.question_id)
-        letters = question.letters if question.kind is Kind.CHOICE else ""
-        distribution = await self.repo.distribution(drill.id, letters, question.correct_letter)
-        answered = sum(row.count for row in distribution)
-        correct = sum(row.count for row in distribution if row.correct)
+        counts = await self.repo.answer_counts(drill.id)
+        distribution = registry.of(question).distribution(question, counts)
+        answered = sum(row.count for row in counts)
+        correct = sum(row.count for row in counts if row.verdict is Verdict.GOOD)
         fastest = await self.repo.fastest_correct(drill.id, FASTEST)
         return DrillResult(drill, question, answered, correct, distribution, fastest)
 

@@ -2,15 +2,28 @@
 
 Channels are addressed by id through partial messageables, so posting needs no cache
 and works for a channel the gateway has not described yet.
+
+Failures leave as the core's error types: Forbidden and NotFound as ChannelUnavailable,
+429s, 5xx, timeouts and lost connections as TransientFailure. discord.py retries a 5xx
+itself, up to 5 tries, and cannot be told not to; so every message created here carries
+a `nonce` (discord.py then sends `enforce_nonce`), and Discord answers a repeat of the
+same nonce within a few minutes with the message it already made, never a copy. Past
+that window, `find_drill_post` tells whether a drill's post is out before posting again.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
+import aiohttp
 import discord
 
-from bot.core.errors import ChannelUnavailable
+from bot.core.errors import ChannelUnavailable, TransientFailure
 from bot.core.models import ChannelRef, DrillPost, DrillResult, Leaderboard
 from bot.discord_adapter.render import (
     drill_embed,
@@ -22,6 +35,57 @@ from bot.discord_adapter.replies import NO_MENTIONS
 from bot.discord_adapter.views import answer_view
 
 log = logging.getLogger(__name__)
+
+NONCE_LENGTH = 25  # Discord's limit for a string nonce
+HISTORY_LIMIT = 50  # recent messages searched for a drill's post
+
+
+def drill_nonce(drill_id: int) -> str:
+    return f"drill-{drill_id}"
+
+
+def content_nonce(*parts: Any) -> str:
+    """A nonce for a message with no id of its own: the same message to the same place
+    gets the same nonce, so a retry within Discord's window is not posted twice."""
+    digest = hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode())
+    return digest.hexdigest()[:NONCE_LENGTH]
+
+
+def _retry_after(exc: discord.HTTPException) -> tuple[float | None, bool]:
+    headers = getattr(exc.response, "headers", None) or {}
+    value = headers.get("Retry-After") or headers.get("X-RateLimit-Reset-After")
+    is_global = str(headers.get("X-RateLimit-Global", "")).lower() == "true"
+    try:
+        return (float(value) if value is not None else None), is_global
+    except ValueError:
+        return None, is_global
+
+
+@contextmanager
+def translated(action: str) -> Iterator[None]:
+    """Turn discord.py's and aiohttp's exceptions into the core's delivery errors."""
+    try:
+        yield
+    except (discord.Forbidden, discord.NotFound) as exc:
+        raise ChannelUnavailable(exc.text or str(exc)) from exc
+    except discord.RateLimited as exc:
+        raise TransientFailure(f"{action}: rate limited", retry_after=exc.retry_after) from exc
+    except discord.HTTPException as exc:
+        if exc.status == 429:
+            retry_after, is_global = _retry_after(exc)
+            raise TransientFailure(
+                f"{action}: rate limited", retry_after=retry_after, global_limit=is_global
+            ) from exc
+        if exc.status >= 500:
+            raise TransientFailure(
+                f"{action}: Discord answered {exc.status}", maybe_delivered=True
+            ) from exc
+        raise
+    except aiohttp.ClientConnectorError as exc:
+        raise TransientFailure(f"{action}: cannot reach Discord ({exc})") from exc
+    except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+        reason = f"{action}: {type(exc).__name__} {exc}".rstrip()
+        raise TransientFailure(reason, maybe_delivered=True) from exc
 
 
 class DiscordPublisher:
@@ -36,15 +100,32 @@ class DiscordPublisher:
     async def post_drill(self, post: DrillPost) -> str:
         """The question embed with its answer buttons; a refusal for lack of access or
         permissions is ChannelUnavailable, so the caller tells an admin, not retries."""
-        try:
+        with translated("posting the drill"):
             message = await self.channel(post.drill.channel).send(
                 embed=drill_embed(post),
                 view=answer_view(post.drill.id, post.question),
                 allowed_mentions=NO_MENTIONS,
+                nonce=drill_nonce(post.drill.id),
             )
-        except (discord.Forbidden, discord.NotFound) as exc:
-            raise ChannelUnavailable(exc.text or str(exc)) from exc
         return str(message.id)
+
+    async def find_drill_post(self, channel: ChannelRef, drill_id: int) -> str | None:
+        """The id of the drill's post among the channel's recent messages by this bot (it
+        carries buttons `drill:{id}:...`), or None: asked before posting again when an
+        earlier attempt's outcome is unknown."""
+        prefix = f"drill:{drill_id}:"
+        me = self.client.user.id if self.client.user is not None else None
+        with translated("reading the channel"):
+            async for message in self.channel(channel).history(limit=HISTORY_LIMIT):
+                if me is not None and message.author.id != me:
+                    continue
+                if any(
+                    str(getattr(child, "custom_id", "") or "").startswith(prefix)
+                    for row in message.components
+                    for child in getattr(row, "children", ())
+                ):
+                    return str(message.id)
+        return None
 
     async def reveal_drill(self, result: DrillResult) -> None:
         drill = result.drill
@@ -52,16 +133,21 @@ class DiscordPublisher:
             log.warning("drill %s has no post to reveal in", drill.id)
             return
         message = self.channel(drill.channel).get_partial_message(int(drill.message_id))
-        await message.edit(
-            embed=reveal_embed(result),
-            view=answer_view(drill.id, result.question, revealed=True),
-            allowed_mentions=NO_MENTIONS,
-        )
+        with translated("revealing the drill"):
+            await message.edit(
+                embed=reveal_embed(result),
+                view=answer_view(drill.id, result.question, revealed=True),
+                allowed_mentions=NO_MENTIONS,
+            )
 
     async def post_leaderboard(self, channel: ChannelRef, board: Leaderboard, title: str) -> None:
-        await self.channel(channel).send(
-            embed=leaderboard_embed(board, title), allowed_mentions=NO_MENTIONS
-        )
+        embed = leaderboard_embed(board, title)
+        with translated("posting a leaderboard"):
+            await self.channel(channel).send(
+                embed=embed,
+                allowed_mentions=NO_MENTIONS,
+                nonce=content_nonce(channel.channel_id, embed.to_dict()),
+            )
 
     def channel_mention(self, channel: ChannelRef) -> str:
         return f"<#{channel.channel_id}>"
@@ -69,5 +155,9 @@ class DiscordPublisher:
     async def post_private(self, channel: ChannelRef, user_id: str, text: str) -> None:
         """A DM: it reaches the member even where the bot cannot post. (An ephemeral
         message needs an interaction to answer, and the callers here have none.)"""
-        dm = await self.client.create_dm(discord.Object(int(user_id)))
-        await dm.send(private_text(text).content, allowed_mentions=NO_MENTIONS)
+        content = private_text(text).content
+        with translated("sending a direct message"):
+            dm = await self.client.create_dm(discord.Object(int(user_id)))
+            await dm.send(
+                content, allowed_mentions=NO_MENTIONS, nonce=content_nonce(user_id, content)
+            )

@@ -5,18 +5,28 @@ in the drill's channel with chat.update. Errors that retrying cannot fix (the bo
 removed from the channel, the channel is gone or archived) become ChannelUnavailable, so
 the scheduler stops retrying and tells the admin who ran setup through post_private,
 which falls back to a direct message when the channel refuses an ephemeral one.
+
+Rate limits (429 with Retry-After), 5xx, Slack's internal_error and fatal_error,
+timeouts and lost connections become TransientFailure, to be retried by the delivery
+code. chat.postMessage goes through a copy of the client without slack_sdk's retry
+handlers: its default handler repeats a request after a lost connection, and Slack has
+no idempotency key for a post, so a reset after Slack accepted it would post it twice.
+Our own retries ask `find_drill_post` first when a post's outcome is unknown.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core import messages
-from bot.core.errors import ChannelUnavailable
+from bot.core.errors import ChannelUnavailable, TransientFailure
 from bot.core.models import ChannelRef, DrillPost, DrillResult, Leaderboard
 from bot.slack_adapter import blocks
 
@@ -48,11 +58,59 @@ DM_FALLBACK = frozenset(
     }
 )
 
+# Errors after which the call may have taken effect; a later attempt may succeed.
+SERVER_ERRORS = frozenset({"internal_error", "fatal_error", "service_unavailable"})
+HISTORY_LIMIT = 50  # recent messages searched for a drill's post
+
 TokenLookup = Callable[[str], Awaitable[str | None]]
 
 
 def error_code(exc: SlackApiError) -> str:
     return str(exc.response.get("error", "unknown_error"))
+
+
+def _header(exc: SlackApiError, name: str) -> str | None:
+    headers = getattr(exc.response, "headers", None) or {}
+    for key, value in headers.items():
+        if key.lower() == name.lower():
+            return str(value[0] if isinstance(value, list | tuple) else value)
+    return None
+
+
+@contextmanager
+def translated(action: str) -> Iterator[None]:
+    """Turn slack_sdk's and aiohttp's exceptions into the core's delivery errors; other
+    Slack errors (a malformed request, a bug of ours) leave as they are."""
+    try:
+        yield
+    except SlackApiError as exc:
+        code = error_code(exc)
+        status = getattr(exc.response, "status_code", 200)
+        if code in CHANNEL_REFUSALS:
+            raise ChannelUnavailable(code) from exc
+        if status == 429 or code == "ratelimited":
+            try:
+                retry_after = float(_header(exc, "Retry-After") or 1)
+            except ValueError:
+                retry_after = 1.0
+            raise TransientFailure(f"{action}: rate limited", retry_after=retry_after) from exc
+        if status >= 500 or code in SERVER_ERRORS:
+            raise TransientFailure(
+                f"{action}: Slack answered {status} {code}", maybe_delivered=True
+            ) from exc
+        raise
+    except aiohttp.ClientConnectorError as exc:
+        raise TransientFailure(f"{action}: cannot reach Slack ({exc})") from exc
+    except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+        reason = f"{action}: {type(exc).__name__} {exc}".rstrip()
+        raise TransientFailure(reason, maybe_delivered=True) from exc
+
+
+def without_retries(client: AsyncWebClient) -> AsyncWebClient:
+    """The same client (token, address, session) with no retry handlers."""
+    quiet = copy.copy(client)
+    quiet.retry_handlers = []
+    return quiet
 
 
 async def send_private(
@@ -81,6 +139,7 @@ class SlackPublisher:
 
     def __init__(self, client: AsyncWebClient, token_for: TokenLookup | None = None) -> None:
         self.client = client
+        self.poster = without_retries(client)
         self.token_for = token_for
 
     async def _auth(self, workspace_id: str) -> dict[str, str]:
@@ -93,20 +152,32 @@ class SlackPublisher:
 
     async def _post(self, channel: ChannelRef, **message: object) -> str:
         auth = await self._auth(channel.workspace_id)
-        try:
-            response = await self.client.chat_postMessage(
+        with translated("posting"):
+            response = await self.poster.chat_postMessage(
                 channel=channel.channel_id,
                 unfurl_links=False,
                 unfurl_media=False,
                 **message,
                 **auth,
             )
-        except SlackApiError as exc:
-            code = error_code(exc)
-            if code in CHANNEL_REFUSALS:
-                raise ChannelUnavailable(code) from exc
-            raise
         return str(response["ts"])
+
+    async def find_drill_post(self, channel: ChannelRef, drill_id: int) -> str | None:
+        """The `ts` of the drill's post among the channel's recent bot messages (its
+        actions block is `drill:{id}`), or None: asked before posting again when an
+        earlier attempt's outcome is unknown."""
+        block_id = f"drill:{drill_id}"
+        auth = await self._auth(channel.workspace_id)
+        with translated("reading the channel"):
+            response = await self.client.conversations_history(
+                channel=channel.channel_id, limit=HISTORY_LIMIT, **auth
+            )
+        for message in response.get("messages") or []:
+            if "bot_id" not in message:
+                continue
+            if any(block.get("block_id") == block_id for block in message.get("blocks") or []):
+                return str(message["ts"])
+        return None
 
     async def post_drill(self, post: DrillPost) -> str:
         return await self._post(
@@ -123,13 +194,15 @@ class SlackPublisher:
             log.warning("drill %s has no message to update: posting its reveal", result.drill.id)
             await self._post(channel, text=text, blocks=layout)
             return
-        await self.client.chat_update(
-            channel=channel.channel_id,
-            ts=result.drill.message_id,
-            text=text,
-            blocks=layout,
-            **await self._auth(channel.workspace_id),
-        )
+        auth = await self._auth(channel.workspace_id)
+        with translated("revealing"):
+            await self.client.chat_update(
+                channel=channel.channel_id,
+                ts=result.drill.message_id,
+                text=text,
+                blocks=layout,
+                **auth,
+            )
 
     async def post_leaderboard(self, channel: ChannelRef, board: Leaderboard, title: str) -> None:
         await self._post(
@@ -144,4 +217,5 @@ class SlackPublisher:
 
     async def post_private(self, channel: ChannelRef, user_id: str, text: str) -> None:
         auth = await self._auth(channel.workspace_id)
-        await send_private(self.client, channel.channel_id, user_id, text, auth.get("token"))
+        with translated("sending a private message"):
+            await send_private(self.client, channel.channel_id, user_id, text, auth.get("token"))

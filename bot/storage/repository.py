@@ -11,11 +11,11 @@ import aiosqlite
 
 from bot.core.errors import GroupExists, NotSetUp, UnknownGroup
 from bot.core.models import (
+    AnswerCount,
     Attempt,
     BoardEntry,
     ChannelRef,
     ChannelSettings,
-    ChoiceCount,
     Drill,
     DrillState,
     Grade,
@@ -33,7 +33,6 @@ from bot.storage.sqlite import Database
 
 log = logging.getLogger(__name__)
 
-_VERDICT_LABELS = ((Verdict.GOOD, "Correct"), (Verdict.PARTIAL, "Partly"), (Verdict.WRONG, "Wrong"))
 
 _LIVE = "('pending', 'posting', 'open')"
 _DRILL_COLUMNS = """
@@ -500,27 +499,16 @@ class SqliteRepository:
             drill_id=attempt.drill_id,
         )
 
-    async def distribution(
-        self, drill_id: int, letters: str, correct_letter: str | None
-    ) -> tuple[ChoiceCount, ...]:
-        """Answers per letter for a choice question, else per verdict."""
-        column = "normalized" if letters else "verdict"
+    async def answer_counts(self, drill_id: int) -> tuple[AnswerCount, ...]:
+        """How many attempts at a drill share each normalised answer and verdict."""
         async with self.db.reading() as conn:
             rows = await self._all(
                 conn,
-                f"SELECT {column}, count(*) FROM attempts WHERE drill_id = ? GROUP BY {column}",
+                """SELECT normalized, verdict, count(*) FROM attempts WHERE drill_id = ?
+                   GROUP BY normalized, verdict ORDER BY normalized, verdict""",
                 (drill_id,),
             )
-        counts = {row[0]: row[1] for row in rows}
-        if letters:
-            return tuple(
-                ChoiceCount(letter, counts.get(letter, 0), letter == correct_letter)
-                for letter in letters
-            )
-        return tuple(
-            ChoiceCount(label, counts.get(verdict.value, 0), verdict is Verdict.GOOD)
-            for verdict, label in _VERDICT_LABELS
-        )
+        return tuple(AnswerCount(row[0], Verdict(row[1]), row[2]) for row in rows)
 
     async def fastest_correct(self, drill_id: int, limit: int) -> tuple[tuple[str, int], ...]:
         async with self.db.reading() as conn:
