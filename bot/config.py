@@ -69,16 +69,18 @@ def questions_dir_from_env(env: Mapping[str, str] | None = None) -> Path:
         return DEFAULT_QUESTIONS_DIR
     path = Path(text)
     if not path.exists():
-        raise ConfigError(messages.bad_path_setting("QUESTIONS_DIR", text, "does not exist"))
+        raise ConfigError(messages.bad_path_setting("QUESTIONS_DIR", text, messages.PATH_MISSING))
     if not path.is_dir():
-        raise ConfigError(messages.bad_path_setting("QUESTIONS_DIR", text, "is not a directory"))
+        raise ConfigError(
+            messages.bad_path_setting("QUESTIONS_DIR", text, messages.NOT_A_DIRECTORY)
+        )
     return path
 
 
 def _data_dir(text: str) -> Path:
     path = Path(text) if text else DEFAULT_DATA_DIR
     if path.exists() and not path.is_dir():
-        raise ConfigError(messages.bad_path_setting("DATA_DIR", text, "is not a directory"))
+        raise ConfigError(messages.bad_path_setting("DATA_DIR", text, messages.NOT_A_DIRECTORY))
     return path
 
 

@@ -20,7 +20,8 @@ from bot.core.importers import (
     out_path_problem,
     write_pack,
 )
-from bot.core.models import Difficulty, Kind
+from bot.core.kinds import registry
+from bot.core.models import Difficulty
 from bot.core.quality import check_bank
 
 log = logging.getLogger(__name__)
@@ -172,10 +173,10 @@ def stats(path: Path) -> int:
     levels = Counter(question.difficulty.value for question in bank)
     weeks = Counter(str(question.week) if question.week else "-" for question in bank)
     lines = _table("topic", topics, sorted(topics), total)
-    lines += _table("kind", kinds, [kind.value for kind in Kind], total)
+    lines += _table("kind", kinds, registry.names(), total)
     lines += _table("difficulty", levels, [level.value for level in Difficulty], total)
     lines += _table("week", weeks, ["1", "2", "3", "4", "-"], total)
-    mix = ", ".join(f"{kind.value} {kinds[kind.value] / total:.0%}" for kind in Kind)
+    mix = ", ".join(f"{kind} {kinds[kind] / total:.0%}" for kind in registry.names())
     lines.append(
         f"total: {_count(total, 'question')} in {_count(len(bank.paths), 'pack')}, "
         f"{_count(len(topics), 'topic')}"

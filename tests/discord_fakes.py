@@ -566,3 +566,15 @@ def button_ids(message: dict[str, Any]) -> list[str]:
 
 def buttons(message: dict[str, Any]) -> list[dict[str, Any]]:
     return [button for row in message["components"] for button in row["components"]]
+
+
+def pick(custom_id: str, values: list[str], message: dict[str, Any], who: Person) -> dict[str, Any]:
+    """A member submitting a string select menu of the message with these values."""
+    data = {"custom_id": custom_id, "component_type": 3, "values": values}
+    return interaction_payload(3, data, who, message=message)
+
+
+def selects(message: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        item for row in message["components"] for item in row["components"] if item["type"] == 3
+    ]

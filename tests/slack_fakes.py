@@ -376,7 +376,19 @@ def action_body(
     )
 
 
-def view_submission_body(*, user: str, private_metadata: str, answer: str, team: str = TEAM) -> str:
+def view_submission_body(
+    *,
+    user: str,
+    private_metadata: str,
+    answer: str = "",
+    picked: list[str] | None = None,
+    team: str = TEAM,
+) -> str:
+    """A modal submit: the typed `answer`, or with `picked` the ticked checkbox values."""
+    state: dict = {"type": "plain_text_input", "value": answer}
+    if picked is not None:
+        ticked = [{"text": {"type": "plain_text", "text": v}, "value": v} for v in picked]
+        state = {"type": "checkboxes", "selected_options": ticked}
     return _payload(
         {
             "type": "view_submission",
@@ -391,9 +403,7 @@ def view_submission_body(*, user: str, private_metadata: str, answer: str, team:
                 "type": "modal",
                 "callback_id": "drill_answer_modal",
                 "private_metadata": private_metadata,
-                "state": {
-                    "values": {"answer": {"text": {"type": "plain_text_input", "value": answer}}}
-                },
+                "state": {"values": {"answer": {"text": state}}},
                 "hash": "h",
             },
             "response_urls": [],

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.core import commands
+from bot.core import commands, messages
 from bot.core.commands import (
     Answer,
     GroupCreate,
@@ -88,7 +88,7 @@ def test_bad_input_gets_a_clear_message(text, message):
 def test_unknown_commands_answer_with_the_usage():
     with pytest.raises(UsageError) as caught:
         parse("/quiz dance")
-    assert commands.USAGE in caught.value.message
+    assert messages.USAGE in caught.value.message
 
 
 @given(st.text(max_size=300))

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import yaml
+
 from bot.console_adapter.console import CHANNEL, ConsolePublisher
 from tests.conftest import TEST_BANK
 from tests.fakes import drill_post
@@ -31,11 +33,11 @@ SCRIPT = """\
 """
 
 
-def run_console(tmp_path: Path, script: str) -> str:
+def run_console(tmp_path: Path, script: str, bank: Path = TEST_BANK) -> str:
     env = {
         **os.environ,
         "DATABASE_URL": f"sqlite:///{tmp_path / 'console.db'}",
-        "QUESTIONS_DIR": str(TEST_BANK),
+        "QUESTIONS_DIR": str(bank),
     }
     for name in list(env):
         if name.startswith(("DISCORD_", "SLACK_")):
@@ -83,6 +85,51 @@ def test_as_is_a_whole_word_so_other_text_answers(tmp_path):
     assert "[private to you] Answer with one of the letters A-D." in out
     assert "Give a name: `:as alice`" in out
     assert "(now speaking as bob)" in out
+
+
+MULTI_SCRIPT = """\
+/quiz setup time:09:00 tz:Europe/Berlin topics:select
+/quiz post-now
+:as alice
+/quiz answer A C
+:as bob
+/quiz answer A
+/quiz answer A C
+:as carol
+/quiz answer a, b
+:as dave
+/quiz answer CA
+:as erin
+/quiz answer A Z
+/quiz close-now
+:as bob
+/quiz stats
+"""
+
+
+def test_a_multi_question_is_answered_with_several_letters_on_the_console(tmp_path):
+    # One select-all question only (right: A and C), so the day's pick is known.
+    data = yaml.safe_load((TEST_BANK / "select.yaml").read_text(encoding="utf-8"))
+    data["questions"] = [q for q in data["questions"] if q["id"] == "select-multi-overfitting"]
+    bank = tmp_path / "bank"
+    bank.mkdir()
+    (bank / "select.yaml").write_text(yaml.safe_dump(data), encoding="utf-8")
+
+    out = run_console(tmp_path, MULTI_SCRIPT, bank)
+    assert "Pick every right one: `/quiz answer A D`." in out
+    assert "[private to alice] Correct, +25 points!" in out
+    assert "[private to bob] Partly right, +10 points." in out
+    assert "You missed: C) Weight decay" in out
+    assert "[private to bob] You've already answered; your answer A stands." in out
+    assert "[private to carol] Not quite. The answer is A) Dropout; C) Weight decay." in out
+    assert "[private to dave] Correct, +25 points!" in out
+    assert "[private to erin] Answer with one or more of the letters A-D, like `A C`." in out
+    assert "4 people answered; 2 got it right (50%)." in out
+    for line in ("A       ██████████ 4 ✓", "B       ██░░░░░░░░ 1", "C       █████░░░░░ 2 ✓"):
+        assert line in out
+    assert "D       ░░░░░░░░░░ 0" in out
+    assert "Stats for bob\nAnswered: 1 · correct: 0 (0%)\nPoints: 10" in out
+    assert "Traceback" not in out
 
 
 async def test_the_console_publisher_finds_only_the_drills_it_posted():

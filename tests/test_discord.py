@@ -37,8 +37,10 @@ from tests.discord_fakes import (
     install,
     modal_submit,
     person,
+    pick,
     resolved_member,
     running_bot,
+    selects,
     slash,
 )
 
@@ -445,7 +447,7 @@ async def test_study_groups_from_discord(fake, bot):
 
 
 async def test_help_and_topics(fake, bot):
-    assert text_of(await fake.interact(slash("help", person("xia")))) == commands.USAGE
+    assert text_of(await fake.interact(slash("help", person("xia")))) == messages.USAGE
     topics = text_of(await fake.interact(slash("topics", person("xia"))))
     assert "testing: 3 questions" in topics and "typed: 3 questions" in topics
 
@@ -611,3 +613,91 @@ async def test_the_sync_hash_lives_in_the_data_dir_whatever_the_database_url(
         pass
     assert len(fake.find("PUT", global_sync)) == 1
     assert (state / HASH_FILE).is_file()
+
+
+# --- a select-all (multi) question: a select menu taking several letters ------------------------
+
+
+def answers_for(letters: str, right: str) -> dict[str, list[str]]:
+    """Members and their picks: one exactly right, one partly right, one with a wrong pick."""
+    wrong = next(x for x in letters if x not in right)
+    return {"ann": list(right), "ben": [right[0]], "cy": [right[0], wrong]}
+
+
+async def test_a_multi_question_is_posted_with_a_select_menu_taking_several_letters(
+    fake, bot, service
+):
+    await setup_channel(fake, topics="select")
+    message = await post_now(fake)
+    drill_id, question = await open_question(service)
+    (menu,) = selects(message)
+    assert menu["custom_id"] == f"drill:{drill_id}:pick"
+    assert (menu["min_values"], menu["max_values"]) == (1, len(question.letters))
+    assert [o["value"] for o in menu["options"]] == list(question.letters)
+    assert [o["label"] for o in menu["options"]] == messages.choice_lines(question)
+    (embed,) = message["embeds"]
+    assert embed["description"].endswith(messages.answer_hint(question))
+
+
+async def test_multi_answers_get_full_partial_or_no_credit_once_each_and_the_reveal_counts_choices(
+    fake, bot, service, tmp_path
+):
+    await setup_channel(fake, topics="select")
+    message = await post_now(fake)
+    drill_id, question = await open_question(service)
+    right = question.correct_letters
+    picks = answers_for(question.letters, right)
+    custom_id = f"drill:{drill_id}:pick"
+    replies = {
+        name: text_of(await fake.interact(pick(custom_id, letters, message, person(name))))
+        for name, letters in picks.items()
+    }
+    assert replies["ann"].startswith("Correct, +")
+    assert replies["ben"].startswith("Partly right, +")
+    assert "You missed: " in replies["ben"]
+    assert replies["cy"].startswith(f"Not quite. The answer is {messages.answer_key(question)}.")
+
+    again = await fake.interact(pick(custom_id, [right[0]], message, person("ann")))
+    assert text_of(again) == messages.already_answered(", ".join(right))
+
+    text_of(await fake.interact(slash("close-now", ADMIN)))
+    (edit,) = await fake.wait_for("PATCH", rf"/channels/{CHANNEL_ID}/messages/{message['id']}")
+    (embed,) = edit.body["embeds"]
+    for letter in right:
+        assert f"✅ **{letter})" in embed["description"]
+    answer, spread = embed["fields"]
+    assert answer["value"].startswith(messages.answer_line(question))
+    assert spread["name"] == "3 people answered; 1 got it right (33%)."
+    bars = dict(re.findall(r"^([A-F])\s+[█░]{10} (\d+)", spread["value"], re.MULTILINE))
+    expected = {x: sum(x in letters for letters in picks.values()) for x in question.letters}
+    assert bars == {x: str(n) for x, n in expected.items()}
+    (menu,) = selects(edit.body)
+    assert menu["disabled"] is True
+
+    db = tmp_path / "drill.db"
+    stored = sql(db, "SELECT normalized FROM attempts WHERE drill_id = ? ORDER BY id", drill_id)
+    assert stored == [(right,), (right[0],), ("".join(sorted(picks["cy"])),)]  # sorted letters
+    base = {"easy": 10, "medium": 20, "hard": 30}[question.difficulty.value]
+    assert totals(db, person("ann").user_id) == (1, 1, base + 5)
+    assert totals(db, person("ben").user_id) == (1, 0, base // 2)
+    assert totals(db, person("cy").user_id) == (1, 0, 0)
+    stats = embed_of(await fake.interact(slash("stats", person("ben"))))
+    assert "Answered: 1 · correct: 0 (0%)" in stats["description"]
+    assert f"Points: {base // 2} · " in stats["description"]
+
+
+async def test_a_pick_on_a_multi_post_from_before_a_restart_is_recorded(
+    fake, service, config, clock, tmp_path
+):
+    async with running_bot(service, config):
+        await setup_channel(fake, topics="select")
+        message = await post_now(fake)
+        drill_id, question = await open_question(service)
+    async with open_service(config, clock) as restarted, running_bot(restarted, config):
+        payload = pick(
+            f"drill:{drill_id}:pick", list(question.correct_letters), message, person("kim")
+        )
+        assert text_of(await fake.interact(payload)).startswith("Correct, +")
+        result = await restarted.drill_result(drill_id)
+    assert (result.answered, result.correct) == (1, 1)
+    assert totals(tmp_path / "drill.db", person("kim").user_id)[:2] == (1, 1)

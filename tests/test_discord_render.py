@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, date, datetime
 
 import discord
@@ -148,6 +149,31 @@ def test_buttons_and_the_modal_respect_component_limits():
     modal = answer_modal(7, "t" * 300)
     assert len(modal.title) == 45 and modal.title.endswith("…")
     assert modal.custom_id == "drill:7:modal"
+
+
+def test_a_select_all_menu_of_long_choices_respects_component_limits():
+    question = dataclasses.replace(
+        huge_question(),
+        kind=Kind.MULTI,
+        choices=tuple(
+            Choice(f"choice {x} " + "long words " * 100, why="", correct=x in "AC")
+            for x in "ABCDEF"
+        ),
+    )
+    (menu,) = answer_view(7, question).children
+    data = menu.item.to_component_dict()
+    assert data["custom_id"] == "drill:7:pick" and data["type"] == 3
+    assert (data["min_values"], data["max_values"]) == (1, 6)
+    assert [o["value"] for o in data["options"]] == list("ABCDEF")
+    assert all(len(o["label"]) <= 100 and o["label"].endswith("…") for o in data["options"])
+    assert len(data["placeholder"]) <= 150
+    (closed,) = answer_view(7, question, revealed=True).children
+    assert closed.item.disabled
+    embed = drill_embed(DrillPost(drill(question), question, ChannelSettings(CHANNEL)))
+    within_limits(embed)
+    assert (embed.description or "").endswith(messages.answer_hint(question))
+    revealed = reveal_embed(DrillResult(drill(question), question, 0, 0, (), ())).description or ""
+    assert revealed.count("✅") == 2
 
 
 @pytest.mark.parametrize("typed", ["", "e", "america", "zzz-no-such-zone"])

@@ -9,8 +9,8 @@ import pytest
 
 from bot.core.bank import Bank, load_pack
 from bot.core.errors import BankErrors
-from bot.core.grading import grade
 from bot.core.importers import DEFAULT_WHY, import_questions, strip_html, write_pack
+from bot.core.kinds.registry import grade
 from bot.core.models import Difficulty, Kind, Verdict
 from bot.core.quality import check_bank
 
@@ -180,3 +180,25 @@ def test_anki_columns_header_names_the_tags_column() -> None:
     assert pca.prompt == "What does PCA stand for?"
     assert pca.answers == ("principal component analysis",)
     assert pca.tags == ("linear-algebra",)
+
+
+def test_a_csv_row_naming_several_right_choices_becomes_a_multi_question(tmp_path: Path) -> None:
+    path = tmp_path / "multi.csv"
+    path.write_text(
+        "prompt,answer,choices\n"
+        "Which of these are ensembles?,A|gradient boosting,"
+        "Random forest|Logistic regression|Gradient boosting|k-means\n"
+    )
+    (question,) = import_questions(path, "csv", "trees-ensembles")
+    assert question.kind is Kind.MULTI
+    assert question.correct_letters == "AC"  # by letter and by text
+    assert grade(question, "A C").verdict is Verdict.GOOD
+
+
+def test_a_csv_select_all_row_is_checked_like_a_multi_pack_entry(tmp_path: Path) -> None:
+    path = tmp_path / "multi.csv"
+    path.write_text("prompt,answer,choices\nWhich are unsupervised?,A|C,k-means|SVM|DBSCAN\n")
+    with pytest.raises(BankErrors) as caught:
+        import_questions(path, "csv", "clustering")
+    (error,) = caught.value.errors
+    assert str(error).endswith("line 2: choices: needs 4-6 choices (found 3)")

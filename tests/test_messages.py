@@ -10,12 +10,13 @@ import pytest
 
 from bot.core import messages
 from bot.core.bank import load_pack
-from bot.core.grading import grade
+from bot.core.kinds import registry
+from bot.core.kinds.registry import grade
 from bot.core.models import (
+    AnswerCount,
     AnswerResult,
     Attempt,
     ChannelRef,
-    ChoiceCount,
     Drill,
     DrillResult,
     DrillState,
@@ -42,8 +43,8 @@ def reveal(question: Question) -> DrillResult:
     drill = Drill(
         1, ChannelRef("test", "W1", "C1"), date(2025, 1, 15), question.id, DrillState.OPEN, NOW
     )
-    rows = (("Correct", 1, True), ("Partly", 0, False), ("Wrong", 1, False))
-    counts = tuple(ChoiceCount(label, count, right) for label, count, right in rows)
+    answers = (AnswerCount("x", Verdict.GOOD, 1), AnswerCount("y", Verdict.WRONG, 1))
+    counts = registry.of(question).distribution(question, answers)
     return DrillResult(drill, question, 2, 1, counts, ())
 
 

@@ -167,7 +167,7 @@ async def test_listed_admin_ids_need_no_lookup_and_lookups_are_cached(workspace,
 
 async def test_member_commands_never_look_up_roles(workspace, fake):
     reply = await workspace.command("U-MEMBER", "help")
-    assert reply.args["text"] == fallback(commands.USAGE)
+    assert reply.args["text"] == fallback(messages.USAGE)
     assert "&lt;text&gt;" in reply.args["text"]
     assert fake.calls_to("users.info") == []
 
@@ -357,7 +357,7 @@ async def test_a_typed_answer_goes_through_a_modal_and_gets_private_feedback(
     [answer_input] = [b for b in view["blocks"] if b["type"] == "input"]
     assert answer_input["element"]["multiline"] is True
 
-    response = await submit(workspace, view, question.correct_answer_text())
+    response = await submit(workspace, view, messages.answer_key(question))
 
     assert response.body == ""  # an empty ack closes the modal
     [feedback] = fake.calls_to("chat.postEphemeral")
@@ -384,7 +384,7 @@ async def test_a_second_modal_answer_is_refused_and_the_first_stands(workspace, 
     post = await post_drill(workspace, topics="typed")
     question = service.question((await service.repo.latest_drill(CHANNEL)).question_id)
     view = await open_modal(workspace, post)
-    await submit(workspace, view, question.correct_answer_text())
+    await submit(workspace, view, messages.answer_key(question))
     await submit(workspace, view, "something else entirely")
 
     second = fake.calls_to("chat.postEphemeral")[-1]
@@ -613,6 +613,62 @@ async def test_a_home_tab_that_fails_shows_the_error_view(
     [publish] = fake.calls_to("views.publish")
     assert publish.args["user_id"] == "U01"
     assert publish.args["view"] == home_error_view().to_dict()
+
+
+# --- a select-all (multi) question: checkboxes in the answer modal ----------------------------
+
+
+async def submit_picks(workspace: Workspace, view: dict, picked: list[str], user: str):
+    body = view_submission_body(user=user, private_metadata=view["private_metadata"], picked=picked)
+    return await workspace.send(body)
+
+
+async def test_a_multi_question_is_answered_with_checkboxes_once_and_revealed_per_choice(
+    workspace, service, fake
+):
+    post = await post_drill(workspace, topics="select")
+    drill = await service.repo.latest_drill(CHANNEL)
+    question = service.question(drill.question_id)
+    right = list(question.correct_letters)
+    wrong = next(x for x in question.letters if x not in right)
+
+    view = await open_modal(workspace, post)
+    [answer_input] = [b for b in view["blocks"] if b["type"] == "input"]
+    boxes = answer_input["element"]
+    assert boxes["type"] == "checkboxes"
+    assert [o["value"] for o in boxes["options"]] == list(question.letters)
+    assert [o["text"]["text"] for o in boxes["options"]] == messages.choice_lines(question)
+
+    picks = {"U01": right, "U02": right[:1], "U03": [right[0], wrong]}
+    for user, picked in picks.items():
+        response = await submit_picks(workspace, view, picked, user)
+        assert response.body == ""  # an empty ack closes the modal
+    feedback = {
+        call.args["user"]: call.args["text"] for call in fake.calls_to("chat.postEphemeral")
+    }
+    assert feedback["U01"].startswith("Correct, +")
+    assert feedback["U02"].startswith("Partly right, +")
+    assert feedback["U03"].startswith(f"Not quite. The answer is {messages.answer_key(question)}.")
+
+    await submit_picks(workspace, view, [wrong], "U01")
+    second = fake.calls_to("chat.postEphemeral")[-1]
+    assert second.args["text"] == messages.already_answered(", ".join(right))
+    assert await attempts(service, "U01") == 1
+
+    await workspace.command(ADMIN, "close-now")
+    [update] = fake.calls_to("chat.update")
+    texts = json.dumps(update.args["blocks"], ensure_ascii=False)
+    for letter in right:
+        assert f"*{letter}) " in texts
+    assert "3 people answered; 1 got it right (33%)." in texts
+    result = await service.drill_result(drill.id)
+    counts = {row.label: row.count for row in result.distribution}
+    assert counts == {x: sum(x in p for p in picks.values()) for x in question.letters}
+    for line in messages.distribution_lines(result):
+        assert line in texts
+
+    stats = await workspace.command("U02", "stats")
+    assert "Answered: 1 · correct: 0 (0%)" in stats.args["text"]
 
 
 # --- the outbox through the real Slack client ----------------------------------------------------

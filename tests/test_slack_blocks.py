@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, date, datetime
 
@@ -158,6 +159,25 @@ def test_the_modal_carries_the_drill_and_channel_and_fits():
     assert len(view["blocks"]) <= blocks.MAX_VIEW_BLOCKS
     assert len(view["title"]["text"]) <= blocks.MAX_TITLE
     assert view["blocks"][-1]["type"] == "input"
+
+
+def test_a_select_all_question_opens_a_modal_of_checkboxes_that_fits():
+    long_choices = tuple(
+        Choice(f"<{n}> " + "long words " * 50, "why", correct=n < 2) for n in range(6)
+    )
+    q = dataclasses.replace(question(prompt=LONG), kind=Kind.MULTI, choices=long_choices)
+    (button,) = blocks.answer_buttons(7, q)
+    assert button.action_id == blocks.OPEN_MODAL_ACTION
+    view = blocks.answer_modal(7, "C1", q).to_dict()
+    assert len(view["blocks"]) <= blocks.MAX_VIEW_BLOCKS
+    boxes = view["blocks"][-1]["element"]
+    assert boxes["type"] == "checkboxes" and boxes["action_id"] == blocks.ANSWER_INPUT
+    assert [o["value"] for o in boxes["options"]] == list("ABCDEF")
+    assert all(len(o["text"]["text"]) <= blocks.MAX_OPTION for o in boxes["options"])
+    assert boxes["options"][0]["text"]["text"].startswith("A) <0> long")  # plain text: as written
+    ticked = {"type": "checkboxes", "selected_options": boxes["options"][:2]}
+    assert blocks.submitted_answer(ticked) == "A B"
+    assert blocks.submitted_answer({"type": "plain_text_input", "value": "lasso"}) == "lasso"
 
 
 def test_the_reveal_marks_the_answer_and_drops_the_buttons():

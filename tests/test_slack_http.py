@@ -18,7 +18,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from bot.__main__ import serve_adapters
-from bot.core import commands, messages
+from bot.core import messages
 from bot.core.models import ChannelRef, ChannelSettings, OutboxState
 from bot.slack_adapter.app import create_app
 from bot.slack_adapter.blocks import fallback
@@ -82,7 +82,7 @@ async def test_a_command_over_http_is_acked_at_once_then_answered(server, http, 
 
     assert (status, text) == (200, "")
     [reply] = await fake.wait_for("response_url")
-    assert reply.args["text"] == fallback(commands.USAGE)
+    assert reply.args["text"] == fallback(messages.USAGE)
 
 
 async def test_a_refused_command_over_http_is_acked_then_answered_privately(server, http, fake):
@@ -213,7 +213,7 @@ async def test_socket_mode_answers_a_command_over_the_websocket(service, config,
     [opened] = fake.calls_to("apps.connections.open")
     assert opened.token == "xapp-test"
     assert fake.socket_acks[0]["envelope_id"] == "env-1"
-    assert reply.args["text"] == fallback(commands.USAGE)
+    assert reply.args["text"] == fallback(messages.USAGE)
 
 
 # --- multi-workspace install ------------------------------------------------------------------

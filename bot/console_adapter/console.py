@@ -23,11 +23,6 @@ log = logging.getLogger(__name__)
 
 PLATFORM = "console"
 CHANNEL = ChannelRef(PLATFORM, "local", "drills")
-HELP = """\
-Console drill: type `/quiz help` for the commands.
-  :as NAME   speak as another member (everyone is an admin here)
-  :quit      leave (end of input works too)
-Any other text answers the open question."""
 _NAME = re.compile(r"^[\w .-]{1,32}$")
 
 
@@ -51,7 +46,7 @@ class ConsolePublisher:
         self.posts += 1
         question = post.question
         self.say(
-            f"#{post.drill.channel.channel_id} · Daily question · "
+            f"#{post.drill.channel.channel_id} · {messages.DAILY_TITLE} · "
             f"{messages.question_header(question)}\n"
             f"{messages.question_body(question)}\n{messages.answer_hint(question)}"
         )
@@ -65,7 +60,8 @@ class ConsolePublisher:
 
     async def reveal_drill(self, result: DrillResult) -> None:
         self.say(
-            f"#{result.drill.channel.channel_id} · Drill closed\n{messages.reveal_text(result)}"
+            f"#{result.drill.channel.channel_id} · {messages.CLOSED_TITLE}\n"
+            f"{messages.reveal_text(result)}"
         )
 
     async def post_leaderboard(self, channel: ChannelRef, board: Leaderboard, title: str) -> None:
@@ -94,7 +90,7 @@ class Console:
         if line in (":quit", ":q", ":exit"):
             return False
         if line in (":help", ":h"):
-            self.publisher.say(HELP)
+            self.publisher.say(messages.CONSOLE_HELP)
             return True
         verb, _, name = line.partition(" ")
         if verb == ":as":
@@ -106,18 +102,16 @@ class Console:
 
     def switch(self, name: str) -> None:
         if not _NAME.match(name):
-            self.publisher.say("Give a name: `:as alice` (letters, digits, spaces, . - _).")
+            self.publisher.say(messages.CONSOLE_NAME_RULE)
             return
         self.member = member_named(name)
-        self.publisher.say(f"(now speaking as {name})")
+        self.publisher.say(messages.speaking_as(name))
 
     async def run_command(self, text: str) -> None:
         inv = Invocation(self.member, CHANNEL, is_admin=True)
         try:
             if not text.lower().startswith("/quiz"):
-                raise commands.usage_error(
-                    f"I only know `/quiz` commands, not `{messages.echo(text, 40)}`."
-                )
+                raise commands.usage_error(messages.only_quiz_commands(text))
             reply = await self.service.execute(commands.parse(text), inv)
             answer = reply.text
         except QuizError as exc:
@@ -130,7 +124,7 @@ class Console:
     async def run(self, stdin: TextIO = sys.stdin) -> None:
         interactive = stdin.isatty()
         if interactive:
-            self.publisher.say(HELP)
+            self.publisher.say(messages.CONSOLE_HELP)
         lines = read_lines(stdin)
         while True:
             if interactive:

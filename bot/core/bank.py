@@ -21,8 +21,8 @@ import yaml
 from rapidfuzz import fuzz, process
 
 from bot.core.errors import BankError, BankErrors
-from bot.core.grading import normalize
-from bot.core.models import Choice, Difficulty, Example, KeyPoint, Kind, Question, Verdict
+from bot.core.kinds import registry
+from bot.core.models import Difficulty, Kind, Question, Verdict
 
 log = logging.getLogger(__name__)
 
@@ -38,19 +38,6 @@ SOURCE = re.compile(
 COMMON_FIELDS = frozenset(
     {"id", "topic", "tags", "difficulty", "week", "kind", "prompt", "explanation", "source"}
 )
-KIND_FIELDS: Mapping[Kind, frozenset[str]] = {
-    Kind.CHOICE: frozenset({"choices"}),
-    Kind.SHORT: frozenset({"answers", "rejected"}),
-    Kind.NUMERIC: frozenset({"answer", "tolerance", "percent"}),
-    Kind.OPEN: frozenset({"reference", "key_points", "misconceptions", "examples"}),
-}
-ALL_KIND_FIELDS = frozenset().union(*KIND_FIELDS.values())
-CHOICE_FIELDS = frozenset({"text", "correct", "why"})
-POINT_FIELDS = frozenset({"point", "subject", "claim", "none"})
-EXAMPLE_FIELDS = frozenset({"label", "answer"})
-MIN_CHOICES, MAX_CHOICES = 3, 5
-MIN_KEY_POINTS, MAX_KEY_POINTS = 3, 5
-MIN_EXAMPLES = 4
 WEEKS = range(1, 5)
 
 E = TypeVar("E", Kind, Difficulty, Verdict)
@@ -234,6 +221,9 @@ class _Reader:
     def child(self, at: str, data: dict[Any, Any]) -> _Reader:
         return _Reader(self.errors, self.path, self.qid, data, self.name(at))
 
+    def enum(self, key: str, enum: type[E]) -> E | None:
+        return _enum(self, key, enum)
+
 
 def load_pack(path: Path) -> list[Question]:
     """Parse and validate one pack; raises BankErrors listing every problem found."""
@@ -303,39 +293,7 @@ def question_to_data(question: Question, topic: str) -> dict[str, Any]:
         "explanation": question.explanation,
         "source": question.source,
     }
-    if question.kind is Kind.CHOICE:
-        data["choices"] = [
-            {"text": c.text, **({"correct": True} if c.correct else {}), "why": c.why}
-            for c in question.choices
-        ]
-    elif question.kind is Kind.SHORT:
-        data["answers"] = list(question.answers)
-        if question.rejected:
-            data["rejected"] = list(question.rejected)
-    elif question.kind is Kind.NUMERIC:
-        data |= {
-            "answer": question.answer,
-            "tolerance": question.tolerance,
-            "percent": question.percent,
-        }
-    else:
-        data["reference"] = question.reference
-        data["key_points"] = [_point_data(point) for point in question.key_points]
-        if question.misconceptions:
-            data["misconceptions"] = [_point_data(point) for point in question.misconceptions]
-        data["examples"] = [{"label": e.label.value, "answer": e.answer} for e in question.examples]
-    return data
-
-
-def _point_data(point: KeyPoint) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "point": point.point,
-        "subject": list(point.subject),
-        "claim": list(point.claim),
-    }
-    if point.none:
-        data["none"] = list(point.none)
-    return data
+    return data | registry.of(question).to_data(question)
 
 
 def dump_pack(questions: Sequence[Question]) -> str:
@@ -362,7 +320,7 @@ def _question(
 
     kind = _enum(fields, "kind", Kind)
     difficulty = _enum(fields, "difficulty", Difficulty)
-    allowed = COMMON_FIELDS | (KIND_FIELDS[kind] if kind else ALL_KIND_FIELDS)
+    allowed = COMMON_FIELDS | (registry.get(kind).fields if kind else registry.ALL_FIELDS)
     fields.unknown(allowed, f"a {kind} question" if kind else "a question")
 
     own_topic = fields.text("topic", required=False) or topic
@@ -385,15 +343,7 @@ def _question(
         )
     week = _week(fields, required=not source.startswith("import:"))
 
-    extra: dict[str, Any] = {}
-    if kind is Kind.CHOICE:
-        extra = _choice_fields(fields)
-    elif kind is Kind.SHORT:
-        extra = _short_fields(fields)
-    elif kind is Kind.NUMERIC:
-        extra = _numeric_fields(fields)
-    elif kind is Kind.OPEN:
-        extra = _open_fields(fields)
+    extra = registry.get(kind).read(fields) if kind else {}
     if len(errors) > before or kind is None or difficulty is None:
         return None
     return Question(
@@ -437,116 +387,6 @@ def _week(fields: _Reader, *, required: bool) -> int | None:
         fields.problem("week", f"expected a whole number 1-4, got {_describe(value)}")
         return None
     return value
-
-
-def _choice_fields(fields: _Reader) -> dict[str, Any]:
-    entries = fields.mappings("choices")
-    if "choices" in fields.data and not MIN_CHOICES <= len(entries) <= MAX_CHOICES:
-        fields.problem(
-            "choices", f"needs {MIN_CHOICES}-{MAX_CHOICES} choices (found {len(entries)})"
-        )
-    choices = []
-    for at, entry in entries:
-        choice = fields.child(at, entry)
-        choice.unknown(CHOICE_FIELDS, "a choice")
-        choices.append(
-            Choice(
-                text=choice.text("text"), why=choice.text("why"), correct=choice.boolean("correct")
-            )
-        )
-    correct = sum(choice.correct for choice in choices)
-    if entries and correct != 1:
-        fields.problem("choices", f"exactly one choice must be correct (found {correct})")
-    # Only case and spacing: code options such as "clf.C" and "clf__C" must stay distinct.
-    texts = [" ".join(choice.text.casefold().split()) for choice in choices]
-    if len(set(texts)) != len(texts):
-        fields.problem("choices", "two choices have the same text")
-    return {"choices": tuple(choices)}
-
-
-def _short_fields(fields: _Reader) -> dict[str, Any]:
-    answers = fields.texts("answers")
-    rejected = fields.texts("rejected", required=False)
-    for key, phrases in (("answers", answers), ("rejected", rejected)):
-        for phrase in phrases:
-            if not normalize(phrase):
-                fields.problem(key, f"{phrase!r} is empty once punctuation is removed")
-    accepted = {normalize(phrase): phrase for phrase in answers}
-    for phrase in rejected:
-        if normalize(phrase) in accepted:
-            fields.problem(
-                "rejected",
-                f"{phrase!r} is also accepted (as {accepted[normalize(phrase)]!r})"
-                " once case, accents and punctuation are folded",
-            )
-    return {"answers": answers, "rejected": rejected}
-
-
-def _numeric_fields(fields: _Reader) -> dict[str, Any]:
-    answer = fields.number("answer")
-    tolerance = fields.number("tolerance")
-    if tolerance is not None and tolerance < 0:
-        fields.problem("tolerance", f"must be 0 or more (found {tolerance:g})")
-    return {"answer": answer, "tolerance": tolerance or 0.0, "percent": fields.boolean("percent")}
-
-
-def _open_fields(fields: _Reader) -> dict[str, Any]:
-    reference = fields.text("reference")
-    key_points = _points(fields, "key_points", required=True)
-    if "key_points" in fields.data and not MIN_KEY_POINTS <= len(key_points) <= MAX_KEY_POINTS:
-        fields.problem(
-            "key_points",
-            f"needs {MIN_KEY_POINTS}-{MAX_KEY_POINTS} key points (found {len(key_points)})",
-        )
-    misconceptions = _points(fields, "misconceptions", required=False)
-    examples = []
-    for at, entry in fields.mappings("examples"):
-        example = fields.child(at, entry)
-        example.unknown(EXAMPLE_FIELDS, "an example")
-        label = _enum(example, "label", Verdict)
-        answer = example.text("answer")
-        if label is not None and answer:
-            examples.append(Example(label=label, answer=answer))
-    if "examples" in fields.data:
-        if len(examples) < MIN_EXAMPLES:
-            fields.problem(
-                "examples", f"needs at least {MIN_EXAMPLES} examples (found {len(examples)})"
-            )
-        missing = [label.value for label in Verdict if label not in {e.label for e in examples}]
-        if missing:
-            fields.problem(
-                "examples", f"needs at least one of each label (missing {', '.join(missing)})"
-            )
-    return {
-        "reference": reference,
-        "key_points": key_points,
-        "misconceptions": misconceptions,
-        "examples": tuple(examples),
-    }
-
-
-def _points(fields: _Reader, key: str, *, required: bool) -> tuple[KeyPoint, ...]:
-    points = []
-    for at, entry in fields.mappings(key, required=required):
-        point = fields.child(at, entry)
-        point.unknown(POINT_FIELDS, "a key point")
-        phrases = {
-            name: point.texts(name, required=name != "none")
-            for name in ("subject", "claim", "none")
-        }
-        for name, values in phrases.items():
-            for value in values:
-                if not normalize(value):
-                    point.problem(name, f"{value!r} is empty once punctuation is removed")
-        points.append(
-            KeyPoint(
-                point=point.text("point"),
-                subject=phrases["subject"],
-                claim=phrases["claim"],
-                none=phrases["none"],
-            )
-        )
-    return tuple(points)
 
 
 @dataclass(frozen=True)

@@ -5,14 +5,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from bot.core import messages
 from bot.core.errors import UsageError
+from bot.core.messages import DAY_NAMES, USAGE
 from bot.core.models import Period, RevealMode
 from bot.core.zones import UnknownZone, validate_zone
 
 MAX_TEXT = 2000
 GROUP_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
 _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
-DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _FULL_DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 # Every spelling of a day that `days:` accepts: the name, its 3-letter form, common others.
 DAY_SPELLINGS = {
@@ -23,18 +24,6 @@ DAY_SPELLINGS = {
     "thur": 3,
     "thurs": 3,
 }
-
-USAGE = """\
-Daily Drill commands:
-`/quiz answer <text>`: answer today's question (a letter for multiple choice)
-`/quiz stats [member]`: accuracy, points, rank and streak
-`/quiz leaderboard [week|month|all] [group:NAME]`
-`/quiz group create|join|leave NAME`, `/quiz group list`
-`/quiz topics`: the topics in the bank
-`/quiz help`: this message
-Admins: `/quiz setup [time:HH:MM] [tz:Area/City] [topics:a,b] [reveal:immediate|at_close] \
-[close:HH:MM|none] [days:mon-fri|daily|mon,wed,fri]`
-`/quiz post-now`, `/quiz close-now`, `/quiz pause`, `/quiz resume`, `/quiz skip`"""
 
 
 @dataclass(frozen=True)
@@ -138,7 +127,6 @@ Command = (
     | GroupLeave
     | GroupList
 )
-ADMIN_COMMANDS = (Setup, PostNow, CloseNow, Pause, Resume, Skip)
 _NO_ARGS = {
     "help": Help,
     "topics": Topics,
@@ -157,7 +145,7 @@ def usage_error(problem: str) -> UsageError:
 
 def check_length(text: str) -> None:
     if len(text) > MAX_TEXT:
-        raise UsageError(f"That's too long: keep it under {MAX_TEXT:,} characters.")
+        raise UsageError(messages.too_long(MAX_TEXT))
 
 
 def parse(text: str) -> Command:
@@ -176,11 +164,11 @@ def parse(text: str) -> Command:
     check_length(rest if verb == "answer" else body)
     if verb in _NO_ARGS:
         if rest:
-            raise usage_error(f"`{verb}` takes no arguments.")
+            raise usage_error(messages.takes_no_arguments(verb))
         return _NO_ARGS[verb]()
     if verb == "answer":
         if not rest:
-            raise usage_error("Tell me your answer, e.g. `/quiz answer B`.")
+            raise usage_error(messages.ANSWER_MISSING)
         return Answer(rest)
     if verb == "stats":
         return Stats(rest or None)
@@ -190,7 +178,7 @@ def parse(text: str) -> Command:
         return _parse_group(rest.split())
     if verb == "setup":
         return parse_setup(rest.split())
-    raise usage_error(f"I don't know the command `{verb[:40]}`.")
+    raise usage_error(messages.unknown_command(verb))
 
 
 def _parse_leaderboard(args: list[str]) -> ShowLeaderboard:
@@ -201,31 +189,29 @@ def _parse_leaderboard(args: list[str]) -> ShowLeaderboard:
         elif arg.lower().startswith("group:"):
             group = parse_group_name(arg[len("group:") :])
         else:
-            raise usage_error(f"`{arg[:40]}` is not a leaderboard option: use week, month or all.")
+            raise usage_error(messages.not_a_board_option(arg))
     return ShowLeaderboard(period, group)
 
 
 def _parse_group(args: list[str]) -> Command:
     if not args:
-        raise usage_error("Say what to do with groups: create, join, leave or list.")
+        raise usage_error(messages.GROUP_ACTION_MISSING)
     action = args[0].lower()
     if action == "list":
         if len(args) > 1:
-            raise usage_error("`group list` takes no arguments.")
+            raise usage_error(messages.GROUP_LIST_ARGUMENTS)
         return GroupList()
     makers = {"create": GroupCreate, "join": GroupJoin, "leave": GroupLeave}
     if action not in makers:
-        raise usage_error(f"`group {action[:40]}` is not a group command.")
+        raise usage_error(messages.not_a_group_command(action))
     if len(args) != 2:
-        raise usage_error(f"Give one group name: `/quiz group {action} NAME`.")
+        raise usage_error(messages.one_group_name(action))
     return makers[action](parse_group_name(args[1]))
 
 
 def parse_group_name(name: str) -> str:
     if not GROUP_NAME.match(name):
-        raise UsageError(
-            "Group names are 1-32 letters, digits, - or _, starting with a letter or digit."
-        )
+        raise UsageError(messages.GROUP_NAME_RULE)
     return name
 
 
@@ -236,9 +222,9 @@ def parse_setup(args: list[str]) -> Setup:
         key, sep, value = arg.partition(":")
         key = key.lower()
         if not sep or not value:
-            raise usage_error(f"Setup options look like `key:value`; `{arg[:40]}` doesn't.")
+            raise usage_error(messages.not_key_value(arg))
         if key in values or (key == "close" and "clear_close" in values):
-            raise usage_error(f"`{key}` is given twice.")
+            raise usage_error(messages.given_twice(key))
         if key == "time":
             values["time"] = parse_time(value)
         elif key == "tz":
@@ -255,14 +241,14 @@ def parse_setup(args: list[str]) -> Setup:
         elif key == "days":
             values["days"] = parse_days(value)
         else:
-            raise usage_error(f"`{key[:40]}` is not a setup option.")
+            raise usage_error(messages.not_a_setup_option(key))
     return Setup(**values)  # type: ignore[arg-type]
 
 
 def parse_time(value: str) -> str:
     match = _TIME.match(value.strip())
     if not match:
-        raise UsageError(f"`{value[:40]}` is not a time: use 24-hour HH:MM, like 09:00.")
+        raise UsageError(messages.not_a_time(value))
     return f"{int(match.group(1)):02d}:{match.group(2)}"
 
 
@@ -271,12 +257,7 @@ def parse_timezone(value: str) -> str:
     try:
         return validate_zone(value)
     except UnknownZone as exc:
-        hint = (
-            f"Did you mean `{exc.suggestion}`?"
-            if exc.suggestion
-            else "Use a name like Europe/Berlin or America/New_York."
-        )
-        raise UsageError(f"I don't know the time zone `{exc.name[:60]}`. {hint}") from exc
+        raise UsageError(messages.unknown_zone(exc.name, exc.suggestion)) from exc
 
 
 def parse_topics(value: str) -> tuple[str, ...]:
@@ -284,7 +265,7 @@ def parse_topics(value: str) -> tuple[str, ...]:
         return ()
     topics = tuple(dict.fromkeys(t.strip().lower() for t in value.split(",") if t.strip()))
     if not topics:
-        raise UsageError("Give topics as a comma-separated list, like `topics:statistics,nlp`.")
+        raise UsageError(messages.TOPICS_RULE)
     return topics
 
 
@@ -292,7 +273,7 @@ def parse_reveal(value: str) -> RevealMode:
     try:
         return RevealMode(value.lower().replace("-", "_"))
     except ValueError as exc:
-        raise UsageError("`reveal` is `immediate` or `at_close`.") from exc
+        raise UsageError(messages.REVEAL_RULE) from exc
 
 
 def parse_days(value: str) -> tuple[int, ...]:
@@ -308,18 +289,8 @@ def parse_days(value: str) -> tuple[int, ...]:
         first = DAY_SPELLINGS.get(start.strip())
         last = DAY_SPELLINGS.get(end.strip()) if dash else first
         if first is None or last is None:
-            raise UsageError(
-                f"`{value[:40]}` is not a list of days: use `daily`, `mon-fri` or `mon,wed,fri`."
-            )
+            raise UsageError(messages.not_days(value))
         if last < first:
-            raise UsageError(f"`{part[:40]}` is not a day range: write it as `mon-fri`.")
+            raise UsageError(messages.not_a_day_range(part))
         days.update(range(first, last + 1))
     return tuple(sorted(days))
-
-
-def format_days(days: tuple[int, ...]) -> str:
-    if days == tuple(range(7)):
-        return "daily"
-    if days == tuple(range(5)):
-        return "mon-fri"
-    return ",".join(DAY_NAMES[d] for d in days)

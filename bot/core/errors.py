@@ -1,6 +1,12 @@
-"""Domain errors. Each carries the short, friendly text a member is shown privately."""
+"""Domain errors. Each carries the short, friendly text a member is shown privately.
+
+The text comes from bot.core.messages; the typed errors below build it from their fields,
+so storage can raise them without writing wording.
+"""
 
 from __future__ import annotations
+
+from bot.core import messages
 
 
 class QuizError(Exception):
@@ -37,6 +43,37 @@ class AlreadyAnswered(QuizError):
 
 class AlreadyExists(QuizError):
     """A create that collides with an existing row (a group name, today's drill)."""
+
+
+class NotSetUp(NotFound):
+    """The channel has no settings yet, so it has no drills either."""
+
+    def __init__(self) -> None:
+        super().__init__(messages.NOT_SET_UP)
+
+
+class UnknownGroup(NotFound):
+    """No study group of that name (case-insensitively) in the workspace."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(messages.no_such_group(name))
+        self.name = name
+
+
+class NotInGroup(NotFound):
+    """The member asked to leave a group they are not in."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(messages.not_in_group(name))
+        self.name = name
+
+
+class GroupExists(AlreadyExists):
+    """A study group of that name (case-insensitively) exists in the workspace."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(messages.group_exists(name))
+        self.name = name
 
 
 class InvalidAnswer(QuizError):

@@ -7,32 +7,29 @@ same Grade, so a pack's open-question examples double as its tests.
 from __future__ import annotations
 
 import functools
+import itertools
 import logging
 import math
 import re
 import unicodedata
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any
 
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import OSA
 
+from bot.core import messages
 from bot.core.errors import InvalidAnswer
-from bot.core.models import Grade, KeyPoint, Kind, Question, Verdict
+from bot.core.models import Grade, KeyPoint, Question, Verdict
 
 log = logging.getLogger(__name__)
 
-# Short answers: a phrase of this many characters (normalised) or fewer must match exactly;
-# up to SHORT_PHRASE characters needs SHORT_SCORE, longer phrases LONG_SCORE (rapidfuzz 0-100).
-EXACT_ONLY = 3
-SHORT_PHRASE = 6
-SHORT_SCORE = 85.0
-LONG_SCORE = 80.0
 # A choice answered by its text instead of its letter must be this close to one option.
 CHOICE_TEXT_SCORE = 90.0
 # Open answers: the verdict thresholds and what each misconception found costs.
 GOOD_SCORE = 0.7
-PARTIAL_SCORE = 0.3
+PARTIAL_SCORE = 0.2  # one of five key points is partly right
 MISCONCEPTION_COST = 0.5
 
 UNITS = [
@@ -66,6 +63,8 @@ SPELLED = {str(value): word for word, value in NUMBER_WORDS.items()} | {
     "100": HUNDRED,
     "1000": THOUSAND,
 }
+# Roman numerals in "type I" / "type II" read like the digits.
+ROMAN = {"i": "1", "ii": "2", "1": "i", "2": "ii"}
 CLAUSE_WORDS = frozenset({"but", "whereas", "while", "however", "although", "though", "unlike"})
 
 _DASHES = re.compile(r"[-_\u2010-\u2015\u2212]")
@@ -77,18 +76,26 @@ _WORD = re.compile(r"[0-9]+(?:[./][0-9]+)+|[^\W_]+")
 # semicolons, ! ? and line breaks. A colon does not break: "Bagging: trains in parallel"
 # states one claim about its label.
 _CLAUSE_BREAK = re.compile(r"[;!?\n\r]|\.(?=\s|$)")
-_ABBREVIATIONS = re.compile(r"\b(e\.g|i\.e|vs)\.", re.IGNORECASE)
+_SENTENCE_END = re.compile(r"[!?\n\r]|\.(?=\s|$)")
+_ABBREVIATIONS = re.compile(r"\b(e\.g|i\.e|i\.i\.d|vs)\.", re.IGNORECASE)
+# A bracketed aside of two letters or more is an alternative ("MAR (missing at random)").
+_BRACKETED = re.compile(r"\(([^()]*[^\W\d_]{2}[^()]*)\)")
 _DIGITS = re.compile(r"[0-9]+(?:\.[0-9]+)?")
 _LETTER = re.compile(
     r"^(?:(?:option|answer|choice|letter)\s+)?\(?([a-z])\s*(?:[).:\]]\s*(?:.*))?$",
     re.IGNORECASE | re.DOTALL,
 )
 _NUMBER = re.compile(r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:e[-+]?[0-9]+)?", re.IGNORECASE)
+# Signs around a number that do not change it ("~1.08", "recall = 0.35", "≈ 2").
+_APPROXIMATELY = re.compile(r"[~\u2248=:]")
+_IDENTIFIER = re.compile(r"[^\W\d_]+[0-9]+")
 _FRACTION = re.compile(r"([-+]?[0-9]+(?:\.[0-9]+)?)\s*/\s*([0-9]+(?:\.[0-9]+)?)")
 
 
 def _fold(text: str) -> str:
     """Lowercase without accents: NFKD, drop combining marks, casefold (twice for ß-like)."""
+    if text.isascii():
+        return text.lower()
     for _ in range(2):
         text = unicodedata.normalize("NFKD", text)
         text = "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()
@@ -142,28 +149,12 @@ def normalize(text: str) -> str:
     return " ".join(_number_words(words))
 
 
-def grade(question: Question, answer: str) -> Grade:
-    """Grade one answer; raises InvalidAnswer when it cannot be graded as given."""
-    if not answer or not answer.strip():
-        raise InvalidAnswer("Type an answer first.")
-    if question.kind is Kind.CHOICE:
-        result = _grade_choice(question, answer)
-    elif question.kind is Kind.SHORT:
-        result = _grade_short(question, answer)
-    elif question.kind is Kind.NUMERIC:
-        result = _grade_numeric(question, answer)
-    else:
-        result = _grade_open(question, answer)
-    log.debug("graded %s: %s (%.2f)", question.id, result.verdict, result.score)
-    return result
-
-
 # --- choice --------------------------------------------------------------------------
 
 
-def _grade_choice(question: Question, answer: str) -> Grade:
+def grade_choice(question: Question, answer: str) -> Grade:
     letters = question.letters
-    hint = f"Answer with one of the letters {letters[0]}-{letters[-1]}."
+    hint = messages.choose_a_letter(letters[0], letters[-1])
     letter = _choice_letter(question, answer.strip())
     if letter is None or letter not in letters:
         raise InvalidAnswer(hint)
@@ -198,39 +189,355 @@ def _choice_letter(question: Question, answer: str) -> str | None:
 # --- short ---------------------------------------------------------------------------
 
 
-def _similarity(left: str, right: str, **_: Any) -> float:
-    """Edit similarity that forgives word order and spacing ("regularization l1", "l 1")."""
-    return max(
-        fuzz.ratio(left, right),
-        fuzz.token_sort_ratio(left, right),
-        fuzz.ratio(left.replace(" ", ""), right.replace(" ", "")),
-    )
+def _word_sequences(*phrases: str) -> tuple[tuple[str, ...], ...]:
+    return tuple(tuple(phrase.split()) for phrase in phrases)
 
 
-def required_score(phrase: str) -> float:
-    """The similarity a normalised phrase needs: exact when tiny, looser as it grows."""
-    if len(phrase) <= EXACT_ONLY:
-        return 100.0
-    if len(phrase) <= SHORT_PHRASE:
-        return SHORT_SCORE
-    return LONG_SCORE
+# Openers and hedges that wrap a short answer ("It's X.", "I think it's X", "X I guess").
+LEAD_INS = _word_sequences(
+    "i think",
+    "i believe",
+    "i guess",
+    "i suppose",
+    "i would say",
+    "id say",
+    "i would guess",
+    "id guess",
+    "i would go with",
+    "id go with",
+    "i would use",
+    "id use",
+    "my guess is",
+    "my answer is",
+    "the answer is",
+    "answer is",
+    "answer",
+    "pretty sure",
+    "im pretty sure",
+    "i am pretty sure",
+    "im fairly sure",
+    "if i remember correctly",
+    "if im not mistaken",
+    "im not sure but",
+    "not sure but",
+    "im not sure",
+    "not sure",
+    "probably",
+    "maybe",
+    "perhaps",
+    "possibly",
+    "likely",
+    "definitely",
+    "surely",
+    "hmm",
+    "hm",
+    "um",
+    "umm",
+    "uh",
+    "erm",
+    "well",
+    "so",
+    "ok",
+    "okay",
+    "oh",
+    "yes",
+    "yeah",
+    "its",
+    "it is",
+    "it would be",
+    "itd be",
+    "it should be",
+    "it must be",
+    "thats",
+    "that is",
+    "that would be",
+    "thatd be",
+    "this is",
+    "these are",
+    "those are",
+    "they are",
+    "theyre",
+    "its called",
+    "it is called",
+    "this is called",
+    "that is called",
+    "they are called",
+    "theyre called",
+    "called",
+    "known as",
+    "we call it",
+    "the term is",
+    "the name is",
+    "use",
+    "with",
+    "the",
+    "a",
+    "an",
+)
+HEDGES = _word_sequences(
+    "i guess",
+    "i think",
+    "i believe",
+    "i suppose",
+    "i guess so",
+    "i think so",
+    "probably",
+    "maybe",
+    "perhaps",
+    "right",
+    "is my guess",
+    "is my answer",
+    "is the answer",
+    "would be my guess",
+    "if i remember correctly",
+    "if im not mistaken",
+    "im not sure",
+    "not sure",
+    "im pretty sure",
+    "or something",
+    "id say",
+    "i would say",
+    "id guess",
+    "i reckon",
+)
+# Words that name the kind of thing and may be dropped from the end ("DBSCAN algorithm").
+GENERIC_TAILS = frozenset(
+    {
+        "method",
+        "technique",
+        "algorithm",
+        "approach",
+        "strategy",
+        "function",
+        "procedure",
+        "process",
+        "model",
+        "test",
+        "plot",
+        "distribution",
+        "kernel",
+        "metric",
+        "score",
+        "problem",
+        "issue",
+        "layer",
+        "activation",
+        "regularization",
+        "regularisation",
+    }
+)
+# Words after which the rest of a sentence is the answer ("the third term is noise").
+COPULAS = frozenset({"is", "are", "called", "named", "termed"})
+COPULA_REACH = 8  # a copula further into the answer than this starts no answer
+ALTERNATIVES = frozenset({"or", "aka"})
+NEGATORS = frozenset(
+    {
+        "not",
+        "no",
+        "never",
+        "none",
+        "nor",
+        "neither",
+        "non",
+        "cannot",
+        "cant",
+        "dont",
+        "doesnt",
+        "didnt",
+        "isnt",
+        "arent",
+        "wasnt",
+        "werent",
+        "wont",
+        "wouldnt",
+        "shouldnt",
+        "couldnt",
+        "hasnt",
+        "havent",
+        "aint",
+        "without",
+        "untrue",
+    }
+)
+TYPO_LENGTH = 5  # a word this long may carry one typo (edit, insertion or swap) ...
+LONG_TYPO_LENGTH = 8  # ... and this long two
+PLURAL_LENGTH = 3  # a word this long may differ by a plural "s" or "es"
 
 
-def _grade_short(question: Question, answer: str) -> Grade:
+def _strip(words: Sequence[str], affixes: Sequence[tuple[str, ...]], *, end: bool) -> list[str]:
+    """Remove lead-ins (or hedges at the end) until none is left, keeping at least one word."""
+    out = list(words)
+    changed = True
+    while changed:
+        changed = False
+        for affix in affixes:
+            size = len(affix)
+            if len(out) <= size:
+                continue
+            part = tuple(out[-size:]) if end else tuple(out[:size])
+            if part == affix:
+                out = out[:-size] if end else out[size:]
+                changed = True
+    return out
+
+
+def _unwrapped(words: Sequence[str]) -> list[str]:
+    """The answer without its lead-ins and hedges; "type i" read as "type 1"."""
+    words = [
+        ROMAN.get(word, word)
+        if index and words[index - 1] == "type" and word in {"i", "ii"}
+        else word
+        for index, word in enumerate(words)
+    ]
+    return _strip(_strip(words, LEAD_INS, end=False), HEDGES, end=True)
+
+
+def _core(words: Sequence[str]) -> list[str]:
+    """Unwrapped, and without trailing generic words ("DBSCAN algorithm" -> "dbscan")."""
+    out = _unwrapped(words)
+    while len(out) > 1 and out[-1] in GENERIC_TAILS:
+        out.pop()
+    return out
+
+
+@dataclass(frozen=True)
+class _Phrase:
+    forms: tuple[tuple[str, ...], ...]  # unwrapped words, and the core when it differs
+    original: str
+    accepted: bool
+
+
+@functools.lru_cache(maxsize=1024)
+def _short_phrases(answers: tuple[str, ...], rejected: tuple[str, ...]) -> tuple[_Phrase, ...]:
+    """Every listed phrase, rejected ones first (so a tie goes to the near miss)."""
+    out = []
+    for phrases, accepted in ((rejected, False), (answers, True)):
+        for phrase in phrases:
+            words = normalize(phrase).split()
+            if words:
+                forms = {tuple(_unwrapped(words)): None, tuple(_core(words)): None}
+                out.append(_Phrase(tuple(forms), phrase, accepted))
+    return tuple(out)
+
+
+def _typos_allowed(word: str) -> int:
+    if len(word) >= LONG_TYPO_LENGTH:
+        return 2
+    return 1 if len(word) >= TYPO_LENGTH else 0
+
+
+def _word_distance(given: str, expected: str) -> float | None:
+    """0 when equal, 0.5 for a plural ending, 1 per typo in a long word (same first letter)."""
+    if given == expected:
+        return 0.0
+    if any(ch.isdigit() for ch in given + expected):
+        return None
+    short, long_ = sorted((given, expected), key=len)
+    if len(short) >= PLURAL_LENGTH and long_ in {short + "s", short + "es"}:
+        return 0.5
+    allowed = _typos_allowed(expected)
+    if allowed and given[:1] == expected[:1] and len(given) >= TYPO_LENGTH - 1:
+        distance = OSA.distance(given, expected, score_cutoff=allowed)
+        if distance <= allowed:
+            return float(distance)
+    return None
+
+
+def _phrase_distance(given: Sequence[str], expected: Sequence[str]) -> float | None:
+    """How far an answer's words are from a phrase's: word by word (any order), or unspaced.
+
+    None when they do not match: a word left over, a digit that differs, a negation added.
+    """
+    if _DIGITS.findall(" ".join(given)) != _DIGITS.findall(" ".join(expected)):
+        return None
+    if NEGATORS.intersection(given).difference(expected):
+        return None
+    joined, target = "".join(given), "".join(expected)
+    if joined == target:
+        return 0.0
+    if len(given) == len(expected):
+        pairs = [_word_distance(g, e) for g, e in zip(given, expected, strict=True)]
+        if None not in pairs:
+            return sum(p for p in pairs if p is not None)
+        return _unordered_distance(given, expected)
+    # Spacing differs ("early stoping" for "earlystopping"): one typo over the whole.
+    allowed = _typos_allowed(target)
+    if allowed and joined[:1] == target[:1]:
+        distance = OSA.distance(joined, target, score_cutoff=allowed)
+        if distance <= allowed:
+            return float(distance)
+    return None
+
+
+def _unordered_distance(given: Sequence[str], expected: Sequence[str]) -> float | None:
+    """Word order forgiven ("regularization l1"): each phrase word takes its closest match."""
+    left = list(given)
+    total = 0.0
+    for word in expected:
+        options = [(d, i) for i, g in enumerate(left) if (d := _word_distance(g, word)) is not None]
+        if not options:
+            return None
+        distance, index = min(options)
+        total += distance + 0.25  # a little further than the same words in order
+        left.pop(index)
+    return total
+
+
+def _short_match(question: Question, words: Sequence[str]) -> tuple[bool, str] | None:
+    """The closest phrase within reach as (accepted, original); a tie goes to `rejected`."""
+    forms = {tuple(_unwrapped(words)), tuple(_core(words))}
+    best: tuple[float, bool, str] | None = None
+    for phrase in _short_phrases(question.answers, question.rejected):
+        for form in phrase.forms:
+            for given in forms:
+                distance = _phrase_distance(given, form)
+                if distance is not None and (
+                    best is None or (distance, phrase.accepted) < best[:2]
+                ):
+                    best = (distance, phrase.accepted, phrase.original)
+    return None if best is None else (best[1], best[2])
+
+
+def _short_readings(words: list[str], bracketed: list[str]) -> list[list[list[str]]]:
+    """Ways to read an answer, each a list of terms that must all be accepted.
+
+    The whole answer first; then its parts around "or", "aka" or brackets ("missing at
+    random (MAR)"); then what follows a copula ("the third term is noise") unless a
+    negation precedes it.
+    """
+    readings = [[words]]
+    parts: list[list[str]] = [[]]
+    for word in bracketed:
+        if word in ALTERNATIVES:
+            parts.append([])
+        else:
+            parts[-1].append(word)
+    if len(parts) > 1 and all(parts):
+        readings.append(parts)
+    for index in range(min(len(words) - 1, COPULA_REACH), -1, -1):
+        if words[index] in COPULAS:
+            if not NEGATORS.intersection(words[:index]):
+                readings.append([words[index + 1 :]])
+            break
+    return readings
+
+
+def grade_short(question: Question, answer: str) -> Grade:
+    """Accept a listed phrase, wrapped in a sentence or with one typo per long word.
+
+    Every word of the answer must match a word of the phrase, so negations ("not X",
+    "non-X") and fragments ("ertia" for "inertia") never pass.
+    """
     given = normalize(answer)
     if not given:
-        raise InvalidAnswer("Type a word or a short phrase.")
-    # Rejected phrases come first so that a tie between a near miss and an answer fails.
-    phrases = [(normalize(p), p, False) for p in question.rejected]
-    phrases += [(normalize(p), p, True) for p in question.answers]
-    best = process.extractOne(given, [p[0] for p in phrases], scorer=_similarity)
-    if best is not None:
-        phrase, original, accepted = phrases[best[2]]
-        if (
-            accepted
-            and best[1] >= required_score(phrase)
-            and _DIGITS.findall(given) == _DIGITS.findall(phrase)
-        ):
+        raise InvalidAnswer(messages.SHORT_ANSWER_EMPTY)
+    bracketed = normalize(_BRACKETED.sub(r" or \1 ", answer)).split()
+    for terms in _short_readings(given.split(), bracketed):
+        matches = [_short_match(question, term) for term in terms]
+        if any(match is not None and not match[0] for match in matches):
+            break  # a rejected phrase in any reading is a near miss
+        if matches and all(match is not None for match in matches):
+            original = matches[0][1] if matches[0] else ""
             return Grade(Verdict.GOOD, 1.0, normalized=given, matched=original)
     return Grade(Verdict.WRONG, 0.0, normalized=given)
 
@@ -238,9 +545,8 @@ def _grade_short(question: Question, answer: str) -> Grade:
 # --- numeric -------------------------------------------------------------------------
 
 
-def parse_number(text: str, *, percent: bool) -> float:
-    """Read "0.25", "1/4", "2.5e-1", "1,000" or "25%"; raises InvalidAnswer otherwise."""
-    raw = text.strip().replace("\u2212", "-").replace(" ", "")
+def _strict_number(raw: str, *, percent: bool) -> float | None:
+    """One bare number ("0.25", "1/4", "2.5e-1", "1,000", "25%"), or None."""
     raw = _THOUSANDS.sub("", raw)
     scale = 1.0
     if raw.endswith("%"):
@@ -253,14 +559,54 @@ def parse_number(text: str, *, percent: bool) -> float:
         elif match := _FRACTION.fullmatch(raw):
             value = float(Fraction(match.group(1)) / Fraction(match.group(2)))
     except (ZeroDivisionError, OverflowError, ValueError):
-        value = None
+        return None
     if value is None or not math.isfinite(value):
-        example = "0.25, 1/4, 2.5e-1, 1,000" + (" or 25%" if percent else "")
-        raise InvalidAnswer(f"Answer with a number, for example {example}.")
+        return None
     return value * scale
 
 
-def _grade_numeric(question: Question, answer: str) -> Grade:
+def _number_in_words(text: str, *, percent: bool) -> float | None:
+    """The one number a short sentence gives ("about 1.08", "recall = 0.35", "sixteen").
+
+    None when there is no number, more than one ("0.3 or 0.4"), a token that only looks
+    like one ("1_000", "0,25"), or a negation ("not 0.35"): those are asked again.
+    """
+    tokens: list[str] = []
+    for token in _APPROXIMATELY.sub(" ", _fold(text).replace("\u2212", "-")).split():
+        token = token.strip(".,;!?()[]{}\"'")
+        if token and not any(ch.isdigit() for ch in token):
+            tokens += [t for t in _DASHES.sub(" ", _APOSTROPHES.sub("", token)).split() if t]
+        elif token:
+            tokens.append(token)
+    tokens = _number_words(tokens)
+    if NEGATORS.intersection(tokens):
+        return None
+    values: set[float] = set()
+    for position, token in enumerate(tokens):
+        if not any(ch.isdigit() for ch in token) or _IDENTIFIER.fullmatch(token):
+            continue  # a word, or a name such as "f1", "r2", "p99"
+        following = tokens[position + 1] if position + 1 < len(tokens) else ""
+        if following in {"%", "percent", "pct"}:
+            token += "%"
+        value = _strict_number(token, percent=percent)
+        if value is None:
+            return None
+        values.add(value)
+    return values.pop() if len(values) == 1 else None
+
+
+def parse_number(text: str, *, percent: bool) -> float:
+    """Read "0.25", "1/4", "2.5e-1", "1,000", "25%", "about 0.25" or "recall = 0.25";
+    raises InvalidAnswer otherwise."""
+    value = _strict_number(text.strip().replace("\u2212", "-").replace(" ", ""), percent=percent)
+    if value is None:
+        value = _number_in_words(text, percent=percent)
+    if value is None:
+        raise InvalidAnswer(messages.not_a_number(percent))
+    return value
+
+
+def grade_numeric(question: Question, answer: str) -> Grade:
     given = parse_number(answer, percent=question.percent)
     expected = question.answer if question.answer is not None else math.nan
     # A hair of slack so that 0.1 + 0.2 style float noise never fails a right answer.
@@ -275,73 +621,350 @@ def _grade_numeric(question: Question, answer: str) -> Grade:
 
 # --- open ----------------------------------------------------------------------------
 
+# Words after "not"/"no" that keep the claim asserted ("not only", "no matter").
+NOT_NEGATING_NEXT = frozenset({"only", "just", "merely", "simply", "matter", "doubt", "least"})
+# Openers that deny the rest of their sentence ("It is not true that ...", "It's a myth that").
+SENTENCE_DENIALS = _word_sequences(
+    "not true that",
+    "isnt true that",
+    "not the case that",
+    "isnt the case that",
+    "not correct that",
+    "not right that",
+    "false that",
+    "untrue that",
+    "wrong that",
+    "a myth that",
+    "wrong to say that",
+)
+# Words that turn what follows into the thing compared with ("faster than a sequential RNN").
+COMPARISONS = frozenset({"than", "unlike", "versus", "vs", "instead"})
+COMPARISON_REACH = 3  # a claim this many words after the comparison word belongs to it
+# Endings that call what came before false ("saying L2 gives zeros is wrong").
+TRAILING_DENIALS = _word_sequences(
+    "is false", "is wrong", "is untrue", "is a myth", "is not true", "isnt true", "is incorrect"
+)
+# Contrast words that end a denial: "It is not true that X, but Y" asserts Y.
+DENIAL_ENDS = frozenset({"but", "however"})
+# Words that may sit between "and" and a new subject ("and the naive Bayes model ...").
+DETERMINERS = frozenset({"the", "a", "an", "its", "their", "this", "that", "these", "those"})
+_COMMA = re.compile(r"(?<![0-9]),|,(?![0-9]{3}(?![0-9]))")
 
-def clauses(text: str) -> list[list[str]]:
-    """Split an answer into clauses of normalised words (at . ; ! ? and "but", "while"...)."""
+
+class WordIndex:
+    """A clause's words indexed by every prefix, so finding a phrase costs a lookup; the
+    spans found are memoised, since one clause is checked against every point's phrases."""
+
+    def __init__(self, words: Sequence[str]) -> None:
+        self.words = tuple(words)
+        self._exact: dict[str, list[int]] = {}
+        self._prefix: dict[str, list[int]] = {}
+        self._memo: dict[str, list[range]] = {}
+        for position, word in enumerate(self.words):
+            self._exact.setdefault(word, []).append(position)
+            if word[:1].isdigit():
+                continue
+            for end in range(2, len(word) + 1):
+                self._prefix.setdefault(word[:end], []).append(position)
+
+    def _starts(self, spellings: tuple[str, ...]) -> list[int]:
+        """Positions of the clause words a phrase's first word matches, in order."""
+        found: list[int] = []
+        for spelling in spellings:
+            exact = len(spelling) == 1 or spelling[0].isdigit()
+            found += (self._exact if exact else self._prefix).get(spelling, ())
+        return sorted(set(found)) if len(spellings) > 1 else found
+
+    def spans(self, phrase: str) -> list[range]:
+        """Where a phrase's words match consecutive words of the clause."""
+        if phrase in self._memo:
+            return self._memo[phrase]
+        words = _phrase_words(phrase)
+        found: list[range] = []
+        if words:
+            for start in self._starts(words[0]):
+                stop = self._match_rest(words, start + 1)
+                if stop is not None:
+                    found.append(range(start, stop))
+        self._memo[phrase] = found
+        return found
+
+    def _match_rest(self, words: tuple[tuple[str, ...], ...], position: int) -> int | None:
+        """Match the phrase's other words from `position`, letting one extra word sit
+        inside the phrase ("raising the decision threshold" for "raising the threshold");
+        where the match ends, or None."""
+        skipped = False
+        clause = self.words
+        for spellings in words[1:]:
+            if position < len(clause) and _word_matches(spellings, clause[position]):
+                position += 1
+            elif (
+                not skipped
+                and position + 1 < len(clause)
+                and clause[position] not in NEGATORS
+                and clause[position] not in CLAUSE_WORDS
+                and _word_matches(spellings, clause[position + 1])
+            ):
+                skipped = True
+                position += 2
+            else:
+                return None
+        return position
+
+
+@dataclass(frozen=True)
+class Clause:
+    """One claim's worth of words; `segments` numbers each word's comma-separated part."""
+
+    words: tuple[str, ...]
+    segments: tuple[int, ...]
+    denied: bool = False  # inside "It is not true that ..."
+    index: WordIndex = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "index", WordIndex(self.words))
+
+
+def _contains(words: Sequence[str], sequence: tuple[str, ...]) -> int | None:
+    """Where `sequence` starts in `words`, or None."""
+    size = len(sequence)
+    for start in range(len(words) - size + 1):
+        if tuple(words[start : start + size]) == sequence:
+            return start
+    return None
+
+
+def _asserts_some_point(index: WordIndex, points: Sequence[KeyPoint], part: range) -> bool:
+    """Whether the words in `part` hold a subject and a claim of one point."""
+
+    def inside(phrases: Sequence[str]) -> list[range]:
+        return [
+            s
+            for p in phrases
+            for s in index.spans(p)
+            if s.start >= part.start and s.stop <= part.stop
+        ]
+
+    for point in points:
+        claims = inside(point.claim)
+        if claims and any(
+            subject.stop <= claim.start or claim.stop <= subject.start
+            for subject in inside(point.subject)
+            for claim in claims
+        ):
+            return True
+    return False
+
+
+def _claim_cuts(
+    words: Sequence[str], segments: Sequence[int], points: Sequence[KeyPoint]
+) -> list[int]:
+    """Where an "and" or a comma starts a new claim about a new subject.
+
+    A cut needs a subject right after it and a whole claim (a point's subject and claim)
+    in the part it starts. So "logistic regression is generative and naive Bayes is
+    discriminative" and "small k underfits, large k overfits" split, while "precision and
+    recall", "fit the imputer and scaler on the training set", "use dropout, weight decay"
+    and "for small k, it overfits" do not.
+    """
+    if not points:
+        return []
+    index = WordIndex(words)
+    subjects = {p for point in points for p in point.subject}
+    joined = {
+        p for point in points for p in (*point.subject, *point.claim, *point.none) if " " in p
+    }
+    cuts: list[int] = []
+    for position in range(2, len(words) - 1):
+        is_and = words[position] == "and"
+        if not is_and and segments[position] == segments[position - 1]:
+            continue
+        last = cuts[-1] if cuts else 0
+        start = position + 1 if is_and else position
+        while start < len(words) and words[start] in DETERMINERS:
+            start += 1
+        if position - last < 2 or len(words) - start < 2:
+            continue
+        if not any(span.start == start for subject in subjects for span in index.spans(subject)):
+            continue
+        if any(span.start < position <= span.stop - 1 for p in joined for span in index.spans(p)):
+            continue  # a phrase runs across it ("precision and recall")
+        # The new part must make its own claim, up to its comma or next "and": a list
+        # ("dropout, weight decay") or a shared verb ("fit the training data and the test
+        # data together") stays whole.
+        stop = start
+        while stop < len(words) and segments[stop] == segments[start]:
+            if stop > start and words[stop] == "and":
+                break
+            stop += 1
+        if _asserts_some_point(index, points, range(start, stop)):
+            cuts.append(position)
+    return cuts
+
+
+def split_clauses(text: str, points: Sequence[KeyPoint] = ()) -> list[Clause]:
+    """Split an answer into clauses: at . ; ! ?, before "but", "while"..., and where an
+    "and" or a comma starts a claim about a new subject (given the question's points).
+
+    A denial such as "it is not true that" covers the rest of its sentence, across
+    semicolons and new claims, up to the next contrast word ("..., but").
+    """
     text = _ABBREVIATIONS.sub(lambda match: match.group(1).replace(".", " "), _fold(text))
-    found: list[list[str]] = []
-    for piece in _CLAUSE_BREAK.split(text):
-        clause: list[str] = []
-        for word in normalize(piece).split():
-            if word in CLAUSE_WORDS and clause:
-                found.append(clause)
-                clause = []
-            clause.append(word)
-        if clause:
-            found.append(clause)
+    found: list[Clause] = []
+    for sentence in _SENTENCE_END.split(text):
+        denied = False
+        for piece in _CLAUSE_BREAK.split(sentence):
+            words: list[str] = []
+            segments: list[int] = []
+            for number, part in enumerate(_COMMA.split(piece)):
+                part_words = normalize(part).split()
+                words += part_words
+                segments += [number] * len(part_words)
+            starts = [0] + [i for i, w in enumerate(words) if w in CLAUSE_WORDS and i > 0]
+            for start, stop in zip(starts, [*starts[1:], len(words)], strict=True):
+                if start > 0 and words[start] in DENIAL_ENDS:
+                    denied = False  # "..., but" ends a denial; "whereas" stays inside it
+                part_clauses, denied = _contrast_clause(
+                    words[start:stop], segments[start:stop], points, denied=denied
+                )
+                found += part_clauses
     return found
+
+
+def _contrast_clause(
+    words: list[str], segments: list[int], points: Sequence[KeyPoint], *, denied: bool
+) -> tuple[list[Clause], bool]:
+    """One clause between contrast words, cut where a new claim starts, and whether a
+    denial is still open at its end."""
+    denial = 0 if denied else None
+    if denial is None and "that" in words:
+        denial = min(
+            (at for seq in SENTENCE_DENIALS if (at := _contains(words, seq)) is not None),
+            default=None,
+        )
+    cuts = [0, *_claim_cuts(words, segments, points), len(words)]
+    out = []
+    for start, stop in itertools.pairwise(cuts):
+        if stop > start:
+            inside = denial is not None and denial < stop
+            out.append(Clause(tuple(words[start:stop]), tuple(segments[start:stop]), inside))
+    return out, denial is not None
+
+
+def clauses(text: str, points: Sequence[KeyPoint] = ()) -> list[list[str]]:
+    """The words of each clause of an answer (see `split_clauses`)."""
+    return [list(clause.words) for clause in split_clauses(text, points)]
 
 
 @functools.lru_cache(maxsize=4096)
 def _phrase_words(phrase: str) -> tuple[tuple[str, ...], ...]:
-    """A phrase's normalised words, each with its spelled form when it is a number word.
+    """A phrase's normalised words, each with its other spellings (number word, numeral).
 
     "zero" becomes "0" like the answer's "zero", but must still match "zeros" and "zeroes",
-    which are not number words and so keep their spelling.
+    which are not number words and so keep their spelling; "type i" also matches "type 1".
     """
     return tuple(
-        (word, SPELLED[word]) if word in SPELLED else (word,) for word in normalize(phrase).split()
+        (
+            word,
+            *([SPELLED[word]] if word in SPELLED else []),
+            *([ROMAN[word]] if word in ROMAN else []),
+        )
+        for word in normalize(phrase).split()
     )
 
 
+def _word_matches(spellings: tuple[str, ...], word: str) -> bool:
+    """A phrase word matches the start of a clause word ("unit" -> "units"); one-letter
+    words and numbers only match themselves ("type i" never matches "type ii" or "type is")."""
+    for spelling in spellings:
+        if word == spelling:
+            return True
+        if len(spelling) > 1 and not spelling[0].isdigit() and word.startswith(spelling):
+            return True
+    return False
+
+
 def phrase_spans(phrase: str, clause: Sequence[str]) -> list[range]:
-    """Where a phrase's words start consecutive words of the clause ("unit" -> "units")."""
-    words = _phrase_words(phrase)
-    if not words:
-        return []
-    first, size = words[0], len(words)
-    return [
-        range(start, start + size)
-        for start in range(len(clause) - size + 1)
-        if clause[start].startswith(first)
-        and all(clause[start + i].startswith(words[i]) for i in range(1, size))
-    ]
+    """Where a phrase's words match consecutive words of the clause."""
+    return WordIndex(clause).spans(phrase)
 
 
-def point_found(point: KeyPoint, clause: Sequence[str]) -> bool:
-    """A subject and a claim in different places of one clause, and none of the `none`s."""
-    if any(phrase_spans(phrase, clause) for phrase in point.none):
+def _negated(clause: Clause, subject: range, claim: range) -> bool:
+    """A negation ("not", "no", "never", "isn't", "non"...) in the clause's comma part that
+    leads to the claim, outside the matched phrases themselves."""
+    first, last = min(subject.start, claim.start), max(subject.stop, claim.stop)
+    start = first
+    while start > 0 and clause.segments[start - 1] == clause.segments[first]:
+        start -= 1
+    words = clause.words
+    for index in range(start, last):
+        if index in subject or index in claim or words[index] not in NEGATORS:
+            continue
+        following = words[index + 1] if index + 1 < len(words) else ""
+        if following in NOT_NEGATING_NEXT or (index > 0 and words[index - 1] == "or"):
+            continue  # "not only", "no matter", "whether or not"
+        return True
+    return False
+
+
+def _denied_after(clause: Clause, claim: range) -> bool:
+    """The claim is called false after it ("... gives sparse weights is a myth")."""
+    rest = clause.words[claim.stop :]
+    return any(_contains(rest, denial) is not None for denial in TRAILING_DENIALS)
+
+
+def _compared_away(clause: Clause, subject: range, claim: range) -> bool:
+    """The claim describes what the subject is compared with ("faster than a sequential
+    RNN", "unlike k-means"), not the subject itself."""
+    if claim.start < subject.stop:
         return False
-    subjects = [span for phrase in point.subject for span in phrase_spans(phrase, clause)]
-    claims = [span for phrase in point.claim for span in phrase_spans(phrase, clause)]
+    for index in range(subject.stop, claim.start):
+        if clause.words[index] in COMPARISONS and claim.start - index <= COMPARISON_REACH:
+            return True
+    return False
+
+
+def point_found(point: KeyPoint, clause: Clause | Sequence[str]) -> bool:
+    """A subject and a claim in different places of one clause, asserted (not negated or
+    denied), and none of the point's `none` phrases in the clause."""
+    if not isinstance(clause, Clause):
+        clause = Clause(tuple(clause), (0,) * len(clause))
+    spans = clause.index.spans
+    if clause.denied or any(spans(phrase) for phrase in point.none):
+        return False
+    subjects = [span for phrase in point.subject for span in spans(phrase)]
+    claims = [span for phrase in point.claim for span in spans(phrase)]
     return any(
-        subject.stop <= claim.start or claim.stop <= subject.start
+        (subject.stop <= claim.start or claim.stop <= subject.start)
+        and not _negated(clause, subject, claim)
+        and not _compared_away(clause, subject, claim)
+        and not _denied_after(clause, claim)
         for subject in subjects
         for claim in claims
     )
 
 
-def _grade_open(question: Question, answer: str) -> Grade:
-    parts = clauses(answer)
+def grade_open(question: Question, answer: str) -> Grade:
+    """Credit each key point asserted in some clause; each misconception asserted costs.
+
+    A point in a clause that also asserts a misconception is contradicted there and does
+    not count. Covering any point without a misconception is at least partly right.
+    """
+    parts = split_clauses(answer, (*question.key_points, *question.misconceptions))
     if not parts:
-        raise InvalidAnswer("Write a sentence or two in your own words.")
-    covered = [p for p in question.key_points if any(point_found(p, c) for c in parts)]
-    found = [m for m in question.misconceptions if any(point_found(m, c) for c in parts)]
+        raise InvalidAnswer(messages.OPEN_ANSWER_EMPTY)
+    wrong_in = [[m for m in question.misconceptions if point_found(m, c)] for c in parts]
+    found = [m for m in question.misconceptions if any(m in w for w in wrong_in)]
+    covered = [
+        p
+        for p in question.key_points
+        if any(point_found(p, c) and not wrong for c, wrong in zip(parts, wrong_in, strict=True))
+    ]
     share = len(covered) / len(question.key_points) if question.key_points else 0.0
     score = min(1.0, max(0.0, share - MISCONCEPTION_COST * len(found)))
     if score >= GOOD_SCORE:
         verdict = Verdict.GOOD
-    elif score >= PARTIAL_SCORE:
+    elif score >= PARTIAL_SCORE and covered:
         verdict = Verdict.PARTIAL
     else:
         verdict = Verdict.WRONG

@@ -34,6 +34,8 @@ from bot.core.bank import (
 )
 from bot.core.errors import BankError, BankErrors
 from bot.core.grading import normalize
+from bot.core.kinds import registry
+from bot.core.kinds.base import Imported
 from bot.core.models import LETTERS, Difficulty, Question
 from bot.core.quality import near_duplicates
 
@@ -172,20 +174,25 @@ def _csv_row(line: int, record: dict[str, str]) -> Row:
     answer = record["answer"]
     options = [option.strip() for option in record.get("choices", "").split("|") if option.strip()]
     if not options:
-        answers = [part.strip() for part in answer.split("|") if part.strip()]
-        return Row(line, fields | {"kind": "short", "answers": answers}, topic)
-    correct = _correct_index(options, answer)
-    if correct is None:
+        answers = tuple(part.strip() for part in answer.split("|") if part.strip())
+        return _typed_row(line, fields, answers, topic)
+    # Several right options ("A|C") make a select-all question.
+    named = [part.strip() for part in answer.split("|")] if "|" in answer else [answer]
+    correct = [_correct_index(options, part) for part in named]
+    if None in correct:
         letters = LETTERS[: len(options)]
         problem = (
             f"answer {answer!r} is neither a letter {letters[0]}-{letters[-1]} nor a choice's text"
         )
         return Row(line, fields, topic, (problem,))
-    choices = [
-        {"text": option, "why": DEFAULT_WHY} | ({"correct": True} if index == correct else {})
-        for index, option in enumerate(options)
-    ]
-    return Row(line, fields | {"kind": "choice", "choices": choices}, topic)
+    right = tuple(sorted({index for index in correct if index is not None}))
+    imported = Imported(options=tuple(options), correct=right, why=DEFAULT_WHY)
+    return Row(line, fields | registry.import_fields(imported), topic)
+
+
+def _typed_row(line: int, fields: dict[str, Any], answers: Sequence[str], topic: str | None) -> Row:
+    """A record answered in words: the kind that holds typed answers takes it."""
+    return Row(line, fields | registry.import_fields(Imported(answers=tuple(answers))), topic)
 
 
 def _correct_index(options: Sequence[str], answer: str) -> int | None:
@@ -279,7 +286,8 @@ def _anki_rows(path: Path) -> Iterator[Row]:
                 line, {}, problems=("expected a front and a back separated by the separator",)
             )
             continue
-        row: dict[str, Any] = {"kind": "short", "prompt": fields[0], "answers": [fields[1]]}
+        row: dict[str, Any] = {"prompt": fields[0]}
+        row |= registry.import_fields(Imported(answers=(fields[1],)))
         tags = [_slug(tag.replace("::", " ")) for tag in tags_cell.split()]
         if any(tags):
             row["tags"] = list(dict.fromkeys(tag for tag in tags if tag))
@@ -311,7 +319,7 @@ def _red_rows(path: Path) -> Iterator[Row]:
         if not answers or len(answers) != len(value.value):
             yield Row(line, {}, problems=(f"{key.value!r}: expected a list of answers",))
             continue
-        yield Row(line, {"kind": "short", "prompt": key.value, "answers": answers})
+        yield _typed_row(line, {"prompt": key.value}, answers, None)
 
 
 # --- fitting into the bank ----------------------------------------------------------

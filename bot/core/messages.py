@@ -11,9 +11,10 @@ import re
 import unicodedata
 from datetime import datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from bot.core.commands import format_days
+from bot.core.kinds.inputs import Input
 from bot.core.models import (
     LETTERS,
     AnswerResult,
@@ -21,13 +22,15 @@ from bot.core.models import (
     ChannelSettings,
     DrillResult,
     Group,
-    Kind,
     Leaderboard,
     MemberStats,
     Period,
     Question,
     Verdict,
 )
+
+if TYPE_CHECKING:
+    from bot.core.kinds.base import QuestionKind
 
 BAR_WIDTH = 10
 ELLIPSIS = "…"
@@ -39,8 +42,41 @@ BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 SENTENCE_END = (".", "!", "?", "…")
 MAX_SHOWN_DECIMALS = 12
 GROUPED_FROM = 10_000  # whole numbers from here on get thousands separators
-PARTLY_LABEL = "Partly"  # the distribution row only open answers can land in
 PERIOD_TITLES = {Period.WEEK: "This week", Period.MONTH: "This month", Period.ALL: "All time"}
+# How days are written, to a member and by one (`days:mon,wed,fri`); Monday is 0.
+DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+USAGE = """\
+Daily Drill commands:
+`/quiz answer <text>`: answer today's question (a letter for multiple choice)
+`/quiz stats [member]`: accuracy, points, rank and streak
+`/quiz leaderboard [week|month|all] [group:NAME]`
+`/quiz group create|join|leave NAME`, `/quiz group list`
+`/quiz topics`: the topics in the bank
+`/quiz help`: this message
+Admins: `/quiz setup [time:HH:MM] [tz:Area/City] [topics:a,b] [reveal:immediate|at_close] \
+[close:HH:MM|none] [days:mon-fri|daily|mon,wed,fri]`
+`/quiz post-now`, `/quiz close-now`, `/quiz pause`, `/quiz resume`, `/quiz skip`"""
+
+
+def format_days(days: tuple[int, ...]) -> str:
+    if days == tuple(range(7)):
+        return "daily"
+    if days == tuple(range(5)):
+        return "mon-fri"
+    return ",".join(DAY_NAMES[d] for d in days)
+
+
+VERDICT_LABELS = {Verdict.GOOD: "Correct", Verdict.PARTIAL: "Partly", Verdict.WRONG: "Wrong"}
+EMPTY_ANSWER = "Type an answer first."
+
+
+def _kind(question: Question) -> QuestionKind:
+    """The question's kind. Imported on use: the kinds word their texts with this module,
+    so importing the registry at the top would make an import cycle."""
+    from bot.core.kinds import registry
+
+    return registry.of(question)
 
 
 def question_header(question: Question) -> str:
@@ -48,9 +84,7 @@ def question_header(question: Question) -> str:
 
 
 def choice_lines(question: Question) -> list[str]:
-    """`A) ...` for each choice of a choice question (none for the typed kinds)."""
-    if question.kind is not Kind.CHOICE:
-        return []
+    """`A) ...` for each choice of a lettered question (none for the typed kinds)."""
     return [f"{LETTERS[i]}) {choice.text}" for i, choice in enumerate(question.choices)]
 
 
@@ -61,9 +95,13 @@ def question_body(question: Question) -> str:
 
 
 def answer_hint(question: Question) -> str:
-    if question.kind is Kind.CHOICE:
-        return f"Answer with `/quiz answer {question.letters[0]}`…`{question.letters[-1]}`."
-    if question.kind is Kind.NUMERIC:
+    wanted = _kind(question).answer_input(question)
+    letters = wanted.options
+    if wanted.input is Input.BUTTONS:
+        return f"Answer with `/quiz answer {letters[0]}`…`{letters[-1]}`."
+    if wanted.input is Input.SELECT_MANY:
+        return f"Pick every right one: `/quiz answer {letters[0]} {letters[-1]}`."
+    if wanted.input is Input.NUMBER:
         return "Answer with a number: `/quiz answer 0.25`."
     return "Answer in your own words: `/quiz answer <text>`."
 
@@ -101,17 +139,25 @@ def number_text(value: float | None, tolerance: float = 0.0) -> str:
     return f"{rounded:{grouping}.{decimals}f}"
 
 
-def answer_text(question: Question) -> str:
-    """The answer key as a member should read it."""
-    if question.kind is Kind.NUMERIC:
-        return number_text(question.answer, question.tolerance)
-    return question.correct_answer_text()
+def pick_letters_hint(letters: str) -> str:
+    """Told when a select-all answer names something other than its letters."""
+    return f"Answer with one or more of the letters {letters[0]}-{letters[-1]}, like `A C`."
+
+
+def given_answer(question: Question, answer: str, normalized: str) -> str:
+    """A member's answer as they are reminded of it (letters for lettered kinds)."""
+    return _kind(question).given(answer, normalized)
+
+
+def answer_key(question: Question) -> str:
+    """The answer key as a member should read it in a reveal."""
+    return _kind(question).answer_key(question)
 
 
 def answer_feedback(result: AnswerResult) -> str:
     """The private reply to an answer: locked in, or the verdict with the explanation."""
     attempt, question = result.attempt, result.question
-    given = attempt.grade.normalized if question.kind is Kind.CHOICE else echo(attempt.answer)
+    given = given_answer(question, attempt.answer, attempt.grade.normalized)
     if not result.reveal_now:
         return f"Locked in: {sentence(given)} The answer is revealed when the drill closes."
     grade = attempt.grade
@@ -119,18 +165,18 @@ def answer_feedback(result: AnswerResult) -> str:
         head = f"Correct, +{attempt.points} points!"
     elif grade.verdict is Verdict.PARTIAL:
         head = f"Partly right, +{attempt.points} points."
-    elif question.kind is Kind.OPEN:
+    elif _kind(question).answers_in_prose:
         head = "Not quite."
     else:
-        head = f"Not quite. The answer is {sentence(answer_text(question))}"
+        head = f"Not quite. The answer is {sentence(answer_key(question))}"
     lines = [head]
     if grade.covered:
         lines.append("You covered: " + "; ".join(grade.covered))
-    if grade.missed and question.kind is Kind.OPEN:
+    if grade.missed and _kind(question).lists_missed:
         lines.append("You missed: " + "; ".join(grade.missed))
     if grade.misconceptions:
         lines.append("Careful: " + "; ".join(grade.misconceptions))
-    if question.kind is Kind.OPEN and grade.verdict is not Verdict.GOOD:
+    if _kind(question).answers_in_prose and grade.verdict is not Verdict.GOOD:
         lines += ["A full answer:", question.reference.strip()]
     lines.append(question.explanation.strip())
     if result.streak > 1:
@@ -146,8 +192,6 @@ def distribution_lines(result: DrillResult) -> list[str]:
     total = max(1, result.answered)
     lines = []
     for row in result.distribution:
-        if row.label == PARTLY_LABEL and result.question.kind is not Kind.OPEN:
-            continue
         filled = round(BAR_WIDTH * row.count / total)
         mark = " ✓" if row.correct else ""
         bar = "█" * filled + "░" * (BAR_WIDTH - filled)
@@ -171,7 +215,7 @@ def fastest_line(result: DrillResult) -> str:
 
 
 def answer_line(question: Question) -> str:
-    return f"Answer: {answer_text(question)}"
+    return f"Answer: {answer_key(question)}"
 
 
 def reveal_text(result: DrillResult) -> str:
@@ -276,7 +320,6 @@ def topics_text(counts: dict[str, int]) -> str:
 
 
 WEEKLY_TITLE = "Weekly leaderboard"
-SHORT_BOARD_TITLE = "Top 5 this week"
 SOMETHING_WENT_WRONG = "Something went wrong; try again."
 
 # Labels chat platforms put on posts, buttons and forms.
@@ -285,6 +328,7 @@ DAILY_TITLE = "Daily question"
 CLOSED_TITLE = "Drill closed"
 ANSWER_BUTTON = "Answer"
 ANSWER_LABEL = "Your answer"
+PICK_PLACEHOLDER = "Pick every right answer"
 SUBMIT_LABEL = "Submit"
 CANCEL_LABEL = "Cancel"
 
@@ -387,6 +431,74 @@ def bad_application_id(value: str) -> str:
     )
 
 
+# Replies to the /quiz commands (bot.core.handlers) and the refusals of the use cases.
+ADMINS_ONLY = "Only channel admins can do that."
+CLOSED_NOW = "Closed the drill and posted the answer."
+PAUSED = "Paused: no posts until `/quiz resume`. History is kept."
+TOP_FIVE_TITLE = "Top 5 this week"
+NOT_SET_UP = "This channel isn't set up yet: an admin can run `/quiz setup`."
+CLOSE_EQUALS_POST = "The close time must differ from the post time."
+QUESTION_NOT_IN_BANK = "That question is no longer in the bank."
+POST_SKIPPED = "Today's post is skipped."
+ALREADY_POSTED = "Today's question is already posted."
+BEING_POSTED = "Today's question is being posted already."
+NO_OPEN_DRILL = "There's no open question in this channel right now."
+QUESTION_GONE = "That question doesn't exist any more."
+DRILL_CLOSED = "This drill is closed. A new question comes with the next post."
+OTHER_WORKSPACE = "That question belongs to another workspace."
+CLOSED_A_MOMENT_AGO = "That drill was closed a moment ago."
+DRILL_GONE = "That drill doesn't exist."
+NO_MATCHING_QUESTIONS = "No questions match this channel's topics. Change them with /quiz setup."
+
+
+def posted_now(question_id: str) -> str:
+    return f"Posted today's question ({question_id})."
+
+
+def group_created(name: str) -> str:
+    return f"Created the group {name} and added you to it."
+
+
+def already_in_group(name: str) -> str:
+    return f"You're already in {name}."
+
+
+def group_joined(name: str) -> str:
+    return f"You joined {name}."
+
+
+def group_left(name: str) -> str:
+    return f"You left {name}."
+
+
+def not_in_group(name: str) -> str:
+    return f"You're not in a group called {name}."
+
+
+def no_such_group(name: str) -> str:
+    return f"There's no group called {name}. See `/quiz group list`."
+
+
+def group_exists(name: str) -> str:
+    return f"There's already a group called {name}: join it instead."
+
+
+def unknown_topics(topics: list[str]) -> str:
+    return f"Unknown topic {', '.join(topics)}. See `/quiz topics` for the list."
+
+
+def cannot_post_on(platform: str) -> str:
+    return f"I can't post on {platform} right now."
+
+
+def post_refused(reason: object) -> str:
+    return f"I couldn't post the question here: {reason}"
+
+
+def unknown_member(name: str) -> str:
+    return f"I don't know {echo(name, 60)} here yet."
+
+
 # --- the day's life cycle (skip, resume, a bank that lost a live drill's question) ---------
 
 
@@ -409,3 +521,176 @@ NO_POST_DAY = "No post day is coming up to skip: check `/quiz setup days:`."
 
 # Start-up refuses a bank without a question that a drill still open asks (see the service).
 LIVE_QUESTION_GONE = "a drill still open asks this question; put it back so it can be revealed"
+
+
+# Why a /quiz command could not be read (bot.core.commands; the usage follows most of them).
+ANSWER_MISSING = "Tell me your answer, e.g. `/quiz answer B`."
+GROUP_ACTION_MISSING = "Say what to do with groups: create, join, leave or list."
+GROUP_LIST_ARGUMENTS = "`group list` takes no arguments."
+GROUP_NAME_RULE = "Group names are 1-32 letters, digits, - or _, starting with a letter or digit."
+TOPICS_RULE = "Give topics as a comma-separated list, like `topics:statistics,nlp`."
+REVEAL_RULE = "`reveal` is `immediate` or `at_close`."
+ZONE_EXAMPLE = "Use a name like Europe/Berlin or America/New_York."
+
+
+def too_long(limit: int) -> str:
+    return f"That's too long: keep it under {limit:,} characters."
+
+
+def takes_no_arguments(verb: str) -> str:
+    return f"`{verb}` takes no arguments."
+
+
+def unknown_command(verb: str) -> str:
+    return f"I don't know the command `{verb[:40]}`."
+
+
+def not_a_board_option(arg: str) -> str:
+    return f"`{arg[:40]}` is not a leaderboard option: use week, month or all."
+
+
+def not_a_group_command(action: str) -> str:
+    return f"`group {action[:40]}` is not a group command."
+
+
+def one_group_name(action: str) -> str:
+    return f"Give one group name: `/quiz group {action} NAME`."
+
+
+def not_key_value(arg: str) -> str:
+    return f"Setup options look like `key:value`; `{arg[:40]}` doesn't."
+
+
+def given_twice(key: str) -> str:
+    return f"`{key}` is given twice."
+
+
+def not_a_setup_option(key: str) -> str:
+    return f"`{key[:40]}` is not a setup option."
+
+
+def not_a_time(value: str) -> str:
+    return f"`{value[:40]}` is not a time: use 24-hour HH:MM, like 09:00."
+
+
+def unknown_zone(name: str, suggestion: str | None) -> str:
+    hint = f"Did you mean `{suggestion}`?" if suggestion else ZONE_EXAMPLE
+    return f"I don't know the time zone `{name[:60]}`. {hint}"
+
+
+def not_days(value: str) -> str:
+    return f"`{value[:40]}` is not a list of days: use `daily`, `mon-fri` or `mon,wed,fri`."
+
+
+def not_a_day_range(part: str) -> str:
+    return f"`{part[:40]}` is not a day range: write it as `mon-fri`."
+
+
+# Why an answer cannot be graded as given (bot.core.grading).
+SHORT_ANSWER_EMPTY = "Type a word or a short phrase."
+OPEN_ANSWER_EMPTY = "Write a sentence or two in your own words."
+
+
+def choose_a_letter(first: str, last: str) -> str:
+    return f"Answer with one of the letters {first}-{last}."
+
+
+def not_a_number(percent: bool) -> str:
+    example = "0.25, 1/4, 2.5e-1, 1,000" + (" or 25%" if percent else "")
+    return f"Answer with a number, for example {example}."
+
+
+# The console adapter's own lines (a terminal, so the words for its colon commands).
+CONSOLE_HELP = """\
+Console drill: type `/quiz help` for the commands.
+  :as NAME   speak as another member (everyone is an admin here)
+  :quit      leave (end of input works too)
+Any other text answers the open question."""
+CONSOLE_NAME_RULE = "Give a name: `:as alice` (letters, digits, spaces, . - _)."
+
+
+def speaking_as(name: str) -> str:
+    return f"(now speaking as {name})"
+
+
+def only_quiz_commands(text: str) -> str:
+    return f"I only know `/quiz` commands, not `{echo(text, 40)}`."
+
+
+# Discord's slash-command picker: each command's description, keyed by its path under /quiz.
+SLASH_DESCRIPTIONS = {
+    "quiz": "Daily ML interview drills",
+    "group": "Study groups with their own leaderboard",
+    "help": "What the /quiz commands do",
+    "topics": "The topics in the question bank",
+    "stats": "Accuracy per topic, points, rank and streak",
+    "leaderboard": "The top 10 and your own rank",
+    "answer": "Answer the open question (no text: opens a form)",
+    "group create": "Start a study group and join it",
+    "group join": "Join a study group",
+    "group leave": "Leave a study group",
+    "group list": "The study groups here and which you're in",
+    "setup": "Admins: set up this channel's daily drill",
+    "post-now": "Admins: post today's question now",
+    "close-now": "Admins: close the open question and reveal it",
+    "pause": "Admins: stop posting (history is kept)",
+    "resume": "Admins: start posting again",
+    "skip": "Admins: skip the next post",
+}
+# The hint under each option of those commands.
+SLASH_OPTIONS = {
+    "stats": {"member": "Whose stats to show (you if left out)"},
+    "leaderboard": {
+        "period": "Which scores to count (this week if left out)",
+        "group": "Only this study group's members",
+    },
+    "answer": {
+        "text": "Your answer: a letter, or several (A C) for select-all, else your own words"
+    },
+    "group create": {"name": "1-32 letters, digits, - or _"},
+    "group join": {"name": "The group's name"},
+    "group leave": {"name": "The group's name"},
+    "setup": {
+        "time": "Post time, 24-hour HH:MM (e.g. 09:00)",
+        "tz": "Time zone, Area/City (e.g. Europe/Berlin)",
+        "topics": "Comma-separated topics, or all",
+        "reveal": "When members see whether they were right",
+        "close": "Close time HH:MM, or none to close at the next post",
+        "days": "Posting days: mon-fri, daily, or a list like mon,wed,fri",
+    },
+}
+# The reveal modes as the setup picker lists them.
+REVEAL_CHOICES = {
+    "immediate": "immediate: feedback right after each answer",
+    "at_close": "at_close: only 'locked in' until the reveal",
+}
+
+
+# Start-up refusals of the platform settings (one line on stderr, exit code 2).
+def bad_guild_id(guild: str) -> str:
+    return f"DISCORD_GUILD_ID must be a server id (digits), not {guild!r}"
+
+
+def token_refused(reason: object) -> str:
+    return f"Discord refused DISCORD_TOKEN: {reason}"
+
+
+NO_APPLICATION_ID = (
+    "Set DISCORD_APPLICATION_ID (Developer Portal > your application > General "
+    "Information > Application ID), or DISCORD_TOKEN."
+)
+SLACK_TOKENS_MISSING = (
+    "Slack needs SLACK_BOT_TOKEN with SLACK_APP_TOKEN (Socket Mode) or with "
+    "SLACK_SIGNING_SECRET (HTTP), or SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and "
+    "SLACK_SIGNING_SECRET (multi-workspace install)"
+)
+
+
+# Why a path setting is refused (the `problem` of bad_path_setting).
+PATH_MISSING = "does not exist"
+NOT_A_DIRECTORY = "is not a directory"
+
+
+def not_installed(workspace_id: str) -> str:
+    """Why a Slack post failed, as told to the channel's admin."""
+    return f"the app is not installed in workspace {workspace_id}"

@@ -8,14 +8,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 
-LETTERS = "ABCDE"
+from bot.core.kinds.names import Kind as Kind  # defined with the kinds, re-exported here
 
-
-class Kind(StrEnum):
-    CHOICE = "choice"
-    SHORT = "short"
-    NUMERIC = "numeric"
-    OPEN = "open"
+LETTERS = "ABCDEF"
 
 
 class Difficulty(StrEnum):
@@ -91,7 +86,7 @@ class Question:
     tags: tuple[str, ...] = ()
     week: int | None = None
     pack: str = ""
-    # choice
+    # choice, multi
     choices: tuple[Choice, ...] = ()
     # short
     answers: tuple[str, ...] = ()
@@ -114,19 +109,12 @@ class Question:
         return None
 
     @property
+    def correct_letters(self) -> str:
+        return "".join(LETTERS[i] for i, choice in enumerate(self.choices) if choice.correct)
+
+    @property
     def letters(self) -> str:
         return LETTERS[: len(self.choices)]
-
-    def correct_answer_text(self) -> str:
-        """The answer key as a member should read it in a reveal."""
-        if self.kind is Kind.CHOICE:
-            letter = self.correct_letter or "?"
-            return f"{letter}) {self.choices[LETTERS.index(letter)].text}"
-        if self.kind is Kind.SHORT:
-            return self.answers[0]
-        if self.kind is Kind.NUMERIC:
-            return f"{self.answer:g}"
-        return self.reference
 
     @property
     def content_hash(self) -> str:
@@ -231,6 +219,15 @@ class AnswerResult:
     question: Question
     reveal_now: bool
     streak: int
+
+
+@dataclass(frozen=True)
+class AnswerCount:
+    """How many attempts at a drill share one normalised answer and verdict."""
+
+    normalized: str
+    verdict: Verdict
+    count: int
 
 
 @dataclass(frozen=True)
@@ -347,7 +344,7 @@ class OutboxItem:
 
     id: int
     key: str
-    kind: OutboxKind
+    effect: OutboxKind  # what the row delivers (its column is `kind`)
     channel: ChannelRef
     state: OutboxState
     attempts: int

@@ -7,6 +7,7 @@ import random
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
+from bot.core import messages
 from bot.core.errors import QuizError
 from bot.core.models import Question
 
@@ -26,7 +27,7 @@ def pick_question(pool: Sequence[Question], asked: Sequence[str], seed: str) -> 
     is seeded by channel and day so that every process picks the same question.
     """
     if not pool:
-        raise QuizError("No questions match this channel's topics. Change them with /quiz setup.")
+        raise QuizError(messages.NO_MATCHING_QUESTIONS)
     counts = Counter(asked)
     fewest = min(counts[q.id] for q in pool)
     candidates = [q for q in pool if counts[q.id] == fewest]

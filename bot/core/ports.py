@@ -7,11 +7,11 @@ from datetime import UTC, date, datetime
 from typing import Protocol
 
 from bot.core.models import (
+    AnswerCount,
     Attempt,
     BoardEntry,
     ChannelRef,
     ChannelSettings,
-    ChoiceCount,
     DeliveryAttempt,
     Drill,
     DrillPost,
@@ -216,13 +216,12 @@ class Repository(Protocol):
 
     async def drill_with_settings(self, drill_id: int) -> tuple[Drill, ChannelSettings] | None: ...
 
-    async def distribution(
-        self, drill_id: int, letters: str, correct_letter: str | None
-    ) -> tuple[ChoiceCount, ...]: ...
+    async def answer_counts(self, drill_id: int) -> tuple[AnswerCount, ...]: ...
 
     async def fastest_correct(self, drill_id: int, limit: int) -> tuple[tuple[str, int], ...]: ...
 
-    async def find_member(self, workspace: ChannelRef, text: str) -> MemberRef | None: ...
+    async def find_member(self, workspace: ChannelRef, key: str) -> MemberRef | None:
+        """A member by platform user id, else by display name (mentions are parsed first)."""
 
     async def member_totals(self, member: MemberRef) -> tuple[int, int, int]: ...
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
@@ -16,12 +17,12 @@ from bot.core.errors import (
     BankErrors,
     DrillClosed,
     NoOpenDrill,
-    NotAllowed,
     NotFound,
+    NotSetUp,
     QuizError,
     UsageError,
 )
-from bot.core.grading import grade
+from bot.core.kinds import registry
 from bot.core.models import (
     AnswerResult,
     Attempt,
@@ -31,7 +32,6 @@ from bot.core.models import (
     DrillPost,
     DrillResult,
     DrillState,
-    Kind,
     Leaderboard,
     MemberRef,
     MemberStats,
@@ -42,6 +42,7 @@ from bot.core.models import (
     PostClaim,
     Question,
     RevealMode,
+    Verdict,
 )
 from bot.core.picking import eligible, pick_question
 from bot.core.ports import Clock, Delivery, Publisher, Repository
@@ -65,6 +66,16 @@ STALE_POSTING = timedelta(minutes=2)
 POST_WAIT = timedelta(seconds=10)
 # How far ahead skip and resume look for the next post day (repeated skips move it on).
 POST_DAY_HORIZON = 800
+# A chat mention as members type or paste it: <@U1> (Slack), <@!1> or <@1> (Discord),
+# <@U1|name> (Slack's escaped form).
+_MENTION = re.compile(r"^<@!?([A-Za-z0-9]+)(?:\|[^>]*)?>$")
+
+
+def member_key(text: str) -> str:
+    """The user id in a mention, else the text without a leading @ (an id or a name)."""
+    text = text.strip()
+    mention = _MENTION.match(text)
+    return mention.group(1) if mention else text.removeprefix("@")
 
 
 class PublishFailed(QuizError):
@@ -138,72 +149,23 @@ class QuizService:
     def question(self, question_id: str) -> Question:
         found = self.bank.get(question_id)
         if found is None:
-            raise NotFound("That question is no longer in the bank.")
+            raise NotFound(messages.QUESTION_NOT_IN_BANK)
         return found
 
     def publisher_for(self, channel: ChannelRef) -> Publisher:
         try:
             return self.publishers[channel.platform]
         except KeyError as exc:
-            raise QuizError(f"I can't post on {channel.platform} right now.") from exc
+            raise QuizError(messages.cannot_post_on(channel.platform)) from exc
 
     # --- the command grammar ----------------------------------------------------------
 
     async def execute(self, command: cmd.Command, inv: Invocation) -> Reply:
-        """Run one parsed /quiz command; QuizErrors carry the private reply."""
-        if isinstance(command, cmd.ADMIN_COMMANDS) and not inv.is_admin:
-            raise NotAllowed("Only channel admins can do that.")
-        match command:
-            case cmd.Help():
-                return Reply(cmd.USAGE)
-            case cmd.Topics():
-                return Reply(messages.topics_text(self.topic_counts()))
-            case cmd.Setup():
-                settings, next_post, next_close = await self.configure_channel(inv, command)
-                return Reply(messages.setup_text(settings, next_post, next_close), settings)
-            case cmd.PostNow():
-                drill = await self.post_daily(inv.channel, forced=True)
-                if drill.message_id is None:
-                    return Reply(messages.post_queued_text(drill.question_id), drill)
-                return Reply(f"Posted today's question ({drill.question_id}).", drill)
-            case cmd.CloseNow():
-                result = await self.close_now(inv.channel)
-                return Reply("Closed the drill and posted the answer.", result)
-            case cmd.Pause():
-                await self.set_paused(inv, paused=True)
-                return Reply("Paused: no posts until `/quiz resume`. History is kept.")
-            case cmd.Resume():
-                settings = await self.set_paused(inv, paused=False)
-                next_post = await self.next_post_at(settings)
-                return Reply(messages.resumed_text(next_post))
-            case cmd.Skip():
-                skipped, paused = await self.skip_next(inv)
-                return Reply(messages.skip_text(skipped, paused))
-            case cmd.Answer(text=text):
-                result = await self.answer_in_channel(inv.member, inv.channel, text)
-                return Reply(messages.answer_feedback(result), result)
-            case cmd.Stats(member=target):
-                stats = await self.member_stats(inv.member, inv.channel, target)
-                return Reply(messages.stats_text(stats), stats)
-            case cmd.ShowLeaderboard(period=period, group=group):
-                board = await self.leaderboard(inv.member, inv.channel, period, group)
-                return Reply(messages.leaderboard_text(board), board)
-            case cmd.GroupCreate(name=name):
-                await self.repo.create_group(inv.member, name, self.clock.now())
-                return Reply(f"Created the group {name} and added you to it.")
-            case cmd.GroupJoin(name=name):
-                if not await self.repo.join_group(inv.member, name, self.clock.now()):
-                    return Reply(f"You're already in {name}.")
-                return Reply(f"You joined {name}.")
-            case cmd.GroupLeave(name=name):
-                if not await self.repo.leave_group(inv.member, name):
-                    raise NotFound(f"You're not in a group called {name}.")
-                return Reply(f"You left {name}.")
-            case cmd.GroupList():
-                groups = await self.repo.list_groups(inv.member)
-                mine = await self.repo.member_groups(inv.member)
-                return Reply(messages.groups_text(groups, mine), groups)
-        raise UsageError(cmd.USAGE)
+        """Run one parsed /quiz command through its handler; QuizErrors carry the reply."""
+        # The handlers build on this module's use cases, so they are imported on first use.
+        from bot.core.handlers import dispatch
+
+        return await dispatch(self, command, inv)
 
     # --- channel settings ---------------------------------------------------------------
 
@@ -213,7 +175,7 @@ class QuizService:
     async def settings_for(self, channel: ChannelRef) -> ChannelSettings:
         settings = await self.repo.get_settings(channel)
         if settings is None:
-            raise NotFound("This channel isn't set up yet: an admin can run `/quiz setup`.")
+            raise NotSetUp
         return settings
 
     async def configure_channel(
@@ -221,9 +183,7 @@ class QuizService:
     ) -> tuple[ChannelSettings, datetime | None, datetime | None]:
         unknown = [t for t in setup.topics or () if t not in self.bank.topics()]
         if unknown:
-            raise UsageError(
-                f"Unknown topic {', '.join(unknown)}. See `/quiz topics` for the list."
-            )
+            raise UsageError(messages.unknown_topics(unknown))
         current = await self.repo.get_settings(inv.channel) or ChannelSettings(inv.channel)
         changes: dict[str, object] = {"admin_user_id": inv.member.user_id}
         for name, field in (
@@ -241,7 +201,7 @@ class QuizService:
             changes["close_time"] = None
         settings = replace(current, **changes)
         if settings.close_time == settings.post_time:
-            raise UsageError("The close time must differ from the post time.")
+            raise UsageError(messages.CLOSE_EQUALS_POST)
         next_post = await self.save_settings(settings)
         next_close = close_for(settings, next_post) if next_post else None
         return settings, next_post, next_close
@@ -344,28 +304,28 @@ class QuizService:
         settings = await self.settings_for(channel)
         today = local_date(self.clock.now(), settings.timezone)
         if not forced and (settings.paused or is_skipped(settings, today)):
-            raise AlreadyExists("Today's post is skipped.")
+            raise AlreadyExists(messages.POST_SKIPPED)
         claim = await self._claim_post(settings, today, force=forced)
         drill, row = claim.drill, claim.post
         if drill is None or row is None or drill.state is DrillState.CLOSED:
-            raise AlreadyExists("Today's question is already posted.")
+            raise AlreadyExists(messages.ALREADY_POSTED)
         if row.state is OutboxState.DONE:
-            raise AlreadyExists("Today's question is already posted.")
+            raise AlreadyExists(messages.ALREADY_POSTED)
         if not (claim.created or forced):
-            raise AlreadyExists("Today's question is being posted already.")
+            raise AlreadyExists(messages.BEING_POSTED)
         if self.delivery is None:
             return drill
         attempt = await self.delivery.deliver_now(row.id, POST_WAIT.total_seconds())
         item = attempt.item
         if attempt.elsewhere:
             if item.state is OutboxState.DONE:
-                raise AlreadyExists("Today's question is already posted.")
-            raise AlreadyExists("Today's question is being posted already.")
+                raise AlreadyExists(messages.ALREADY_POSTED)
+            raise AlreadyExists(messages.BEING_POSTED)
         if item.state is OutboxState.DONE:
             return replace(drill, state=DrillState.OPEN, message_id=item.message_id)
         if attempt.timed_out:
             return drill
-        raise PublishFailed(f"I couldn't post the question here: {item.last_error}")
+        raise PublishFailed(messages.post_refused(item.last_error or ""))
 
     async def open_drills(self) -> list[Drill]:
         """Drills still taking answers, e.g. to re-attach their buttons after a restart."""
@@ -374,7 +334,7 @@ class QuizService:
     async def open_drill_in(self, channel: ChannelRef) -> Drill:
         drill = await self.repo.open_drill(channel)
         if drill is None:
-            raise NoOpenDrill("There's no open question in this channel right now.")
+            raise NoOpenDrill(messages.NO_OPEN_DRILL)
         return drill
 
     async def answer_in_channel(
@@ -388,15 +348,15 @@ class QuizService:
         cmd.check_length(text)
         found = await self.repo.drill_with_settings(drill_id)
         if found is None:
-            raise NotFound("That question doesn't exist any more.")
+            raise NotFound(messages.QUESTION_GONE)
         drill, settings = found
         now = self.clock.now()
         if drill.state is not DrillState.OPEN or (drill.closes_at and now >= drill.closes_at):
-            raise DrillClosed("This drill is closed. A new question comes with the next post.")
+            raise DrillClosed(messages.DRILL_CLOSED)
         if member.workspace_id != drill.channel.workspace_id:
-            raise NotFound("That question belongs to another workspace.")
+            raise NotFound(messages.OTHER_WORKSPACE)
         question = self.question(drill.question_id)
-        result = grade(question, text)
+        result = registry.grade(question, text)
         latency = max(now - drill.opened_at, timedelta(0))
         attempt = Attempt(
             member=member,
@@ -412,7 +372,7 @@ class QuizService:
             attempt, question.topic, drill.local_date
         )
         if not created:
-            given = stored.grade.normalized if question.kind is Kind.CHOICE else stored.answer
+            given = messages.given_answer(question, stored.answer, stored.grade.normalized)
             raise AlreadyAnswered(messages.already_answered(given))
         return AnswerResult(
             attempt=stored,
@@ -425,7 +385,7 @@ class QuizService:
         drill = await self.open_drill_in(channel)
         result = await self.close_drill(drill.id)
         if result is None:
-            raise NoOpenDrill("That drill was closed a moment ago.")
+            raise NoOpenDrill(messages.CLOSED_A_MOMENT_AGO)
         return result
 
     async def close_drill(self, drill_id: int, *, wait: bool = True) -> DrillResult | None:
@@ -438,7 +398,7 @@ class QuizService:
         """
         drill = await self.repo.get_drill(drill_id)
         if drill is None:
-            raise NotFound("That drill doesn't exist.")
+            raise NotFound(messages.DRILL_GONE)
         self.question(drill.question_id)
         if not await self.repo.close_drill(drill_id, self.clock.now()):
             return None
@@ -453,12 +413,12 @@ class QuizService:
     async def drill_result(self, drill_id: int) -> DrillResult:
         drill = await self.repo.get_drill(drill_id)
         if drill is None:
-            raise NotFound("That drill doesn't exist.")
+            raise NotFound(messages.DRILL_GONE)
         question = self.question(drill.question_id)
-        letters = question.letters if question.kind is Kind.CHOICE else ""
-        distribution = await self.repo.distribution(drill.id, letters, question.correct_letter)
-        answered = sum(row.count for row in distribution)
-        correct = sum(row.count for row in distribution if row.correct)
+        counts = await self.repo.answer_counts(drill.id)
+        distribution = registry.of(question).distribution(question, counts)
+        answered = sum(row.count for row in counts)
+        correct = sum(row.count for row in counts if row.verdict is Verdict.GOOD)
         fastest = await self.repo.fastest_correct(drill.id, FASTEST)
         return DrillResult(drill, question, answered, correct, distribution, fastest)
 
@@ -650,7 +610,7 @@ class QuizService:
         raised (ChannelUnavailable for good, anything else to retry)."""
         publisher = self.publisher_for(item.channel)
         channel = item.channel
-        match item.kind:
+        match item.effect:
             case OutboxKind.POST:
                 drill = await self._drill(item.drill_id)
                 if item.unsure:
@@ -673,7 +633,7 @@ class QuizService:
                 week = period_key(Period.WEEK, drill.local_date)
                 board = await self._board(viewer, Period.WEEK, week, None)
                 top = replace(board, entries=board.entries[:5])
-                await publisher.post_leaderboard(channel, top, messages.SHORT_BOARD_TITLE)
+                await publisher.post_leaderboard(channel, top, messages.TOP_FIVE_TITLE)
             case OutboxKind.WEEKLY:
                 board = await self.weekly_board(channel, item.week_key or "")
                 await publisher.post_leaderboard(channel, board, messages.WEEKLY_TITLE)
@@ -693,7 +653,7 @@ class QuizService:
     async def _drill(self, drill_id: int | None) -> Drill:
         drill = await self.repo.get_drill(drill_id) if drill_id is not None else None
         if drill is None:
-            raise NotFound("That drill doesn't exist.")
+            raise NotFound(messages.DRILL_GONE)
         return drill
 
     async def delivered(self, item: OutboxItem, message_id: str | None) -> None:
@@ -723,9 +683,9 @@ class QuizService:
     ) -> MemberStats:
         member = caller
         if target:
-            found = await self.repo.find_member(channel, target)
+            found = await self.repo.find_member(channel, member_key(target))
             if found is None:
-                raise NotFound(f"I don't know {messages.echo(target, 60)} here yet.")
+                raise NotFound(messages.unknown_member(target))
             member = found
         answered, correct, points = await self.repo.member_totals(member)
         rank, ranked = await self.repo.rank(member, Period.ALL, "all")
@@ -766,7 +726,7 @@ class QuizService:
 def dm_key_for(item: OutboxItem) -> str | None:
     """The one admin DM a dead row may cause: a post's, its drill's reveal and board
     share one, a week's board has its own; a DM that fails causes none."""
-    match item.kind:
+    match item.effect:
         case OutboxKind.POST:
             return f"dm:post-failed:{item.drill_id}"
         case OutboxKind.REVEAL | OutboxKind.BOARD:

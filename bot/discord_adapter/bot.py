@@ -9,12 +9,13 @@ from typing import Any
 import discord
 
 from bot.config import Config
+from bot.core import messages
 from bot.core.service import QuizService
 from bot.discord_adapter.commands import QuizTree, quiz_group
 from bot.discord_adapter.publisher import DiscordPublisher
 from bot.discord_adapter.replies import NO_MENTIONS, PLATFORM, REPLY_BUDGET
 from bot.discord_adapter.sync import hash_file_for, sync_commands
-from bot.discord_adapter.views import AnswerButton, AnswerModalButton, submit_modal
+from bot.discord_adapter.views import AnswerButton, AnswerModalButton, AnswerSelect, submit_modal
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ class DrillBot(discord.Client):
     async def setup_hook(self) -> None:
         """Runs once after login, before the gateway connects: the buttons of every post,
         old or new, are live before the first click can arrive."""
-        self.add_dynamic_items(AnswerButton, AnswerModalButton)
+        self.add_dynamic_items(AnswerButton, AnswerModalButton, AnswerSelect)
         self.service.register_publisher(PLATFORM, self.publisher)
         drills = [d for d in await self.service.open_drills() if d.channel.platform == PLATFORM]
         log.info("answer buttons are live for %d open Discord drills", len(drills))
@@ -59,7 +60,7 @@ def create_bot(
     """The bot for `config`; `options` go to discord.Client (tests lower timeouts)."""
     guild = config.discord_guild_id
     if guild and not guild.isdigit():
-        raise ValueError(f"DISCORD_GUILD_ID must be a server id (digits), not {guild!r}")
+        raise ValueError(messages.bad_guild_id(guild))
     return DrillBot(
         service,
         dev_guild_id=int(guild) if guild else None,

@@ -43,10 +43,7 @@ log = logging.getLogger(__name__)
 
 Choice = app_commands.Choice
 PERIODS = [Choice(name=p.value, value=p.value) for p in Period]
-REVEALS = [
-    Choice(name="immediate: feedback right after each answer", value="immediate"),
-    Choice(name="at_close: only 'locked in' until the reveal", value="at_close"),
-]
+REVEALS = [Choice(name=label, value=mode) for mode, label in messages.REVEAL_CHOICES.items()]
 AnswerText = app_commands.Range[str, 1, cmd.MAX_TEXT]
 GroupName = app_commands.Range[str, 1, 32]
 
@@ -155,32 +152,29 @@ def quiz_group() -> app_commands.Group:
     """A fresh `/quiz` group for one bot's command tree."""
     quiz = app_commands.Group(
         name="quiz",
-        description="Daily ML interview drills",
+        description=messages.SLASH_DESCRIPTIONS["quiz"],
         guild_only=True,
         allowed_contexts=app_commands.AppCommandContext(guild=True),
     )
     groups = app_commands.Group(
-        name="group", description="Study groups with their own leaderboard", parent=quiz
+        name="group", description=messages.SLASH_DESCRIPTIONS["group"], parent=quiz
     )
 
-    @quiz.command(name="help", description="What the /quiz commands do")
+    @quiz.command(name="help", description=messages.SLASH_DESCRIPTIONS["help"])
     async def help_(interaction: discord.Interaction) -> None:
         await run(interaction, "help", cmd.Help)
 
-    @quiz.command(name="topics", description="The topics in the question bank")
+    @quiz.command(name="topics", description=messages.SLASH_DESCRIPTIONS["topics"])
     async def topics_(interaction: discord.Interaction) -> None:
         await run(interaction, "topics", cmd.Topics)
 
-    @quiz.command(name="stats", description="Accuracy per topic, points, rank and streak")
-    @app_commands.describe(member="Whose stats to show (you if left out)")
+    @quiz.command(name="stats", description=messages.SLASH_DESCRIPTIONS["stats"])
+    @app_commands.describe(**messages.SLASH_OPTIONS["stats"])
     async def stats(interaction: discord.Interaction, member: discord.Member | None = None) -> None:
         await run(interaction, "stats", lambda: cmd.Stats(member.mention if member else None))
 
-    @quiz.command(name="leaderboard", description="The top 10 and your own rank")
-    @app_commands.describe(
-        period="Which scores to count (this week if left out)",
-        group="Only this study group's members",
-    )
+    @quiz.command(name="leaderboard", description=messages.SLASH_DESCRIPTIONS["leaderboard"])
+    @app_commands.describe(**messages.SLASH_OPTIONS["leaderboard"])
     @app_commands.choices(period=PERIODS)
     async def leaderboard(
         interaction: discord.Interaction, period: str = "week", group: GroupName | None = None
@@ -191,42 +185,35 @@ def quiz_group() -> app_commands.Group:
 
         await run(interaction, "leaderboard", build)
 
-    @quiz.command(name="answer", description="Answer the open question (no text: opens a form)")
-    @app_commands.describe(text="Your answer: a letter for multiple choice, else your own words")
+    @quiz.command(name="answer", description=messages.SLASH_DESCRIPTIONS["answer"])
+    @app_commands.describe(**messages.SLASH_OPTIONS["answer"])
     async def answer(interaction: discord.Interaction, text: AnswerText | None = None) -> None:
         if text is None or not text.strip():
             await answer_in_modal(interaction)
             return
         await run(interaction, "answer", lambda: cmd.Answer(text))
 
-    @groups.command(name="create", description="Start a study group and join it")
-    @app_commands.describe(name="1-32 letters, digits, - or _")
+    @groups.command(name="create", description=messages.SLASH_DESCRIPTIONS["group create"])
+    @app_commands.describe(**messages.SLASH_OPTIONS["group create"])
     async def group_create(interaction: discord.Interaction, name: GroupName) -> None:
         await run(interaction, "group create", lambda: cmd.GroupCreate(cmd.parse_group_name(name)))
 
-    @groups.command(name="join", description="Join a study group")
-    @app_commands.describe(name="The group's name")
+    @groups.command(name="join", description=messages.SLASH_DESCRIPTIONS["group join"])
+    @app_commands.describe(**messages.SLASH_OPTIONS["group join"])
     async def group_join(interaction: discord.Interaction, name: GroupName) -> None:
         await run(interaction, "group join", lambda: cmd.GroupJoin(cmd.parse_group_name(name)))
 
-    @groups.command(name="leave", description="Leave a study group")
-    @app_commands.describe(name="The group's name")
+    @groups.command(name="leave", description=messages.SLASH_DESCRIPTIONS["group leave"])
+    @app_commands.describe(**messages.SLASH_OPTIONS["group leave"])
     async def group_leave(interaction: discord.Interaction, name: GroupName) -> None:
         await run(interaction, "group leave", lambda: cmd.GroupLeave(cmd.parse_group_name(name)))
 
-    @groups.command(name="list", description="The study groups here and which you're in")
+    @groups.command(name="list", description=messages.SLASH_DESCRIPTIONS["group list"])
     async def group_list(interaction: discord.Interaction) -> None:
         await run(interaction, "group list", cmd.GroupList)
 
-    @quiz.command(name="setup", description="Admins: set up this channel's daily drill")
-    @app_commands.describe(
-        time="Post time, 24-hour HH:MM (e.g. 09:00)",
-        tz="Time zone, Area/City (e.g. Europe/Berlin)",
-        topics="Comma-separated topics, or all",
-        reveal="When members see whether they were right",
-        close="Close time HH:MM, or none to close at the next post",
-        days="Posting days: mon-fri, daily, or a list like mon,wed,fri",
-    )
+    @quiz.command(name="setup", description=messages.SLASH_DESCRIPTIONS["setup"])
+    @app_commands.describe(**messages.SLASH_OPTIONS["setup"])
     @app_commands.choices(reveal=REVEALS)
     async def setup(
         interaction: discord.Interaction,
@@ -252,23 +239,23 @@ def quiz_group() -> app_commands.Group:
     async def setup_topics(interaction: discord.Interaction, current: str) -> list[Choice[str]]:
         return topic_choices(current, drill_bot(interaction).service.topic_counts())
 
-    @quiz.command(name="post-now", description="Admins: post today's question now")
+    @quiz.command(name="post-now", description=messages.SLASH_DESCRIPTIONS["post-now"])
     async def post_now(interaction: discord.Interaction) -> None:
         await run(interaction, "post-now", cmd.PostNow)
 
-    @quiz.command(name="close-now", description="Admins: close the open question and reveal it")
+    @quiz.command(name="close-now", description=messages.SLASH_DESCRIPTIONS["close-now"])
     async def close_now(interaction: discord.Interaction) -> None:
         await run(interaction, "close-now", cmd.CloseNow)
 
-    @quiz.command(name="pause", description="Admins: stop posting (history is kept)")
+    @quiz.command(name="pause", description=messages.SLASH_DESCRIPTIONS["pause"])
     async def pause(interaction: discord.Interaction) -> None:
         await run(interaction, "pause", cmd.Pause)
 
-    @quiz.command(name="resume", description="Admins: start posting again")
+    @quiz.command(name="resume", description=messages.SLASH_DESCRIPTIONS["resume"])
     async def resume(interaction: discord.Interaction) -> None:
         await run(interaction, "resume", cmd.Resume)
 
-    @quiz.command(name="skip", description="Admins: skip the next post")
+    @quiz.command(name="skip", description=messages.SLASH_DESCRIPTIONS["skip"])
     async def skip(interaction: discord.Interaction) -> None:
         await run(interaction, "skip", cmd.Skip)
 

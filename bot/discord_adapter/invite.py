@@ -63,11 +63,7 @@ def print_invite(config: Config) -> int:
         config.discord_token
     )
     if not application_id:
-        print(
-            "Set DISCORD_APPLICATION_ID (Developer Portal > your application > General "
-            "Information > Application ID), or DISCORD_TOKEN.",
-            file=sys.stderr,
-        )
+        print(messages.NO_APPLICATION_ID, file=sys.stderr)
         return 2
     print(invite_url(application_id))
     return 0

@@ -87,15 +87,16 @@ def private_text(text: str) -> PrivateReply:
 
 
 def question_description(question: Question, limit: int, *, revealed: bool = False) -> str:
-    """The prompt and lettered choices; once revealed, the correct choice is marked.
+    """The prompt and lettered choices; once revealed, the correct choices are marked.
 
     The choices are kept whole (each clipped on its own) and the prompt gets what is
     left, so a long prompt never pushes the choices out of the post.
     """
     choice_lines = [clip(line, CHOICE_LINE_LIMIT) for line in messages.choice_lines(question)]
-    if revealed and question.correct_letter:
-        index = question.letters.index(question.correct_letter)
-        choice_lines[index] = f"✅ **{choice_lines[index]}**"
+    if revealed:
+        for letter in question.correct_letters:
+            index = question.letters.index(letter)
+            choice_lines[index] = f"✅ **{choice_lines[index]}**"
     tail = "\n".join(choice_lines)
     room = limit - len(tail) - (1 if tail else 0)
     if room <= len(ELLIPSIS):

@@ -9,6 +9,7 @@ from collections.abc import Callable
 import discord
 
 from bot.config import Config
+from bot.core import messages
 from bot.core.service import QuizService
 from bot.delivery.dispatcher import Dispatcher
 from bot.discord_adapter.bot import create_bot
@@ -33,7 +34,7 @@ async def run_discord(
         try:
             await bot.start(config.discord_token)
         except discord.LoginFailure as exc:
-            raise SystemExit(f"Discord refused DISCORD_TOKEN: {exc}") from exc
+            raise SystemExit(messages.token_refused(exc)) from exc
         finally:
             if notify is not None:
                 notify.cancel()

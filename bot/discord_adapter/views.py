@@ -1,11 +1,13 @@
 """The buttons under a daily post and the answer modal, stateless across restarts.
 
-Custom ids carry everything a click needs: `drill:{drill_id}:answer:{letter}` for a
-lettered choice and `drill:{drill_id}:modal` for the "Answer" button of typed kinds (the
-modal it opens has the same id). Buttons are `DynamicItem`s whose templates are
-registered once in `setup_hook`, so discord.py rebuilds the item from the custom id of
-any post, including posts made before the last restart, and the database decides
-whether the drill is still open.
+Which widget a post gets is the kind's answer input (bot.core.kinds), never the kind:
+one button per letter, a select menu of several letters, or an "Answer" button opening
+a text modal. Custom ids carry everything a click needs: `drill:{drill_id}:answer:{letter}`
+for a lettered button, `drill:{drill_id}:pick` for the select, and `drill:{drill_id}:modal`
+for the "Answer" button (the modal it opens has the same id). Buttons and the select are
+`DynamicItem`s whose templates are registered once in `setup_hook`, so discord.py
+rebuilds the item from the custom id of any post, including posts made before the last
+restart, and the database decides whether the drill is still open.
 
 Modal submits are handled in `DrillBot.on_interaction` by custom id rather than by a
 stored `Modal` object: discord.py keeps stored modals by custom id alone, so two members
@@ -16,24 +18,33 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Sequence
 from typing import Any
 
 import discord
 
 from bot.core import commands as cmd
 from bot.core import messages
-from bot.core.models import Kind, Question
+from bot.core.kinds import registry
+from bot.core.kinds.inputs import AnswerInput, Input
+from bot.core.models import LETTERS, Question
 from bot.discord_adapter.render import MODAL_TITLE_LIMIT, PrivateReply, clip
 from bot.discord_adapter.replies import describe, drill_bot, member_ref, respond
 
 log = logging.getLogger(__name__)
 
-ANSWER_TEMPLATE = r"drill:(?P<drill_id>[0-9]+):answer:(?P<letter>[A-E])"
+ANSWER_TEMPLATE = rf"drill:(?P<drill_id>[0-9]+):answer:(?P<letter>[{LETTERS}])"
+PICK_TEMPLATE = r"drill:(?P<drill_id>[0-9]+):pick"
 MODAL_TEMPLATE = r"drill:(?P<drill_id>[0-9]+):modal"
 MODAL_ID = re.compile(MODAL_TEMPLATE)
 ANSWER_INPUT_ID = "answer"
 # Discord allows 4,000 characters in a text input; the core accepts MAX_TEXT.
 ANSWER_MAX_LENGTH = min(4000, cmd.MAX_TEXT)
+OPTION_LABEL_LIMIT = 100  # Discord's limit on a select option's label
+
+
+def pick_id(drill_id: int) -> str:
+    return f"drill:{drill_id}:pick"
 
 
 def answer_id(drill_id: int, letter: str) -> str:
@@ -76,6 +87,42 @@ class AnswerButton(discord.ui.DynamicItem[discord.ui.Button], template=ANSWER_TE
         await submit(interaction, self.drill_id, self.letter)
 
 
+class AnswerSelect(discord.ui.DynamicItem[discord.ui.Select], template=PICK_TEMPLATE):
+    """A menu of lettered choices taking several at once; submitting answers with them."""
+
+    def __init__(
+        self, drill_id: int, options: Sequence[discord.SelectOption], *, disabled: bool = False
+    ) -> None:
+        super().__init__(
+            discord.ui.Select(
+                custom_id=pick_id(drill_id),
+                placeholder=messages.PICK_PLACEHOLDER,
+                min_values=1,
+                max_values=len(options),
+                options=list(options),
+                disabled=disabled,
+            )
+        )
+        self.drill_id = drill_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Select, match: re.Match[str], /
+    ) -> AnswerSelect:
+        return cls(int(match["drill_id"]), item.options, disabled=item.disabled)
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        await submit(interaction, self.drill_id, " ".join(self.item.values))
+
+
+def select_options(question: Question, wanted: AnswerInput) -> list[discord.SelectOption]:
+    lines = dict(zip(question.letters, messages.choice_lines(question), strict=True))
+    return [
+        discord.SelectOption(label=clip(lines[letter], OPTION_LABEL_LIMIT), value=letter)
+        for letter in wanted.options
+    ]
+
+
 class AnswerModalButton(discord.ui.DynamicItem[discord.ui.Button], template=MODAL_TEMPLATE):
     """The single "Answer" button of typed kinds; a click opens the answer modal."""
 
@@ -104,18 +151,21 @@ class AnswerModalButton(discord.ui.DynamicItem[discord.ui.Button], template=MODA
 
 
 def answer_view(drill_id: int, question: Question, *, revealed: bool = False) -> discord.ui.View:
-    """Buttons for a post: enabled while open; once revealed, disabled with the
-    correct letter in green."""
+    """The answer widget for a post: enabled while open; once revealed, disabled, with
+    the correct letters in green."""
     view = discord.ui.View(timeout=None)
-    if question.kind is not Kind.CHOICE:
+    wanted = registry.answer_input(question)
+    if wanted.input is Input.BUTTONS:
+        for letter in wanted.options:
+            style = discord.ButtonStyle.primary
+            if revealed:
+                correct = letter in question.correct_letters
+                style = discord.ButtonStyle.success if correct else discord.ButtonStyle.secondary
+            view.add_item(AnswerButton(drill_id, letter, style=style, disabled=revealed))
+    elif wanted.input is Input.SELECT_MANY:
+        view.add_item(AnswerSelect(drill_id, select_options(question, wanted), disabled=revealed))
+    else:
         view.add_item(AnswerModalButton(drill_id, disabled=revealed))
-        return view
-    for letter in question.letters:
-        style = discord.ButtonStyle.primary
-        if revealed:
-            correct = letter == question.correct_letter
-            style = discord.ButtonStyle.success if correct else discord.ButtonStyle.secondary
-        view.add_item(AnswerButton(drill_id, letter, style=style, disabled=revealed))
     return view
 
 

@@ -1,4 +1,4 @@
-"""Button clicks on a drill post: a letter answers, "Answer" opens the typed-answer modal.
+"""Button clicks on a drill post: a letter answers, "Answer" opens the answer modal.
 
 A double click or a retried delivery reaches submit_answer twice; the (drill, member)
 key in the database keeps the first answer, and the second click is told so privately.

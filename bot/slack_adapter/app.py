@@ -22,6 +22,7 @@ from slack_bolt.version import __version__ as bolt_version
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Config
+from bot.core import messages
 from bot.core.service import QuizService
 from bot.slack_adapter import actions, commands, errors, events, views
 from bot.slack_adapter.admins import SlackUsers
@@ -66,11 +67,7 @@ def slack_mode(config: Config) -> SlackMode:
         return SlackMode.SOCKET
     if config.slack_bot_token and config.slack_signing_secret:
         return SlackMode.HTTP
-    raise ValueError(
-        "Slack needs SLACK_BOT_TOKEN with SLACK_APP_TOKEN (Socket Mode) or with "
-        "SLACK_SIGNING_SECRET (HTTP), or SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and "
-        "SLACK_SIGNING_SECRET (multi-workspace install)"
-    )
+    raise ValueError(messages.SLACK_TOKENS_MISSING)
 
 
 def web_client(config: Config, token: str | None) -> AsyncWebClient:

@@ -17,11 +17,13 @@ from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
     ButtonElement,
+    CheckboxesElement,
     ContextBlock,
     DividerBlock,
     HeaderBlock,
     InputBlock,
     MarkdownTextObject,
+    Option,
     PlainTextInputElement,
     PlainTextObject,
     SectionBlock,
@@ -29,11 +31,12 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.core import commands, messages
+from bot.core.kinds import registry
+from bot.core.kinds.inputs import Input
 from bot.core.messages import ELLIPSIS
 from bot.core.models import (
     DrillPost,
     DrillResult,
-    Kind,
     Leaderboard,
     MemberStats,
     Question,
@@ -44,6 +47,7 @@ MAX_VIEW_BLOCKS = 100  # in a modal or the Home tab
 MAX_SECTION = 3000
 MAX_HEADER = 150
 MAX_BUTTON = 75
+MAX_OPTION = 75  # a checkbox option's text
 MAX_VALUE = 2000
 MAX_TITLE = 24  # a modal's title, submit and close labels
 MAX_LABEL = 2000
@@ -53,7 +57,7 @@ ANSWER_ACTION = "drill_answer"  # action_id f"drill_answer:{letter}", value f"{d
 OPEN_MODAL_ACTION = "drill_answer_open"  # value f"{drill_id}:{question_id}"
 MODAL_CALLBACK = "drill_answer_modal"  # private_metadata {"drill": id, "channel": channel_id}
 ANSWER_BLOCK = "answer"
-ANSWER_INPUT = "text"
+ANSWER_INPUT = "text"  # the typed answer, or the ticked letters of a select-all question
 
 _PARTIAL_ENTITY = re.compile(r"&[a-z]{0,3}$")
 
@@ -149,15 +153,16 @@ def parse_modal_value(value: str) -> tuple[int, str]:
 
 
 def answer_buttons(drill_id: int, question: Question) -> list[ButtonElement]:
-    """One button per letter, or one "Answer" button that opens a modal for typed kinds."""
-    if question.kind is Kind.CHOICE:
+    """One button per letter, or one "Answer" button that opens the answer modal."""
+    wanted = registry.answer_input(question)
+    if wanted.input is Input.BUTTONS:
         return [
             ButtonElement(
                 text=plain(letter, MAX_BUTTON),
                 action_id=f"{ANSWER_ACTION}:{letter}",
                 value=answer_value(drill_id, letter),
             )
-            for letter in question.letters
+            for letter in wanted.options
         ]
     return [
         ButtonElement(
@@ -192,6 +197,32 @@ def drill_post_text(post: DrillPost) -> str:
     )
 
 
+def answer_element(question: Question) -> CheckboxesElement | PlainTextInputElement:
+    """Checkboxes for a question that takes several letters, else a text input."""
+    wanted = registry.answer_input(question)
+    if wanted.input is Input.SELECT_MANY:
+        lines = dict(zip(question.letters, messages.choice_lines(question), strict=True))
+        return CheckboxesElement(
+            action_id=ANSWER_INPUT,
+            options=[
+                Option(value=letter, text=plain(lines[letter], MAX_OPTION))
+                for letter in wanted.options
+            ],
+        )
+    return PlainTextInputElement(
+        action_id=ANSWER_INPUT,
+        multiline=True,
+        max_length=commands.MAX_TEXT,
+    )
+
+
+def submitted_answer(state: dict) -> str:
+    """The answer in a modal's input state: the typed text, or the ticked letters."""
+    if "selected_options" in state:
+        return " ".join(option["value"] for option in state["selected_options"] or [])
+    return state.get("value") or ""
+
+
 def answer_modal(drill_id: int, channel_id: str, question: Question) -> View:
     return View(
         type="modal",
@@ -207,11 +238,7 @@ def answer_modal(drill_id: int, channel_id: str, question: Question) -> View:
                 InputBlock(
                     block_id=ANSWER_BLOCK,
                     label=plain(messages.ANSWER_LABEL, MAX_LABEL),
-                    element=PlainTextInputElement(
-                        action_id=ANSWER_INPUT,
-                        multiline=True,
-                        max_length=commands.MAX_TEXT,
-                    ),
+                    element=answer_element(question),
                 ),
             ],
             MAX_VIEW_BLOCKS,
@@ -282,7 +309,7 @@ def home_view(stats: MemberStats) -> View:
     blocks = [
         *stats_blocks(stats, MAX_VIEW_BLOCKS),
         DividerBlock(),
-        *sections(escape(commands.USAGE)),
+        *sections(escape(messages.USAGE)),
     ]
     return View(type="home", blocks=fit(blocks, MAX_VIEW_BLOCKS))
 

@@ -9,6 +9,7 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core import commands
+from bot.core.handlers import requires_admin
 from bot.core.models import MemberRef
 from bot.core.service import Invocation
 from bot.slack_adapter.blocks import reply_blocks, unescape
@@ -33,9 +34,7 @@ async def run(deps: Deps, body: dict, client: AsyncWebClient) -> tuple[str, list
     team, user, channel_id = body["team_id"], body["user_id"], body["channel_id"]
     member = MemberRef(PLATFORM, team, user, body.get("user_name", ""))
     command = commands.parse(unescape(body.get("text", "")))
-    is_admin = isinstance(command, commands.ADMIN_COMMANDS) and await deps.users.is_admin(
-        client, team, user
-    )
+    is_admin = requires_admin(command) and await deps.users.is_admin(client, team, user)
     reply = await deps.service.execute(
         command, Invocation(member, channel_ref(team, channel_id), is_admin)
     )

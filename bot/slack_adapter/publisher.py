@@ -147,7 +147,7 @@ class SlackPublisher:
             return {}
         token = await self.token_for(workspace_id)
         if token is None:
-            raise ChannelUnavailable(f"the app is not installed in workspace {workspace_id}")
+            raise ChannelUnavailable(messages.not_installed(workspace_id))
         return {"token": token}
 
     async def _post(self, channel: ChannelRef, **message: object) -> str:

@@ -1,4 +1,4 @@
-"""The typed-answer modal's submission: graded, then private feedback in the channel.
+"""The answer modal's submission (typed or ticked): graded, then private feedback in the channel.
 
 Grading takes milliseconds, so the answer is graded before the ack: an answer that
 cannot be graded as given (not a number, empty) keeps the modal open with the reason
@@ -21,6 +21,7 @@ from bot.slack_adapter.blocks import (
     ANSWER_INPUT,
     MODAL_CALLBACK,
     parse_modal_metadata,
+    submitted_answer,
 )
 from bot.slack_adapter.common import Deps, member_ref
 from bot.slack_adapter.publisher import send_private
@@ -33,7 +34,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
     ) -> None:
         member = member_ref(context.team_id, body["user"])
         drill_id, channel_id = parse_modal_metadata(view["private_metadata"])
-        text = view["state"]["values"][ANSWER_BLOCK][ANSWER_INPUT].get("value") or ""
+        text = submitted_answer(view["state"]["values"][ANSWER_BLOCK][ANSWER_INPUT])
         result = await deps.service.submit_answer(member, drill_id, text)
         await ack()
         await send_private(client, channel_id, member.user_id, messages.answer_feedback(result))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import replace
@@ -11,13 +10,13 @@ from datetime import UTC, date, datetime
 
 import aiosqlite
 
-from bot.core.errors import AlreadyExists, NotFound
+from bot.core.errors import GroupExists, NotSetUp, UnknownGroup
 from bot.core.models import (
+    AnswerCount,
     Attempt,
     BoardEntry,
     ChannelRef,
     ChannelSettings,
-    ChoiceCount,
     Drill,
     DrillState,
     Grade,
@@ -39,8 +38,6 @@ from bot.storage.sqlite import Database
 
 log = logging.getLogger(__name__)
 
-_MENTION = re.compile(r"^<@!?([A-Za-z0-9]+)(?:\|[^>]*)?>$")
-_VERDICT_LABELS = ((Verdict.GOOD, "Correct"), (Verdict.PARTIAL, "Partly"), (Verdict.WRONG, "Wrong"))
 
 _LIVE = "('pending', 'posting', 'open')"
 _DRILL_COLUMNS = """
@@ -108,7 +105,7 @@ def _outbox(row: aiosqlite.Row) -> OutboxItem:
     return OutboxItem(
         id=row["id"],
         key=row["key"],
-        kind=OutboxKind(row["kind"]),
+        effect=OutboxKind(row["kind"]),
         channel=ChannelRef(row["platform"], row["workspace_id"], row["channel"]),
         state=OutboxState(row["state"]),
         attempts=row["attempts"],
@@ -198,7 +195,7 @@ class SqliteRepository:
             (member.platform, member.workspace_id, name.casefold()),
         )
         if row is None:
-            raise NotFound(f"There's no group called {name}. See `/quiz group list`.")
+            raise UnknownGroup(name)
         return row[0]
 
     # --- questions and channels --------------------------------------------------------------
@@ -330,7 +327,7 @@ class SqliteRepository:
         async with self.db.transaction() as conn:
             channel_pk = await self._channel_pk(conn, channel)
             if channel_pk is None:
-                raise NotFound("This channel isn't set up yet: an admin can run `/quiz setup`.")
+                raise NotSetUp
             cursor = await conn.execute(
                 """INSERT INTO drills (channel_id, local_date, question_id, state, opened_at,
                                        closes_at, updated_at)
@@ -540,27 +537,16 @@ class SqliteRepository:
             drill_id=attempt.drill_id,
         )
 
-    async def distribution(
-        self, drill_id: int, letters: str, correct_letter: str | None
-    ) -> tuple[ChoiceCount, ...]:
-        """Answers per letter for a choice question, else per verdict."""
-        column = "normalized" if letters else "verdict"
+    async def answer_counts(self, drill_id: int) -> tuple[AnswerCount, ...]:
+        """How many attempts at a drill share each normalised answer and verdict."""
         async with self.db.reading() as conn:
             rows = await self._all(
                 conn,
-                f"SELECT {column}, count(*) FROM attempts WHERE drill_id = ? GROUP BY {column}",
+                """SELECT normalized, verdict, count(*) FROM attempts WHERE drill_id = ?
+                   GROUP BY normalized, verdict ORDER BY normalized, verdict""",
                 (drill_id,),
             )
-        counts = {row[0]: row[1] for row in rows}
-        if letters:
-            return tuple(
-                ChoiceCount(letter, counts.get(letter, 0), letter == correct_letter)
-                for letter in letters
-            )
-        return tuple(
-            ChoiceCount(label, counts.get(verdict.value, 0), verdict is Verdict.GOOD)
-            for verdict, label in _VERDICT_LABELS
-        )
+        return tuple(AnswerCount(row[0], Verdict(row[1]), row[2]) for row in rows)
 
     async def fastest_correct(self, drill_id: int, limit: int) -> tuple[tuple[str, int], ...]:
         async with self.db.reading() as conn:
@@ -576,11 +562,8 @@ class SqliteRepository:
 
     # --- members and stats --------------------------------------------------------------------
 
-    async def find_member(self, workspace: ChannelRef, text: str) -> MemberRef | None:
-        """A member of the workspace by mention (<@U1>, <@!1>, <@U1|name>), id or name."""
-        text = text.strip()
-        mention = _MENTION.match(text)
-        key = mention.group(1) if mention else text.removeprefix("@")
+    async def find_member(self, workspace: ChannelRef, key: str) -> MemberRef | None:
+        """A member of the workspace by platform user id, else by display name."""
         async with self.db.reading() as conn:
             row = await self._one(
                 conn,
@@ -792,7 +775,7 @@ class SqliteRepository:
                 (member.platform, member.workspace_id, name, name.casefold(), member_id, _ts(now)),
             )
             if row is None:
-                raise AlreadyExists(f"There's already a group called {name}: join it instead.")
+                raise GroupExists(name)
             await conn.execute(
                 "INSERT INTO group_members (group_id, member_id, joined_at) VALUES (?, ?, ?)",
                 (row[0], member_id, _ts(now)),
@@ -1025,7 +1008,7 @@ class SqliteRepository:
         async with self.db.transaction() as conn:
             channel_pk = await self._channel_pk(conn, channel)
             if channel_pk is None:
-                raise NotFound("This channel isn't set up yet: an admin can run `/quiz setup`.")
+                raise NotSetUp
             if due is not None and not await self._advance(
                 conn, channel, "next_post_at", due, next_due
             ):

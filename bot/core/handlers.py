@@ -1,0 +1,162 @@
+"""One handler per /quiz command, registered by the command's type with its permission.
+
+As in a message bus, `dispatch` looks the command's type up in `HANDLERS`, refuses an
+admin-only command for a member who is not an admin, and runs the handler. A new command
+is its type in the grammar (bot.core.commands), one `@handles` function here, and its
+wording in bot.core.messages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from bot.core import commands as cmd
+from bot.core import messages
+from bot.core.errors import NotAllowed, NotInGroup, UsageError
+from bot.core.service import Invocation, QuizService, Reply
+
+C = TypeVar("C")
+Handler = Callable[[QuizService, C, Invocation], Awaitable[Reply]]
+
+
+@dataclass(frozen=True)
+class Route:
+    """A command type's handler, and whether only channel admins may run it."""
+
+    handler: Handler[Any]
+    admin: bool
+
+
+HANDLERS: dict[type, Route] = {}
+
+
+def handles(command_type: type[C], *, admin: bool = False) -> Callable[[Handler[C]], Handler[C]]:
+    """Register the decorated function as the one handler for `command_type`."""
+
+    def register(handler: Handler[C]) -> Handler[C]:
+        if command_type in HANDLERS:
+            raise ValueError(f"{command_type.__name__} already has a handler")
+        HANDLERS[command_type] = Route(handler, admin)
+        return handler
+
+    return register
+
+
+def requires_admin(command: cmd.Command) -> bool:
+    """Whether the command is admin-only, so an adapter asks the platform only then."""
+    route = HANDLERS.get(type(command))
+    return route is not None and route.admin
+
+
+async def dispatch(service: QuizService, command: cmd.Command, inv: Invocation) -> Reply:
+    """Run one parsed command through its handler; QuizErrors carry the private reply."""
+    route = HANDLERS.get(type(command))
+    if route is None:
+        raise UsageError(messages.USAGE)
+    if route.admin and not inv.is_admin:
+        raise NotAllowed(messages.ADMINS_ONLY)
+    return await route.handler(service, command, inv)
+
+
+# --- everyone -------------------------------------------------------------------------
+
+
+@handles(cmd.Help)
+async def show_help(service: QuizService, command: cmd.Help, inv: Invocation) -> Reply:
+    return Reply(messages.USAGE)
+
+
+@handles(cmd.Topics)
+async def show_topics(service: QuizService, command: cmd.Topics, inv: Invocation) -> Reply:
+    return Reply(messages.topics_text(service.topic_counts()))
+
+
+@handles(cmd.Answer)
+async def answer(service: QuizService, command: cmd.Answer, inv: Invocation) -> Reply:
+    result = await service.answer_in_channel(inv.member, inv.channel, command.text)
+    return Reply(messages.answer_feedback(result), result)
+
+
+@handles(cmd.Stats)
+async def show_stats(service: QuizService, command: cmd.Stats, inv: Invocation) -> Reply:
+    stats = await service.member_stats(inv.member, inv.channel, command.member)
+    return Reply(messages.stats_text(stats), stats)
+
+
+@handles(cmd.ShowLeaderboard)
+async def show_leaderboard(
+    service: QuizService, command: cmd.ShowLeaderboard, inv: Invocation
+) -> Reply:
+    board = await service.leaderboard(inv.member, inv.channel, command.period, command.group)
+    return Reply(messages.leaderboard_text(board), board)
+
+
+@handles(cmd.GroupCreate)
+async def create_group(service: QuizService, command: cmd.GroupCreate, inv: Invocation) -> Reply:
+    await service.repo.create_group(inv.member, command.name, service.clock.now())
+    return Reply(messages.group_created(command.name))
+
+
+@handles(cmd.GroupJoin)
+async def join_group(service: QuizService, command: cmd.GroupJoin, inv: Invocation) -> Reply:
+    if not await service.repo.join_group(inv.member, command.name, service.clock.now()):
+        return Reply(messages.already_in_group(command.name))
+    return Reply(messages.group_joined(command.name))
+
+
+@handles(cmd.GroupLeave)
+async def leave_group(service: QuizService, command: cmd.GroupLeave, inv: Invocation) -> Reply:
+    if not await service.repo.leave_group(inv.member, command.name):
+        raise NotInGroup(command.name)
+    return Reply(messages.group_left(command.name))
+
+
+@handles(cmd.GroupList)
+async def list_groups(service: QuizService, command: cmd.GroupList, inv: Invocation) -> Reply:
+    groups = await service.repo.list_groups(inv.member)
+    mine = await service.repo.member_groups(inv.member)
+    return Reply(messages.groups_text(groups, mine), groups)
+
+
+# --- channel admins -------------------------------------------------------------------
+
+
+@handles(cmd.Setup, admin=True)
+async def setup(service: QuizService, command: cmd.Setup, inv: Invocation) -> Reply:
+    settings, next_post, next_close = await service.configure_channel(inv, command)
+    return Reply(messages.setup_text(settings, next_post, next_close), settings)
+
+
+@handles(cmd.PostNow, admin=True)
+async def post_now(service: QuizService, command: cmd.PostNow, inv: Invocation) -> Reply:
+    drill = await service.post_daily(inv.channel, forced=True)
+    if drill.message_id is None:  # still on its way: the outbox delivers it
+        return Reply(messages.post_queued_text(drill.question_id), drill)
+    return Reply(messages.posted_now(drill.question_id), drill)
+
+
+@handles(cmd.CloseNow, admin=True)
+async def close_now(service: QuizService, command: cmd.CloseNow, inv: Invocation) -> Reply:
+    result = await service.close_now(inv.channel)
+    return Reply(messages.CLOSED_NOW, result)
+
+
+@handles(cmd.Pause, admin=True)
+async def pause(service: QuizService, command: cmd.Pause, inv: Invocation) -> Reply:
+    await service.set_paused(inv, paused=True)
+    return Reply(messages.PAUSED)
+
+
+@handles(cmd.Resume, admin=True)
+async def resume(service: QuizService, command: cmd.Resume, inv: Invocation) -> Reply:
+    settings = await service.set_paused(inv, paused=False)
+    next_post = await service.next_post_at(settings)
+    return Reply(messages.resumed_text(next_post))
+
+
+@handles(cmd.Skip, admin=True)
+async def skip(service: QuizService, command: cmd.Skip, inv: Invocation) -> Reply:
+    skipped, paused = await service.skip_next(inv)
+    return Reply(messages.skip_text(skipped, paused))
