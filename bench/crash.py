@@ -6,8 +6,8 @@ outbox dispatcher and scheduler tick over one SQLite file, with a publisher that
 the fake over HTTP. The child's clock is a file this process moves: Friday 09:00 (the
 posts), 17:00 (the closes: reveals and short boards), 17:05 (the weekly boards). The
 child is SIGKILLed at random moments in every phase, `--kills` times in all, and
-restarted at once. The fake answers slowly at random, and sometimes 502 after it took a
-post, so kills land before, during and after platform calls.
+restarted at once. The fake answers slowly at random, and (`--bad-gateway`, 10% by
+default) 502 after it took a message, so kills land before, during and after calls.
 
 Afterwards every channel must show one post, one reveal and one weekly board, and no
 drill whose post is out may refuse answers (a "ghost post"). Short boards and weekly
@@ -53,8 +53,9 @@ SIM_STEP = timedelta(seconds=15)  # simulated time per real 0.1 s (rows left 'se
 class FilePlatform:
     """The fake platform: remembers every message, answers slowly, sometimes 502s."""
 
-    def __init__(self, rng: random.Random) -> None:
+    def __init__(self, rng: random.Random, bad_gateway: float) -> None:
         self.rng = rng
+        self.bad_gateway = bad_gateway
         self.log: list[dict] = []
         self.posts: dict[tuple[str, int], str] = {}
 
@@ -70,7 +71,7 @@ class FilePlatform:
         if kind == "post":
             self.posts[(body["channel"], body["drill"])] = message_id
         await asyncio.sleep(self.rng.uniform(0, 0.03))
-        if self.rng.random() < 0.1:
+        if self.rng.random() < self.bad_gateway:
             return web.json_response({"error": "bad gateway"}, status=502)
         return web.json_response({"id": message_id})
 
@@ -167,9 +168,9 @@ async def seed(db_url: str, clock_file: Path, channels: int) -> None:
             )
 
 
-async def run(channels: int, kills: int, seed_value: int) -> None:
+async def run(channels: int, kills: int, seed_value: int, bad_gateway: float) -> None:
     rng = random.Random(seed_value)
-    platform = FilePlatform(rng)
+    platform = FilePlatform(rng, bad_gateway)
     app = web.Application()
     app.router.add_post("/{kind}", platform.handle)
     runner = web.AppRunner(app)
@@ -234,7 +235,10 @@ async def run(channels: int, kills: int, seed_value: int) -> None:
     reveals = [c["reveal"] for c in by_channel.values()]
     weekly = [c["Weekly leaderboard"] for c in by_channel.values()]
     short = [c["Top 5 this week"] for c in by_channel.values()]
-    print(f"Crash test: {channels} channels, {done_kills} SIGKILLs, outbox {dict(states)}")
+    print(
+        f"Crash test: {channels} channels, {done_kills} SIGKILLs, {bad_gateway:.0%} of calls"
+        f" answered 502 after the platform took them; outbox {dict(states)}"
+    )
     report(
         "channels with exactly one post",
         f"{posts.count(1)}",
@@ -275,8 +279,11 @@ def main() -> None:
     parser.add_argument("--channels", type=int, default=20)
     parser.add_argument("--kills", type=int, default=24)
     parser.add_argument("--seed", type=int, default=16)
+    parser.add_argument(
+        "--bad-gateway", type=float, default=0.1, help="share of calls answered 502 after"
+    )
     args = parser.parse_args()
-    asyncio.run(run(args.channels, args.kills, args.seed))
+    asyncio.run(run(args.channels, args.kills, args.seed, args.bad_gateway))
 
 
 if __name__ == "__main__":
