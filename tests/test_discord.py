@@ -701,3 +701,19 @@ async def test_a_pick_on_a_multi_post_from_before_a_restart_is_recorded(
         result = await restarted.drill_result(drill_id)
     assert (result.answered, result.correct) == (1, 1)
     assert totals(tmp_path / "drill.db", person("kim").user_id)[:2] == (1, 1)
+
+
+async def test_a_reveal_without_a_post_to_edit_is_posted_as_a_message(fake, bot, service, clock):
+    """A post given up while it may have been out leaves the drill open without an id:
+    its reveal still reaches the channel, as a new message."""
+    await setup_channel(fake)
+    question = service.bank.by_topic("testing")[0]
+    now = clock.now()
+    claim = await service.repo.claim_post(CHANNEL, now.date(), question.id, now, None)
+    [row] = await service.claim_deliveries(10)  # the drill opens: its post may be out
+    await service.give_up_delivery(row, "gave up", unsure=True, attended=False)
+    await service.close_drill(claim.drill.id)
+    reveal = (await fake.wait_for("POST", POSTS))[0].body["embeds"][0]
+    summary = messages.reveal_summary(await service.drill_result(claim.drill.id))
+    assert summary in [field["name"] for field in reveal["fields"]]
+    assert not fake.find("PATCH", EDITS)

@@ -130,7 +130,15 @@ class DiscordPublisher:
     async def reveal_drill(self, result: DrillResult) -> None:
         drill = result.drill
         if drill.message_id is None:
-            log.warning("drill %s has no post to reveal in", drill.id)
+            # Its post never got an id (given up while it may be out): the answer still
+            # reaches the channel, as a message of its own.
+            log.warning("drill %s has no post to edit: posting its reveal", drill.id)
+            with translated("revealing the drill"):
+                await self.channel(drill.channel).send(
+                    embed=reveal_embed(result),
+                    allowed_mentions=NO_MENTIONS,
+                    nonce=content_nonce("reveal", drill.id),
+                )
             return
         message = self.channel(drill.channel).get_partial_message(int(drill.message_id))
         with translated("revealing the drill"):
