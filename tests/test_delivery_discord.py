@@ -39,10 +39,10 @@ def publisher(discord_client) -> DiscordPublisher:
 async def test_a_burst_of_posts_through_the_limiter_draws_almost_no_429s(
     discord_fake: FakeDiscord, publisher
 ):
-    # Headroom for scheduling jitter on a busy machine: requests paced at 150/s may
+    # Headroom for scheduling jitter on a busy machine: requests paced at 120/s may
     # bunch on the way, and 40 at once still pass; 200 unpaced ones would not.
     discord_fake.rate_limit = FakeRateLimit(rate=200, burst=40)
-    limiter = RateLimiter([Rule("discord", rate=150)])
+    limiter = RateLimiter([Rule("discord", rate=120)])
 
     async def post(n: int) -> str:
         async with limiter.slot(*discord_keys(channel(n).channel_id)):

@@ -105,6 +105,26 @@ async def test_a_request_waits_for_every_key_it_names(vt):
     assert times[3] == pytest.approx(0.01)  # channel B only waits for the global slot
 
 
+async def test_an_event_loop_stall_releases_one_burst_not_the_backlog(vt):
+    """Slots that fell due while the loop was stalled must not all leave together."""
+    lim = limiter(vt, Rule("discord", rate=10, burst=2))
+    times: list[float] = []
+
+    async def one() -> None:
+        await lim.acquire(("discord",))
+        times.append(vt.now)
+
+    async def stall() -> None:
+        await vt.sleep(0.05)
+        vt.now += 2.0  # the loop was busy for two seconds; every timer is overdue
+
+    await vt.run(asyncio.gather(*(one() for _ in range(30)), stall()))
+    after = [t for t in times if t >= 2.05]
+    assert len(after) == 28
+    assert most_in_any_window(after, 0.1) <= 2
+    assert most_in_any_window(times, 1.0) <= 10 + 2
+
+
 async def test_keys_without_a_rule_are_not_limited(vt):
     lim = limiter(vt, Rule("discord", rate=1))
     times = await release_times(lim, vt, [("slack:T1:chat.update",)] * 20)

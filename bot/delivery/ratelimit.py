@@ -4,8 +4,10 @@ that draw 429s.
 Each scope (a platform's global limit, one channel, one Slack method in one workspace) is
 a key with its own bucket; a request names every key it counts against and waits until
 all of them have room. Buckets use GCRA (a token bucket kept as one "theoretical arrival
-time"): every wait reserves its own slot at once, so thousands of waiting posts
-leave in FIFO order at the configured rate instead of waking together and racing.
+time"). Waiters queue on a per-key FIFO lock and the slot is counted from the moment a
+request actually leaves, so thousands of waiting posts leave in order at the configured
+rate, and an event-loop stall releases at most one burst afterwards, never the backlog
+of every slot that fell due during the stall.
 
 Keys are plain strings; a `Rule` gives the rate of every key its glob pattern matches
 (the first matching rule wins, so list specific rules first), each key getting a bucket
@@ -41,7 +43,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 
 from bot.core.errors import TransientFailure
@@ -103,6 +105,7 @@ class _Bucket:
     rule: Rule
     tat: float  # theoretical arrival time of the next request at the steady rate
     paused_until: float = 0.0
+    turn: asyncio.Lock = field(default_factory=asyncio.Lock)  # FIFO queue of waiters
 
     @property
     def tolerance(self) -> float:
@@ -146,16 +149,16 @@ class RateLimiter:
         return bucket
 
     async def _wait_for(self, key: str) -> None:
-        """Reserve the next slot of one key and sleep until it comes."""
-        now = self.clock()
-        bucket = self._bucket(key, now)
+        """Wait for this key's turn, then until its bucket has room, and take the slot
+        at the time the request really leaves (a pause that arrives meanwhile counts)."""
+        bucket = self._bucket(key, self.clock())
         if bucket is None:
             return
-        at = bucket.earliest(now)
-        bucket.take(at)
-        if at > now:
-            self.waited += at - now
-            await self.sleep(at - now)
+        async with bucket.turn:
+            while (at := bucket.earliest(now := self.clock())) > now:
+                self.waited += at - now
+                await self.sleep(at - now)
+            bucket.take(now)
 
     def _paused_until(self, keys: Sequence[str]) -> float:
         return max(
