@@ -36,6 +36,9 @@ class NoOpenDrill(QuizError):
 class DrillClosed(QuizError):
     """An answer arrived for a drill that has closed."""
 
+    def __init__(self, message: str = messages.DRILL_CLOSED) -> None:
+        super().__init__(message)
+
 
 class AlreadyAnswered(QuizError):
     """A second answer to the same drill; the first one stands."""

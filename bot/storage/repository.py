@@ -7,10 +7,11 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime
+from functools import partial
 
 import aiosqlite
 
-from bot.core.errors import GroupExists, NotSetUp, UnknownGroup
+from bot.core.errors import DrillClosed, GroupExists, NotSetUp, UnknownGroup
 from bot.core.models import (
     AnswerCount,
     Attempt,
@@ -142,6 +143,98 @@ def _settings(row: aiosqlite.Row) -> ChannelSettings:
     )
 
 
+_UPSERT_MEMBER = """
+    INSERT INTO members (platform, workspace_id, user_id, display_name, created_at)
+    VALUES (?, ?, ?, ?, ?)
+    ON CONFLICT (platform, workspace_id, user_id) DO UPDATE SET
+        display_name = CASE WHEN excluded.display_name != ''
+                            THEN excluded.display_name ELSE display_name END
+    RETURNING id
+"""
+
+
+def _member_params(member: MemberRef, now: str) -> tuple[str, str, str, str, str]:
+    return (member.platform, member.workspace_id, member.user_id, member.display_name, now)
+
+
+def _stored_attempt(attempt: Attempt, row: sqlite3.Row) -> Attempt:
+    grade = Grade(Verdict(row["verdict"]), row["score"], row["normalized"])
+    return Attempt(
+        member=attempt.member,
+        question_id=attempt.question_id,
+        answer=row["answer"],
+        grade=grade,
+        points=row["points"],
+        answered_at=datetime.fromisoformat(row["answered_at"]),
+        latency_ms=row["latency_ms"],
+        drill_id=attempt.drill_id,
+    )
+
+
+def _store_attempt(
+    attempt: Attempt, topic: str, local_date: date, conn: sqlite3.Connection
+) -> tuple[Attempt, bool, int]:
+    """record_attempt's writes, run by the group-commit writer on the connection's thread
+    inside the answer's own savepoint."""
+    counted = True
+    if attempt.drill_id is not None:
+        drill = conn.execute(
+            """SELECT d.state, c.reveal FROM drills d JOIN channels c ON c.id = d.channel_id
+               WHERE d.id = ?""",
+            (attempt.drill_id,),
+        ).fetchone()
+        # The service checked the drill before grading; a close may have come in between.
+        if drill is not None and drill["state"] != DrillState.OPEN.value:
+            raise DrillClosed()
+        # An answer to an open at_close drill is stored uncounted: the close counts it.
+        counted = drill is None or drill["reveal"] != RevealMode.AT_CLOSE.value
+    now = _ts(attempt.answered_at)
+    member_id = conn.execute(_UPSERT_MEMBER, _member_params(attempt.member, now)).fetchone()[0]
+    row = conn.execute(
+        """INSERT INTO attempts (member_id, drill_id, question_id, topic, answer, normalized,
+               verdict, score, points, answered_at, latency_ms, week_key, month_key, counted)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (drill_id, member_id) DO NOTHING
+           RETURNING id""",
+        (
+            member_id,
+            attempt.drill_id,
+            attempt.question_id,
+            topic,
+            attempt.answer,
+            attempt.grade.normalized,
+            attempt.grade.verdict.value,
+            attempt.grade.score,
+            attempt.points,
+            now,
+            attempt.latency_ms,
+            period_key(Period.WEEK, local_date),
+            period_key(Period.MONTH, local_date),
+            counted,
+        ),
+    ).fetchone()
+    if row is None:
+        existing = conn.execute(
+            """SELECT answer, normalized, verdict, score, points, answered_at, latency_ms
+               FROM attempts WHERE drill_id = ? AND member_id = ?""",
+            (attempt.drill_id, member_id),
+        ).fetchone()
+        return _stored_attempt(attempt, existing), False, 0
+    if attempt.drill_id is None:
+        return attempt, True, 0
+    row = conn.execute(
+        f"""INSERT INTO streaks (member_id, channel_id, current, best, last_date)
+            SELECT :member, d.channel_id, 1, 1, :day FROM drills d WHERE d.id = :drill
+            ON CONFLICT (member_id, channel_id) DO UPDATE SET
+                current = {_NEXT_STREAK},
+                best = max(best, {_NEXT_STREAK}),
+                last_date = max(last_date, :day)
+            RETURNING current""",
+        {"member": member_id, "day": local_date.isoformat(), "drill": attempt.drill_id},
+    ).fetchone()
+    return attempt, True, row[0]
+
+
 class SqliteRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -160,16 +253,7 @@ class SqliteRepository:
         return await conn.execute_fetchall(sql, params)
 
     async def _upsert_member(self, conn: aiosqlite.Connection, member: MemberRef, now: str) -> int:
-        row = await self._one(
-            conn,
-            """INSERT INTO members (platform, workspace_id, user_id, display_name, created_at)
-               VALUES (?, ?, ?, ?, ?)
-               ON CONFLICT (platform, workspace_id, user_id) DO UPDATE SET
-                   display_name = CASE WHEN excluded.display_name != ''
-                                       THEN excluded.display_name ELSE display_name END
-               RETURNING id""",
-            (member.platform, member.workspace_id, member.user_id, member.display_name, now),
-        )
+        row = await self._one(conn, _UPSERT_MEMBER, _member_params(member, now))
         return row[0]
 
     async def _member_id(self, conn: aiosqlite.Connection, member: MemberRef) -> int | None:
@@ -458,84 +542,15 @@ class SqliteRepository:
     ) -> tuple[Attempt, bool, int]:
         """Store an answer; aggregates follow by trigger in the same transaction.
 
-        An answer to an open at_close drill is stored uncounted: the close counts it.
+        Concurrent answers share a transaction (group commit, see storage.group_commit):
+        this returns once that transaction committed. An answer to a drill that is no
+        longer open raises DrillClosed and stores nothing.
 
         Returns (the stored attempt, created, the member's streak in the drill's channel).
         A repeat for the same drill and member (a double click, a retried delivery,
         another process) returns the first attempt and created=False.
         """
-        now = _ts(attempt.answered_at)
-        async with self.db.transaction() as conn:
-            member_id = await self._upsert_member(conn, attempt.member, now)
-            row = await self._one(
-                conn,
-                """INSERT INTO attempts (member_id, drill_id, question_id, topic, answer,
-                       normalized, verdict, score, points, answered_at, latency_ms,
-                       week_key, month_key, counted)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
-                           coalesce((SELECT NOT (c.reveal = 'at_close' AND d.state = 'open')
-                                     FROM drills d JOIN channels c ON c.id = d.channel_id
-                                     WHERE d.id = ?), 1))
-                   ON CONFLICT (drill_id, member_id) DO NOTHING
-                   RETURNING id""",
-                (
-                    member_id,
-                    attempt.drill_id,
-                    attempt.question_id,
-                    topic,
-                    attempt.answer,
-                    attempt.grade.normalized,
-                    attempt.grade.verdict.value,
-                    attempt.grade.score,
-                    attempt.points,
-                    now,
-                    attempt.latency_ms,
-                    period_key(Period.WEEK, local_date),
-                    period_key(Period.MONTH, local_date),
-                    attempt.drill_id,
-                ),
-            )
-            if row is None:
-                existing = await self._one(
-                    conn,
-                    """SELECT answer, normalized, verdict, score, points, answered_at, latency_ms
-                       FROM attempts WHERE drill_id = ? AND member_id = ?""",
-                    (attempt.drill_id, member_id),
-                )
-                return self._stored_attempt(attempt, existing), False, 0
-            streak = 0
-            if attempt.drill_id is not None:
-                row = await self._one(
-                    conn,
-                    f"""INSERT INTO streaks (member_id, channel_id, current, best, last_date)
-                        SELECT :member, d.channel_id, 1, 1, :day FROM drills d WHERE d.id = :drill
-                        ON CONFLICT (member_id, channel_id) DO UPDATE SET
-                            current = {_NEXT_STREAK},
-                            best = max(best, {_NEXT_STREAK}),
-                            last_date = max(last_date, :day)
-                        RETURNING current""",
-                    {
-                        "member": member_id,
-                        "day": local_date.isoformat(),
-                        "drill": attempt.drill_id,
-                    },
-                )
-                streak = row[0]
-        return attempt, True, streak
-
-    @staticmethod
-    def _stored_attempt(attempt: Attempt, row: aiosqlite.Row) -> Attempt:
-        grade = Grade(Verdict(row["verdict"]), row["score"], row["normalized"])
-        return Attempt(
-            member=attempt.member,
-            question_id=attempt.question_id,
-            answer=row["answer"],
-            grade=grade,
-            points=row["points"],
-            answered_at=datetime.fromisoformat(row["answered_at"]),
-            latency_ms=row["latency_ms"],
-            drill_id=attempt.drill_id,
-        )
+        return await self.db.grouped(partial(_store_attempt, attempt, topic, local_date))
 
     async def answer_counts(self, drill_id: int) -> tuple[AnswerCount, ...]:
         """How many attempts at a drill share each normalised answer and verdict."""

@@ -7,13 +7,18 @@ import contextlib
 import enum
 import logging
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TypeVar
 
 import aiosqlite
 
+from bot.storage.group_commit import GroupWriter
+
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 DEFAULT_URL = "sqlite:///data/daily-drill.db"
 BUSY_TIMEOUT_MS = 5000
@@ -109,11 +114,13 @@ class Database:
     must not interleave with another coroutine's statements: `transaction()` holds a
     lock for its whole body. `BEGIN IMMEDIATE` takes SQLite's write lock up front, so
     two processes on one file queue on busy_timeout instead of failing mid-transaction.
+    `grouped()` writes share transactions with each other (see group_commit).
     """
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self.conn = conn
         self._lock = asyncio.Lock()
+        self._writer: GroupWriter | None = None
 
     @classmethod
     async def open(cls, url: str) -> Database:
@@ -137,7 +144,22 @@ class Database:
         return cls(conn)
 
     async def close(self) -> None:
+        """Finish the grouped writes already submitted, then close the connection."""
+        if self._writer is not None:
+            await self._writer.close()
         await self.conn.close()
+
+    @property
+    def writer(self) -> GroupWriter:
+        """The group-commit writer, made on first use (its task starts with its first write)."""
+        if self._writer is None:
+            self._writer = GroupWriter(self.conn, self._lock)
+        return self._writer
+
+    async def grouped(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `work` on the connection's thread in a savepoint of a transaction shared with
+        other concurrent grouped writes; returns once that transaction has committed."""
+        return await self.writer.submit(work)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:

@@ -1,0 +1,173 @@
+"""Group commit: many small writes share one transaction, each in a savepoint of its own.
+
+A burst of answers committed one per transaction spends most of its time on round trips
+to aiosqlite's thread and on commits. Here a single writer task takes the writes waiting
+in its queue (up to `max_batch`) and runs them in one `BEGIN IMMEDIATE ... COMMIT`, as
+one call on the connection's thread. Each write runs in a SAVEPOINT: a write that fails
+on its own (a typed domain error, a constraint) is rolled back to its savepoint and fails
+only its caller, and the others still commit. Any other failure (an I/O error, a failed
+COMMIT, a bug) rolls the whole batch back and fails every caller in it.
+
+A caller's future is resolved only after COMMIT returns, so an acknowledged write is
+durable; a write whose batch failed was not stored at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import aiosqlite
+
+from bot.core.errors import QuizError
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Work = Callable[[sqlite3.Connection], Any]
+
+MAX_BATCH = 128
+# Failures that belong to one write: its savepoint is rolled back and the batch goes on.
+OWN_FAILURES = (QuizError, sqlite3.IntegrityError)
+
+
+class WriterClosed(RuntimeError):
+    """The database is closing: the write was not stored."""
+
+
+@dataclass(eq=False)
+class _Submission:
+    work: Work
+    future: asyncio.Future = field(repr=False)
+
+
+def _run_batch(conn: sqlite3.Connection, works: list[Work]) -> list[tuple[bool, Any]]:
+    """On the connection's thread: every write in one transaction, each in a savepoint.
+
+    Returns (ok, value or exception) per write, in order; raises (after ROLLBACK) when the
+    batch as a whole failed, so that nothing of it is acknowledged."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        outcomes: list[tuple[bool, Any]] = []
+        for work in works:
+            conn.execute("SAVEPOINT write")
+            try:
+                value = work(conn)
+            except OWN_FAILURES as exc:
+                conn.execute("ROLLBACK TO write")
+                conn.execute("RELEASE write")
+                outcomes.append((False, exc))
+            else:
+                conn.execute("RELEASE write")
+                outcomes.append((True, value))
+        conn.execute("COMMIT")
+    except BaseException:
+        # Some errors (a full disk, an I/O error) end the transaction by themselves.
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return outcomes
+
+
+class GroupWriter:
+    """One writer task per connection; started by the first write, stopped by close().
+
+    `lock` is the Database's transaction lock: a batch never overlaps another coroutine's
+    transaction on the same connection, and reads never see half of one."""
+
+    def __init__(
+        self, conn: aiosqlite.Connection, lock: asyncio.Lock, max_batch: int = MAX_BATCH
+    ) -> None:
+        self._conn = conn
+        self._lock = lock
+        self._max_batch = max_batch
+        self._queue: asyncio.Queue[_Submission | None] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+        self._closed = False
+        self.batches = 0  # committed or failed batches, for benchmarks and tests
+
+    async def submit(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `work(conn)` in the next batch; returns its value once the batch committed,
+        or raises its own error (or the batch's) with nothing of it stored."""
+        if self._closed:
+            raise WriterClosed("the database is closing")
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="group-commit writer")
+        future = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait(_Submission(work, future))
+        return await future
+
+    async def close(self) -> None:
+        """Refuse new writes, finish the ones already queued, then stop the task."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._task is None or self._task.done():
+            return
+        self._queue.put_nowait(None)
+        await self._task
+
+    async def _run(self) -> None:
+        stopping = False
+        try:
+            while not stopping:
+                first = await self._queue.get()
+                if first is None:
+                    break
+                async with self._lock:
+                    batch = [first]
+                    while len(batch) < self._max_batch and not self._queue.empty():
+                        item = self._queue.get_nowait()
+                        if item is None:
+                            stopping = True
+                            break
+                        batch.append(item)
+                    await self._write(batch)
+        finally:
+            self._fail_queued()
+
+    async def _write(self, batch: list[_Submission]) -> None:
+        # A caller that gave up before its batch started is not written.
+        live = [s for s in batch if not s.future.done()]
+        if not live:
+            return
+        self.batches += 1
+        try:
+            # aiosqlite offers no public call that runs a function on its thread; _execute
+            # is the one its own methods use. One call per batch, not ~5 per write.
+            outcomes = await self._conn._execute(
+                _run_batch, self._conn._conn, [s.work for s in live]
+            )
+        except asyncio.CancelledError:
+            # The batch may still commit on the thread; its callers learn nothing for sure.
+            for s in live:
+                _fail(s.future, WriterClosed("stopped during the write"))
+            raise
+        except Exception as exc:
+            log.warning("a batch of %d writes was rolled back: %r", len(live), exc)
+            for s in live:
+                _fail(s.future, exc)
+            return
+        for s, (ok, value) in zip(live, outcomes, strict=True):
+            if s.future.done():
+                continue
+            if ok:
+                s.future.set_result(value)
+            else:
+                s.future.set_exception(value)
+
+    def _fail_queued(self) -> None:
+        self._closed = True
+        while not self._queue.empty():
+            item = self._queue.get_nowait()
+            if item is not None:
+                _fail(item.future, WriterClosed("the database is closing"))
+
+
+def _fail(future: asyncio.Future, exc: BaseException) -> None:
+    if not future.done():
+        future.set_exception(exc)
