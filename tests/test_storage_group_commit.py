@@ -1,0 +1,232 @@
+"""Group commit of answers over a real SQLite file: batches share one transaction, each
+answer in its own savepoint, and nothing is acknowledged before COMMIT."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Awaitable
+from dataclasses import replace
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.app import open_service
+from bot.config import Config
+from bot.core import commands
+from bot.core.errors import AlreadyAnswered, DrillClosed
+from bot.core.models import Attempt, ChannelRef, Drill, Grade, Verdict
+from bot.core.service import Invocation, QuizService
+from bot.storage import repository
+from bot.storage.group_commit import WriterClosed
+from bot.storage.repository import SqliteRepository
+from bot.storage.sqlite import Database
+from tests.conftest import member
+from tests.fakes import FakeClock, RecordingPublisher
+
+ANSWERED_AT = datetime(2025, 1, 15, 8, 1, tzinfo=UTC)
+
+
+def db_path(config: Config) -> Path:
+    return Path(config.database_url.removeprefix("sqlite:///"))
+
+
+def rows(config: Config, sql: str) -> list[tuple]:
+    """Read what is durable in the file, on a connection of its own."""
+    conn = sqlite3.connect(db_path(config))
+    try:
+        return conn.execute(sql).fetchall()
+    finally:
+        conn.close()
+
+
+def repo_of(service: QuizService) -> SqliteRepository:
+    assert isinstance(service.repo, SqliteRepository)
+    return service.repo
+
+
+async def open_drill(service: QuizService, channel: ChannelRef) -> Drill:
+    admin = Invocation(member("admin"), channel, is_admin=True)
+    await service.execute(commands.parse("/quiz setup topics:testing close:none"), admin)
+    return await service.post_daily(channel, forced=True)
+
+
+def attempt(name: str, drill: Drill, answer: str = "A") -> Attempt:
+    return Attempt(
+        member=member(name),
+        question_id=drill.question_id,
+        answer=answer,
+        grade=Grade(Verdict.GOOD, 1.0, answer),
+        points=10,
+        answered_at=ANSWERED_AT,
+        latency_ms=60_000,
+        drill_id=drill.id,
+    )
+
+
+async def in_one_batch(db: Database, *calls: Awaitable) -> list:
+    """Start every call while the connection is busy, so the writer takes them all in
+    its next batch; fails if they were written in more than one."""
+    before = db.writer.batches
+    async with db.reading():
+        tasks = [asyncio.ensure_future(call) for call in calls]
+        for _ in range(5):
+            await asyncio.sleep(0)
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    assert db.writer.batches == before + 1
+    return results
+
+
+async def test_many_concurrent_answers_are_all_durable_and_counted_once(
+    config: Config, clock: FakeClock
+):
+    members = 400
+    async with open_service(config, clock) as service:
+        publisher = RecordingPublisher()
+        service.register_publisher("test", publisher)
+        channel = ChannelRef("test", "W1", "C1")
+        drill = await open_drill(service, channel)
+        letter = publisher.posts[0].question.correct_letter
+        names = [f"m{i}" for i in range(members)]
+        # Every member answers, and every tenth answers twice at the same moment.
+        calls = [service.submit_answer(member(n), drill.id, letter) for n in names]
+        calls += [service.submit_answer(member(n), drill.id, letter) for n in names[::10]]
+        results = await asyncio.gather(*calls, return_exceptions=True)
+        batches = repo_of(service).db.writer.batches
+
+    refused = [r for r in results if isinstance(r, Exception)]
+    assert len(refused) == members // 10
+    assert all(isinstance(r, AlreadyAnswered) for r in refused)
+    assert batches < members / 4  # answers shared transactions
+    # After the database was closed: each acknowledged answer is in the file, once.
+    assert rows(config, "SELECT count(*), count(DISTINCT member_id) FROM attempts") == [
+        (members, members)
+    ]
+    assert rows(
+        config, "SELECT count(*), sum(answered), sum(correct) FROM score_totals WHERE period='all'"
+    ) == [(members, members, members)]
+    assert rows(config, "SELECT count(*), sum(current) FROM streaks") == [(members, members)]
+
+
+async def test_a_duplicate_inside_a_batch_fails_only_its_caller(service, channel, config):
+    drill = await open_drill(service, channel)
+    repo = repo_of(service)
+    ann, ben, ann_again, cat = await in_one_batch(
+        repo.db,
+        repo.record_attempt(attempt("ann", drill, "A"), "testing", drill.local_date),
+        repo.record_attempt(attempt("ben", drill, "B"), "testing", drill.local_date),
+        repo.record_attempt(attempt("ann", drill, "C"), "testing", drill.local_date),
+        repo.record_attempt(attempt("cat", drill, "D"), "testing", drill.local_date),
+    )
+    assert [r[1] for r in (ann, ben, ann_again, cat)] == [True, True, False, True]
+    assert ann_again[0].answer == "A"  # the first answer stands
+    assert rows(config, "SELECT answer FROM attempts ORDER BY id") == [("A",), ("B",), ("D",)]
+
+
+async def test_a_closed_drill_answer_in_a_batch_fails_only_its_caller(service, config):
+    closed = await open_drill(service, ChannelRef("test", "W1", "C-closed"))
+    assert await service.close_drill(closed.id) is not None
+    drill = await open_drill(service, ChannelRef("test", "W1", "C-open"))
+    repo = repo_of(service)
+    ann, ben, cat = await in_one_batch(
+        repo.db,
+        repo.record_attempt(attempt("ann", drill), "testing", drill.local_date),
+        repo.record_attempt(attempt("ben", closed), "testing", closed.local_date),
+        repo.record_attempt(attempt("cat", drill), "testing", drill.local_date),
+    )
+    assert isinstance(ben, DrillClosed)
+    assert ann[1] and cat[1]
+    assert rows(config, "SELECT drill_id, count(*) FROM attempts GROUP BY drill_id") == [
+        (drill.id, 2)
+    ]
+
+
+async def test_a_constraint_failure_rolls_back_only_that_answers_writes(service, channel, config):
+    drill = await open_drill(service, channel)
+    repo = repo_of(service)
+    gone = replace(drill, id=drill.id + 1000)
+    ann, ghost = await in_one_batch(
+        repo.db,
+        repo.record_attempt(attempt("ann", drill), "testing", drill.local_date),
+        repo.record_attempt(attempt("ghost", gone), "testing", drill.local_date),
+    )
+    assert ann[1]
+    assert isinstance(ghost, sqlite3.IntegrityError)
+    # The member row written before the failing insert went with its savepoint.
+    assert rows(config, "SELECT user_id FROM members WHERE user_id IN ('U-ann', 'U-ghost')") == [
+        ("U-ann",)
+    ]
+
+
+async def test_a_crash_mid_batch_acknowledges_nothing_of_it(
+    service, channel, config, monkeypatch: pytest.MonkeyPatch
+):
+    drill = await open_drill(service, channel)
+    repo = repo_of(service)
+    real = repository._store_attempt
+
+    def crashing(attempt: Attempt, topic: str, day: date, conn: sqlite3.Connection):
+        if attempt.member.display_name == "boom":
+            raise RuntimeError("injected crash")
+        return real(attempt, topic, day, conn)
+
+    monkeypatch.setattr(repository, "_store_attempt", crashing)
+    results = await in_one_batch(
+        repo.db,
+        *(
+            repo.record_attempt(attempt(name, drill), "testing", drill.local_date)
+            for name in ("ann", "ben", "boom", "cat")
+        ),
+    )
+    assert all(isinstance(r, RuntimeError) for r in results)
+    assert rows(config, "SELECT count(*) FROM attempts") == [(0,)]
+    assert rows(config, "SELECT count(*) FROM score_totals") == [(0,)]
+    # The writer goes on: the same answer again is stored.
+    _, created, _ = await repo.record_attempt(attempt("ann", drill), "testing", drill.local_date)
+    assert created
+    assert rows(config, "SELECT count(*) FROM attempts") == [(1,)]
+
+
+async def test_a_failed_commit_acknowledges_nothing_of_its_batch(service, channel, config):
+    drill = await open_drill(service, channel)
+    repo = repo_of(service)
+
+    def violates_at_commit(conn: sqlite3.Connection) -> None:
+        # A deferred foreign key is checked by COMMIT, after every savepoint was released.
+        conn.execute("PRAGMA defer_foreign_keys = ON")
+        conn.execute("INSERT INTO streaks VALUES (999999, 1, 1, 1, '2025-01-15')")
+
+    ann, bad, ben = await in_one_batch(
+        repo.db,
+        repo.record_attempt(attempt("ann", drill), "testing", drill.local_date),
+        repo.db.grouped(violates_at_commit),
+        repo.record_attempt(attempt("ben", drill), "testing", drill.local_date),
+    )
+    assert all(isinstance(r, sqlite3.IntegrityError) for r in (ann, bad, ben))
+    assert rows(config, "SELECT count(*) FROM attempts") == [(0,)]
+    assert rows(config, "SELECT count(*) FROM streaks") == [(0,)]
+
+
+async def test_close_with_pending_answers_does_not_hang(config: Config, clock: FakeClock):
+    async with open_service(config, clock) as service:
+        service.register_publisher("test", RecordingPublisher())
+        drill = await open_drill(service, ChannelRef("test", "W1", "C1"))
+        repo = repo_of(service)
+        pending = [
+            asyncio.ensure_future(
+                repo.record_attempt(attempt(f"m{i}", drill), "testing", drill.local_date)
+            )
+            for i in range(300)
+        ]
+        await asyncio.sleep(0)
+        await asyncio.wait_for(repo.db.close(), timeout=10)
+        done, not_done = await asyncio.wait(pending, timeout=10)
+        assert not not_done
+        with pytest.raises(WriterClosed):
+            await repo.record_attempt(attempt("late", drill), "testing", drill.local_date)
+    acknowledged = sum(1 for task in done if task.exception() is None)
+    refused = [task.exception() for task in done if task.exception() is not None]
+    assert all(isinstance(exc, WriterClosed) for exc in refused)
+    assert rows(config, "SELECT count(*) FROM attempts") == [(acknowledged,)]
+    assert acknowledged > 0
