@@ -15,7 +15,7 @@ import pytest
 from bot.app import open_service
 from bot.config import Config
 from bot.core import commands
-from bot.core.errors import AlreadyAnswered, DrillClosed
+from bot.core.errors import AlreadyAnswered, DrillClosed, NotFound
 from bot.core.models import Attempt, ChannelRef, Drill, Grade, Verdict
 from bot.core.service import Invocation, QuizService
 from bot.storage import repository
@@ -65,16 +65,17 @@ def attempt(name: str, drill: Drill, answer: str = "A") -> Attempt:
     )
 
 
-async def in_one_batch(db: Database, *calls: Awaitable) -> list:
-    """Start every call while the connection is busy, so the writer takes them all in
-    its next batch; fails if they were written in more than one."""
-    before = db.writer.batches
+async def in_one_batch(db: Database, *calls: Awaitable, reads: bool = False) -> list:
+    """Start every call while the connection is busy, so that the writer (or the reader)
+    takes them all in its next batch; fails if they ran in more than one."""
+    queue = db.reads if reads else db.writes
+    before = queue.batches
     async with db.reading():
         tasks = [asyncio.ensure_future(call) for call in calls]
         for _ in range(5):
             await asyncio.sleep(0)
     results = await asyncio.gather(*tasks, return_exceptions=True)
-    assert db.writer.batches == before + 1
+    assert queue.batches == before + 1
     return results
 
 
@@ -93,7 +94,7 @@ async def test_many_concurrent_answers_are_all_durable_and_counted_once(
         calls = [service.submit_answer(member(n), drill.id, letter) for n in names]
         calls += [service.submit_answer(member(n), drill.id, letter) for n in names[::10]]
         results = await asyncio.gather(*calls, return_exceptions=True)
-        batches = repo_of(service).db.writer.batches
+        batches = repo_of(service).db.writes.batches
 
     refused = [r for r in results if isinstance(r, Exception)]
     assert len(refused) == members // 10
@@ -230,3 +231,38 @@ async def test_close_with_pending_answers_does_not_hang(config: Config, clock: F
     assert all(isinstance(exc, WriterClosed) for exc in refused)
     assert rows(config, "SELECT count(*) FROM attempts") == [(acknowledged,)]
     assert acknowledged > 0
+
+
+async def test_an_answer_to_an_unknown_drill_is_refused_and_stores_nothing(
+    service, channel, config
+):
+    drill = await open_drill(service, channel)
+    results = await asyncio.gather(
+        service.submit_answer(member("ann"), drill.id, "A"),
+        service.submit_answer(member("ben"), drill.id + 1000, "A"),
+        return_exceptions=True,
+    )
+    assert not isinstance(results[0], Exception)
+    assert isinstance(results[1], NotFound)
+    assert rows(
+        config, "SELECT m.user_id FROM attempts a JOIN members m ON m.id = a.member_id"
+    ) == [("U-ann",)]
+
+
+async def test_equal_reads_asked_together_share_one_query(service, channel):
+    drill = await open_drill(service, channel)
+    repo = repo_of(service)
+    queries: list[str] = []
+    async with repo.db.reading() as conn:
+        await conn.set_trace_callback(queries.append)
+    *found, missing = await in_one_batch(
+        repo.db,
+        *(repo.drill_with_settings(drill.id) for _ in range(20)),
+        repo.drill_with_settings(drill.id + 1000),
+        reads=True,
+    )
+    async with repo.db.reading() as conn:
+        await conn.set_trace_callback(None)
+    assert all(f == found[0] for f in found) and found[0][0].id == drill.id
+    assert missing is None
+    assert sum("FROM drills d JOIN channels c" in q for q in queries) == 2

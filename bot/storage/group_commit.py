@@ -10,6 +10,9 @@ COMMIT, a bug) rolls the whole batch back and fails every caller in it.
 
 A caller's future is resolved only after COMMIT returns, so an acknowledged write is
 durable; a write whose batch failed was not stored at all.
+
+The answer path's read is batched the same way (`run_reads`): one call on the thread for
+every read waiting, each read failing alone, and equal reads run once.
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ class _Submission:
     future: asyncio.Future = field(repr=False)
 
 
-def _run_batch(conn: sqlite3.Connection, works: list[Work]) -> list[tuple[bool, Any]]:
+def run_writes(conn: sqlite3.Connection, works: list[Work]) -> list[tuple[bool, Any]]:
     """On the connection's thread: every write in one transaction, each in a savepoint.
 
     Returns (ok, value or exception) per write, in order; raises (after ROLLBACK) when the
@@ -73,36 +76,62 @@ def _run_batch(conn: sqlite3.Connection, works: list[Work]) -> list[tuple[bool, 
     return outcomes
 
 
-class GroupWriter:
-    """One writer task per connection; started by the first write, stopped by close().
+def run_reads(conn: sqlite3.Connection, works: list[Work]) -> list[tuple[bool, Any]]:
+    """On the connection's thread: each read outside any transaction, so each sees what
+    was committed when it ran (after its caller asked). Equal reads (a frozen dataclass
+    with the same fields) run once per batch and share their outcome."""
+    done: dict[Work, tuple[bool, Any]] = {}
+    for work in works:
+        if work not in done:
+            try:
+                done[work] = (True, work(conn))
+            except Exception as exc:
+                done[work] = (False, exc)
+    return [done[work] for work in works]
+
+
+Runner = Callable[[sqlite3.Connection, list[Work]], list[tuple[bool, Any]]]
+
+
+class BatchQueue:
+    """One task per connection and runner that takes the calls waiting in its queue and
+    runs them as one batch (`run_writes` or `run_reads`); started by the first call,
+    stopped by close().
 
     `lock` is the Database's transaction lock: a batch never overlaps another coroutine's
     transaction on the same connection, and reads never see half of one."""
 
     def __init__(
-        self, conn: aiosqlite.Connection, lock: asyncio.Lock, max_batch: int = MAX_BATCH
+        self,
+        conn: aiosqlite.Connection,
+        lock: asyncio.Lock,
+        runner: Runner,
+        max_batch: int = MAX_BATCH,
     ) -> None:
         self._conn = conn
         self._lock = lock
+        self._runner = runner
         self._max_batch = max_batch
         self._queue: asyncio.Queue[_Submission | None] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self._closed = False
-        self.batches = 0  # committed or failed batches, for benchmarks and tests
+        self.batches = 0  # batches run (committed or not), for benchmarks and tests
 
     async def submit(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        """Run `work(conn)` in the next batch; returns its value once the batch committed,
-        or raises its own error (or the batch's) with nothing of it stored."""
+        """Run `work(conn)` in the next batch; returns its value once the batch is done
+        (for writes: committed), or raises its own error or the batch's."""
         if self._closed:
             raise WriterClosed("the database is closing")
         if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="group-commit writer")
+            self._task = asyncio.create_task(
+                self._run(), name=f"batches of {self._runner.__name__}"
+            )
         future = asyncio.get_running_loop().create_future()
         self._queue.put_nowait(_Submission(work, future))
         return await future
 
     async def close(self) -> None:
-        """Refuse new writes, finish the ones already queued, then stop the task."""
+        """Refuse new calls, finish the ones already queued, then stop the task."""
         if self._closed:
             return
         self._closed = True
@@ -140,7 +169,7 @@ class GroupWriter:
             # aiosqlite offers no public call that runs a function on its thread; _execute
             # is the one its own methods use. One call per batch, not ~5 per write.
             outcomes = await self._conn._execute(
-                _run_batch, self._conn._conn, [s.work for s in live]
+                self._runner, self._conn._conn, [s.work for s in live]
             )
         except asyncio.CancelledError:
             # The batch may still commit on the thread; its callers learn nothing for sure.
@@ -148,7 +177,7 @@ class GroupWriter:
                 _fail(s.future, WriterClosed("stopped during the write"))
             raise
         except Exception as exc:
-            log.warning("a batch of %d writes was rolled back: %r", len(live), exc)
+            log.warning("a batch of %d calls failed as a whole: %r", len(live), exc)
             for s in live:
                 _fail(s.future, exc)
             return

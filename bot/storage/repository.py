@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from functools import partial
 
@@ -155,6 +155,21 @@ _UPSERT_MEMBER = """
 
 def _member_params(member: MemberRef, now: str) -> tuple[str, str, str, str, str]:
     return (member.platform, member.workspace_id, member.user_id, member.display_name, now)
+
+
+@dataclass(frozen=True)
+class _DrillWithSettings:
+    """drill_with_settings' read; equal ones asked together run once (see run_reads)."""
+
+    drill_id: int
+
+    def __call__(self, conn: sqlite3.Connection) -> tuple[Drill, ChannelSettings] | None:
+        row = conn.execute(
+            f"""SELECT {_DRILL_COLUMNS}, c.*
+                FROM drills d JOIN channels c ON c.id = d.channel_id WHERE d.id = ?""",
+            (self.drill_id,),
+        ).fetchone()
+        return (_drill(row), _settings(row)) if row else None
 
 
 def _stored_attempt(attempt: Attempt, row: sqlite3.Row) -> Attempt:
@@ -479,15 +494,9 @@ class SqliteRepository:
         return _drill(row) if row else None
 
     async def drill_with_settings(self, drill_id: int) -> tuple[Drill, ChannelSettings] | None:
-        """A drill and its channel's settings in one read (the answer path's hot spot)."""
-        async with self.db.reading() as conn:
-            row = await self._one(
-                conn,
-                f"""SELECT {_DRILL_COLUMNS}, c.*
-                    FROM drills d JOIN channels c ON c.id = d.channel_id WHERE d.id = ?""",
-                (drill_id,),
-            )
-        return (_drill(row), _settings(row)) if row else None
+        """A drill and its channel's settings in one read. This is the answer path's hot
+        spot: concurrent ones share a round trip, and those for one drill a query."""
+        return await self.db.grouped_read(_DrillWithSettings(drill_id))
 
     async def latest_drill(self, channel: ChannelRef) -> Drill | None:
         async with self.db.reading() as conn:

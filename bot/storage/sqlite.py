@@ -14,7 +14,7 @@ from typing import TypeVar
 
 import aiosqlite
 
-from bot.storage.group_commit import GroupWriter
+from bot.storage.group_commit import BatchQueue, run_reads, run_writes
 
 log = logging.getLogger(__name__)
 
@@ -114,13 +114,15 @@ class Database:
     must not interleave with another coroutine's statements: `transaction()` holds a
     lock for its whole body. `BEGIN IMMEDIATE` takes SQLite's write lock up front, so
     two processes on one file queue on busy_timeout instead of failing mid-transaction.
-    `grouped()` writes share transactions with each other (see group_commit).
+    `grouped()` writes share transactions with each other, and `grouped_read()` reads
+    share a call to the thread (see group_commit).
     """
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self.conn = conn
         self._lock = asyncio.Lock()
-        self._writer: GroupWriter | None = None
+        self._writes: BatchQueue | None = None
+        self._reads: BatchQueue | None = None
 
     @classmethod
     async def open(cls, url: str) -> Database:
@@ -144,22 +146,35 @@ class Database:
         return cls(conn)
 
     async def close(self) -> None:
-        """Finish the grouped writes already submitted, then close the connection."""
-        if self._writer is not None:
-            await self._writer.close()
+        """Finish the grouped calls already submitted, then close the connection."""
+        for queue in (self._reads, self._writes):
+            if queue is not None:
+                await queue.close()
         await self.conn.close()
 
     @property
-    def writer(self) -> GroupWriter:
-        """The group-commit writer, made on first use (its task starts with its first write)."""
-        if self._writer is None:
-            self._writer = GroupWriter(self.conn, self._lock)
-        return self._writer
+    def writes(self) -> BatchQueue:
+        """The group-commit queue, made on first use (its task starts with its first write)."""
+        if self._writes is None:
+            self._writes = BatchQueue(self.conn, self._lock, run_writes)
+        return self._writes
+
+    @property
+    def reads(self) -> BatchQueue:
+        """The batched-read queue, made on first use."""
+        if self._reads is None:
+            self._reads = BatchQueue(self.conn, self._lock, run_reads)
+        return self._reads
 
     async def grouped(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """Run `work` on the connection's thread in a savepoint of a transaction shared with
         other concurrent grouped writes; returns once that transaction has committed."""
-        return await self.writer.submit(work)
+        return await self.writes.submit(work)
+
+    async def grouped_read(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run the read `work` on the connection's thread together with other concurrent
+        grouped reads: one round trip for all of them."""
+        return await self.reads.submit(work)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
