@@ -19,7 +19,7 @@ from bot.core.errors import AlreadyAnswered, DrillClosed, NotFound
 from bot.core.models import Attempt, ChannelRef, Drill, Grade, Verdict
 from bot.core.service import Invocation, QuizService
 from bot.storage import repository
-from bot.storage.group_commit import WriterClosed
+from bot.storage.group_commit import DatabaseClosing
 from bot.storage.repository import SqliteRepository
 from bot.storage.sqlite import Database
 from tests.conftest import member
@@ -224,11 +224,11 @@ async def test_close_with_pending_answers_does_not_hang(config: Config, clock: F
         await asyncio.wait_for(repo.db.close(), timeout=10)
         done, not_done = await asyncio.wait(pending, timeout=10)
         assert not not_done
-        with pytest.raises(WriterClosed):
+        with pytest.raises(DatabaseClosing):
             await repo.record_attempt(attempt("late", drill), "testing", drill.local_date)
     acknowledged = sum(1 for task in done if task.exception() is None)
     refused = [task.exception() for task in done if task.exception() is not None]
-    assert all(isinstance(exc, WriterClosed) for exc in refused)
+    assert all(isinstance(exc, DatabaseClosing) for exc in refused)
     assert rows(config, "SELECT count(*) FROM attempts") == [(acknowledged,)]
     assert acknowledged > 0
 
@@ -266,3 +266,23 @@ async def test_equal_reads_asked_together_share_one_query(service, channel):
     assert all(f == found[0] for f in found) and found[0][0].id == drill.id
     assert missing is None
     assert sum("FROM drills d JOIN channels c" in q for q in queries) == 2
+
+
+async def test_a_stopped_writer_fails_its_waiting_callers_instead_of_hanging(service, channel):
+    drill = await open_drill(service, channel)
+    repo = repo_of(service)
+    async with repo.db.reading():
+        waiting = [
+            asyncio.ensure_future(
+                repo.record_attempt(attempt(name, drill), "testing", drill.local_date)
+            )
+            for name in ("ann", "ben")
+        ]
+        for _ in range(5):
+            await asyncio.sleep(0)
+        repo.db.writes._task.cancel()  # as a loop shutting down cancels its tasks
+        done, not_done = await asyncio.wait(waiting, timeout=5)
+    assert not not_done
+    assert all(isinstance(task.exception(), DatabaseClosing) for task in done)
+    with pytest.raises(DatabaseClosing):
+        await repo.record_attempt(attempt("cat", drill), "testing", drill.local_date)

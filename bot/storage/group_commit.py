@@ -38,8 +38,9 @@ MAX_BATCH = 128
 OWN_FAILURES = (QuizError, sqlite3.IntegrityError)
 
 
-class WriterClosed(RuntimeError):
-    """The database is closing: the write was not stored."""
+class DatabaseClosing(RuntimeError):
+    """The database closed (or its queue stopped) before the call was acknowledged: a
+    write that was not yet running is not stored; one that was running may be."""
 
 
 @dataclass(eq=False)
@@ -121,7 +122,7 @@ class BatchQueue:
         """Run `work(conn)` in the next batch; returns its value once the batch is done
         (for writes: committed), or raises its own error or the batch's."""
         if self._closed:
-            raise WriterClosed("the database is closing")
+            raise DatabaseClosing("the database is closing")
         if self._task is None:
             self._task = asyncio.create_task(
                 self._run(), name=f"batches of {self._runner.__name__}"
@@ -141,26 +142,39 @@ class BatchQueue:
         await self._task
 
     async def _run(self) -> None:
-        stopping = False
+        batch: list[_Submission] = []
         try:
-            while not stopping:
+            while True:
                 first = await self._queue.get()
                 if first is None:
-                    break
+                    return
+                batch = [first]
                 async with self._lock:
-                    batch = [first]
+                    # Whatever arrived while the lock was busy joins this batch.
+                    stopping = False
                     while len(batch) < self._max_batch and not self._queue.empty():
                         item = self._queue.get_nowait()
                         if item is None:
                             stopping = True
                             break
                         batch.append(item)
-                    await self._write(batch)
+                    await self._run_batch(batch)
+                batch = []
+                if stopping:
+                    return
         finally:
-            self._fail_queued()
+            # Only a cancelled task (a loop shutting down) or a bug ends here with callers
+            # waiting: each learns the call was not acknowledged rather than hanging.
+            self._closed = True
+            while not self._queue.empty():
+                item = self._queue.get_nowait()
+                if item is not None:
+                    batch.append(item)
+            for s in batch:
+                _fail(s.future, DatabaseClosing("stopped before the call was acknowledged"))
 
-    async def _write(self, batch: list[_Submission]) -> None:
-        # A caller that gave up before its batch started is not written.
+    async def _run_batch(self, batch: list[_Submission]) -> None:
+        # A caller that gave up before its batch started is not run.
         live = [s for s in batch if not s.future.done()]
         if not live:
             return
@@ -171,11 +185,6 @@ class BatchQueue:
             outcomes = await self._conn._execute(
                 self._runner, self._conn._conn, [s.work for s in live]
             )
-        except asyncio.CancelledError:
-            # The batch may still commit on the thread; its callers learn nothing for sure.
-            for s in live:
-                _fail(s.future, WriterClosed("stopped during the write"))
-            raise
         except Exception as exc:
             log.warning("a batch of %d calls failed as a whole: %r", len(live), exc)
             for s in live:
@@ -188,13 +197,6 @@ class BatchQueue:
                 s.future.set_result(value)
             else:
                 s.future.set_exception(value)
-
-    def _fail_queued(self) -> None:
-        self._closed = True
-        while not self._queue.empty():
-            item = self._queue.get_nowait()
-            if item is not None:
-                _fail(item.future, WriterClosed("the database is closing"))
 
 
 def _fail(future: asyncio.Future, exc: BaseException) -> None:
