@@ -125,6 +125,26 @@ async def test_a_duplicate_inside_a_batch_fails_only_its_caller(service, channel
     assert rows(config, "SELECT answer FROM attempts ORDER BY id") == [("A",), ("B",), ("D",)]
 
 
+async def test_a_duplicate_answer_through_the_service_in_a_batch_is_refused_alone(
+    service, channel, config, publisher
+):
+    drill = await open_drill(service, channel)
+    right = publisher.posts[-1].question.correct_letter
+    wrong = next(letter for letter in "ABCD" if letter != right)
+    ann, ben, ann_again = await in_one_batch(
+        repo_of(service).db,
+        service.submit_answer(member("ann"), drill.id, wrong),
+        service.submit_answer(member("ben"), drill.id, right),
+        service.submit_answer(member("ann"), drill.id, right),
+    )
+    assert isinstance(ann_again, AlreadyAnswered)
+    assert f"your answer {wrong} stands" in ann_again.message
+    assert ann.attempt.answer == wrong and ben.attempt.grade.correct
+    assert rows(config, "SELECT count(*), sum(correct) FROM score_totals WHERE period='all'") == [
+        (2, 1)
+    ]
+
+
 async def test_a_closed_drill_answer_in_a_batch_fails_only_its_caller(service, config):
     closed = await open_drill(service, ChannelRef("test", "W1", "C-closed"))
     assert await service.close_drill(closed.id) is not None
