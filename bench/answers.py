@@ -41,6 +41,7 @@ class Burst:
     rate: float
     cpu_ms: float
     latencies: list[float]
+    failed: int
     batches: int
     refused_repeats: int
     repeats: int
@@ -77,7 +78,9 @@ async def burst(path: Path, answers: int, in_flight: int) -> Burst:
                 acknowledged.add(user(i).user_id)
 
         start, cpu = time.perf_counter(), time.process_time()
-        await asyncio.gather(*(answer(i) for i in range(answers)))
+        outcomes = await asyncio.gather(
+            *(answer(i) for i in range(answers)), return_exceptions=True
+        )
         rate = answers / (time.perf_counter() - start)
         cpu_ms = (time.process_time() - cpu) * 1000 / answers
         assert isinstance(service.repo, SqliteRepository)
@@ -91,6 +94,7 @@ async def burst(path: Path, answers: int, in_flight: int) -> Burst:
         rate=rate,
         cpu_ms=cpu_ms,
         latencies=latencies,
+        failed=sum(isinstance(o, BaseException) for o in outcomes),
         batches=batches,
         refused_repeats=sum(isinstance(r, AlreadyAnswered) for r in repeats),
         repeats=len(repeats),
@@ -141,13 +145,14 @@ def show(run: Burst, raw_rate: float, raw_cpu_ms: float, p99_ceiling_ms: float |
     report("service answers/s (group commit)", f"{run.rate:,.0f}", f">= {2 * raw_rate:,.0f}", ok)
     report("  vs raw", f"{run.rate / raw_rate:.2f}x", ">= 2x", ok)
     report("CPU per answer / per raw row", f"{run.cpu_ms:.2f} / {raw_cpu_ms:.2f} ms", "-", True)
-    report("answers per write batch", f"{len(run.latencies) / run.batches:.1f}", "-", True)
+    report("answers per write batch", f"{len(run.latencies) / max(run.batches, 1):.1f}", "-", True)
     report("p50 latency", f"{percentile(run.latencies, 0.5) * 1000:.1f} ms", "-", True)
     p99 = percentile(run.latencies, 0.99) * 1000
     if p99_ceiling_ms is None:
         report("p99 latency", f"{p99:.1f} ms", "-", True)
     else:
         report("p99 latency", f"{p99:.1f} ms", f"< {p99_ceiling_ms:.0f} ms", p99 < p99_ceiling_ms)
+    report("answers refused or failed", f"{run.failed:,}", "0", run.failed == 0)
     report("lost", f"{run.lost:,}", "0", run.lost == 0)
     report("stored but never acknowledged", f"{run.unacknowledged:,}", "0", not run.unacknowledged)
     report("counted twice", f"{run.twice:,}", "0", run.twice == 0)
