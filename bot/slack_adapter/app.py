@@ -28,6 +28,7 @@ from bot.slack_adapter import actions, commands, errors, events, views
 from bot.slack_adapter.admins import SlackUsers
 from bot.slack_adapter.common import PLATFORM, Deps
 from bot.slack_adapter.publisher import SlackPublisher
+from bot.slack_adapter.verification import StrictRequestVerification
 from bot.storage.slack_store import SqlInstallationStore, SqlOAuthStateStore
 from bot.storage.sqlite import Database
 
@@ -98,8 +99,12 @@ def create_app(
         "name": "daily-drill",
         "client": client,
         "signing_secret": config.slack_signing_secret,
-        # Socket Mode has no HTTP endpoint to verify; every HTTP mode verifies signatures.
-        "request_verification_enabled": mode is not SlackMode.SOCKET,
+        # Socket Mode has no HTTP endpoint to verify; every HTTP mode verifies signatures,
+        # in the built-in check's place (before authorization), malformed timestamps too.
+        "request_verification_enabled": False,
+        "before_authorize": None
+        if mode is SlackMode.SOCKET
+        else StrictRequestVerification(config.slack_signing_secret),
         "process_before_response": process_before_response,
     }
     if oauth:
