@@ -19,7 +19,7 @@ from bot.core.errors import (
     NotFound,
     UsageError,
 )
-from bot.core.models import ChannelRef, DrillState, Period
+from bot.core.models import ChannelRef, DrillState, MemberRef, Period
 from bot.core.service import Invocation, PublishFailed, QuizService
 from tests.conftest import member
 from tests.fakes import RecordingPublisher
@@ -279,6 +279,19 @@ async def test_workspaces_never_see_each_other(service, clock, publisher):
     with pytest.raises(NotFound):
         drill = await service.repo.latest_drill(one.channel)
         await service.submit_answer(member("eve", "W2"), drill.id, "A")
+
+
+async def test_a_member_of_another_platform_with_the_same_workspace_id_cannot_answer(
+    service, admin, publisher
+):
+    await setup_channel(service, admin)
+    drill_id = await post(service, admin)
+    stranger = MemberRef("discord", admin.channel.workspace_id, "U-eve", "eve")
+
+    with pytest.raises(NotFound):
+        await service.submit_answer(stranger, drill_id, correct_letter(publisher))
+
+    assert await service.repo.answer_counts(drill_id) == ()
 
 
 async def test_stats_show_topics_weakest_first_and_rank(service, admin, clock, publisher):

@@ -353,7 +353,10 @@ class QuizService:
         now = self.clock.now()
         if drill.state is not DrillState.OPEN or (drill.closes_at and now >= drill.closes_at):
             raise DrillClosed(messages.DRILL_CLOSED)
-        if member.workspace_id != drill.channel.workspace_id:
+        if (member.platform, member.workspace_id) != (
+            drill.channel.platform,
+            drill.channel.workspace_id,
+        ):
             raise NotFound(messages.OTHER_WORKSPACE)
         question = self.question(drill.question_id)
         result = registry.grade(question, text)
