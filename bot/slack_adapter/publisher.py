@@ -21,13 +21,13 @@ import logging
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 
-import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core import messages
 from bot.core.errors import ChannelUnavailable, TransientFailure
 from bot.core.models import ChannelRef, DrillPost, DrillResult, Leaderboard
+from bot.delivery.transport import transport_failures
 from bot.slack_adapter import blocks
 
 log = logging.getLogger(__name__)
@@ -81,29 +81,25 @@ def _header(exc: SlackApiError, name: str) -> str | None:
 def translated(action: str) -> Iterator[None]:
     """Turn slack_sdk's and aiohttp's exceptions into the core's delivery errors; other
     Slack errors (a malformed request, a bug of ours) leave as they are."""
-    try:
-        yield
-    except SlackApiError as exc:
-        code = error_code(exc)
-        status = getattr(exc.response, "status_code", 200)
-        if code in CHANNEL_REFUSALS:
-            raise ChannelUnavailable(code) from exc
-        if status == 429 or code == "ratelimited":
-            try:
-                retry_after = float(_header(exc, "Retry-After") or 1)
-            except ValueError:
-                retry_after = 1.0
-            raise TransientFailure(f"{action}: rate limited", retry_after=retry_after) from exc
-        if status >= 500 or code in SERVER_ERRORS:
-            raise TransientFailure(
-                f"{action}: Slack answered {status} {code}", maybe_delivered=True
-            ) from exc
-        raise
-    except aiohttp.ClientConnectorError as exc:
-        raise TransientFailure(f"{action}: cannot reach Slack ({exc})") from exc
-    except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-        reason = f"{action}: {type(exc).__name__} {exc}".rstrip()
-        raise TransientFailure(reason, maybe_delivered=True) from exc
+    with transport_failures(action, "Slack"):
+        try:
+            yield
+        except SlackApiError as exc:
+            code = error_code(exc)
+            status = getattr(exc.response, "status_code", 200)
+            if code in CHANNEL_REFUSALS:
+                raise ChannelUnavailable(code) from exc
+            if status == 429 or code == "ratelimited":
+                try:
+                    retry_after = float(_header(exc, "Retry-After") or 1)
+                except ValueError:
+                    retry_after = 1.0
+                raise TransientFailure(f"{action}: rate limited", retry_after=retry_after) from exc
+            if status >= 500 or code in SERVER_ERRORS:
+                raise TransientFailure(
+                    f"{action}: Slack answered {status} {code}", maybe_delivered=True
+                ) from exc
+            raise
 
 
 def without_retries(client: AsyncWebClient) -> AsyncWebClient:
