@@ -252,17 +252,6 @@ class QuizService:
 
     # --- the daily drill ------------------------------------------------------------------
 
-    async def open_daily_drill(self, channel: ChannelRef) -> tuple[Drill, bool]:
-        """Claim today's drill for a channel; the unique (channel, local date) makes a
-        second claim return the existing drill with created=False."""
-        settings = await self.settings_for(channel)
-        now = self.clock.now()
-        today = local_date(now, settings.timezone)
-        question_id = await self._pick(settings, today)
-        return await self.repo.claim_drill(
-            channel, today, question_id, now, close_for(settings, now)
-        )
-
     async def _pick(self, settings: ChannelSettings, day: date) -> str:
         channel = settings.channel
         pool = eligible(self.bank, settings.topics)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime
@@ -314,75 +313,6 @@ class SqliteRepository:
                 (channel.platform, channel.workspace_id, channel.channel_id),
             )
         return [row[0] for row in rows]
-
-    async def claim_drill(
-        self,
-        channel: ChannelRef,
-        local_date: date,
-        question_id: str,
-        opened_at: datetime,
-        closes_at: datetime | None,
-    ) -> tuple[Drill, bool]:
-        """Insert the (channel, local date) drill unless it exists; returns it either way."""
-        async with self.db.transaction() as conn:
-            channel_pk = await self._channel_pk(conn, channel)
-            if channel_pk is None:
-                raise NotSetUp
-            cursor = await conn.execute(
-                """INSERT INTO drills (channel_id, local_date, question_id, state, opened_at,
-                                       closes_at, updated_at)
-                   VALUES (?, ?, ?, 'pending', ?, ?, ?)
-                   ON CONFLICT (channel_id, local_date) DO NOTHING""",
-                (
-                    channel_pk,
-                    local_date.isoformat(),
-                    question_id,
-                    _ts(opened_at),
-                    _ts(closes_at),
-                    _ts(opened_at),
-                ),
-            )
-            created = cursor.rowcount == 1
-            row = await self._one(
-                conn,
-                f"""SELECT {_DRILL_COLUMNS} FROM drills d JOIN channels c ON c.id = d.channel_id
-                    WHERE d.channel_id = ? AND d.local_date = ?""",
-                (channel_pk, local_date.isoformat()),
-            )
-        return _drill(row), created
-
-    async def transition_drill(
-        self, drill_id: int, from_states: Sequence[DrillState], to_state: DrillState, now: datetime
-    ) -> bool:
-        """Move a drill between states only from the expected ones: the caller whose
-        update changed the row owns the transition, every other caller gets False.
-
-        The close also counts the drill's held-back attempts (reveal at close) in the
-        same transaction, so the aggregates learn the verdicts exactly once, at the
-        reveal. A move into 'posting' or 'open' while another drill of the channel is
-        live is refused by the drills_one_live index and returns False.
-        """
-        marks = ",".join("?" for _ in from_states)
-        closed_at = _ts(now) if to_state is DrillState.CLOSED else None
-        expected = [s.value for s in from_states]
-        async with self.db.transaction() as conn:
-            try:
-                cursor = await conn.execute(
-                    f"""UPDATE drills SET state = ?, updated_at = ?,
-                            closed_at = coalesce(?, closed_at)
-                        WHERE id = ? AND state IN ({marks})""",
-                    (to_state.value, _ts(now), closed_at, drill_id, *expected),
-                )
-            except sqlite3.IntegrityError:
-                log.info("drill %s: another drill of its channel is live", drill_id)
-                return False
-            changed = cursor.rowcount == 1
-            if changed and to_state is DrillState.CLOSED:
-                await conn.execute(
-                    "UPDATE attempts SET counted = 1 WHERE drill_id = ? AND counted = 0",
-                    (drill_id,),
-                )
-            return changed
 
     async def get_drill(self, drill_id: int) -> Drill | None:
         async with self.db.reading() as conn:
