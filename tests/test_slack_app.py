@@ -686,6 +686,30 @@ async def test_a_multi_question_is_answered_with_checkboxes_once_and_revealed_pe
     assert "Answered: 1 · correct: 0 (0%)" in stats.args["text"]
 
 
+async def test_a_multi_post_lists_its_choices_takes_typed_letters_and_then_refuses_the_boxes(
+    workspace, service, fake
+):
+    post = await post_drill(workspace, topics="select")
+    drill = await service.repo.latest_drill(CHANNEL)
+    question = service.question(drill.question_id)
+    right = question.correct_letters
+    shown = json.dumps(post.args["blocks"], ensure_ascii=False)
+    for line in messages.choice_lines(question):  # the Answer button opens the checkboxes
+        assert escape(line) in shown
+
+    typed = ", ".join(reversed(right)).lower()  # any order, any case, with separators
+    reply = await workspace.command("U04", f"answer {typed}")
+    assert reply.args["text"].startswith("Correct, +")
+    view = await open_modal(workspace, post, user="U04")
+    await submit_picks(workspace, view, [right[0]], "U04")
+    repeat = fake.calls_to("chat.postEphemeral")[-1]
+    assert repeat.args["text"] == messages.already_answered(", ".join(right))
+    refused = await workspace.command("U05", "answer A Z")
+    assert refused.args["text"] == messages.pick_letters_hint(question.letters)
+    result = await service.drill_result(drill.id)
+    assert (result.answered, result.correct) == (1, 1)  # neither the repeat nor "A Z" counts
+
+
 # --- the outbox through the real Slack client ----------------------------------------------------
 
 
