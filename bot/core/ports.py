@@ -26,6 +26,7 @@ from bot.core.models import (
     Period,
     PostClaim,
     Question,
+    Streak,
     TopicStat,
 )
 
@@ -216,7 +217,7 @@ class Repository(Protocol):
 
     async def topic_stats(self, member: MemberRef) -> list[TopicStat]: ...
 
-    async def streak(self, member: MemberRef) -> tuple[int, int]: ...
+    async def streak(self, member: MemberRef) -> Streak: ...
 
     async def board(
         self, member: MemberRef, period: Period, key: str, group: str | None, limit: int

@@ -681,7 +681,7 @@ class QuizService:
             member = found
         answered, correct, points = await self.repo.member_totals(member)
         rank, ranked = await self.repo.rank(member, Period.ALL, "all")
-        current, best = await self.repo.streak(member)
+        streak = await self.repo.streak(member)
         topics = await self.repo.topic_stats(member)
         return MemberStats(
             member=member,
@@ -690,8 +690,9 @@ class QuizService:
             points=points,
             rank=rank,
             ranked_members=ranked,
-            current_streak=current,
-            best_streak=best,
+            current_streak=streak.current,
+            best_streak=streak.best,
+            freezes=streak.freezes,
             topics=tuple(sorted(topics, key=lambda t: (t.accuracy, -t.answered, t.topic))),
         )
 

@@ -29,10 +29,11 @@ from bot.core.models import (
     PostClaim,
     Question,
     RevealMode,
+    Streak,
     TopicStat,
     Verdict,
 )
-from bot.core.scoring import period_key
+from bot.core.scoring import FREEZE_EVERY, MAX_FREEZES, period_key
 from bot.storage.sqlite import Database
 
 log = logging.getLogger(__name__)
@@ -43,16 +44,33 @@ _DRILL_COLUMNS = """
     d.id, c.platform, c.workspace_id, c.channel_id AS channel, d.local_date, d.question_id,
     d.state, d.opened_at, d.closes_at, d.closed_at, d.message_id
 """
-# The streak after answering the drill of :day: one more if the member answered the
-# channel's previous drill, unchanged for a repeat of the same day, else a fresh start.
-_NEXT_STREAK = """
+# The channel's drills that went out between the member's last answered day and :day.
+_MISSED = """
+    (SELECT count(*) FROM drills
+     WHERE drills.channel_id = streaks.channel_id AND drills.local_date > streaks.last_date
+       AND drills.local_date < :day AND drills.state IN ('open', 'closed'))
+"""
+# The streak after answering the drill of :day: unchanged for a repeat of the same day, one
+# more when every missed drill day since the last answer is covered by a freeze (none
+# missed is the plain case), else a fresh start.
+_NEXT_STREAK = f"""
     CASE
         WHEN last_date = :day THEN current
-        WHEN last_date = (SELECT max(local_date) FROM drills
-                          WHERE drills.channel_id = streaks.channel_id AND local_date < :day
-                            AND state IN ('open', 'closed')) THEN current + 1
+        WHEN last_date < :day AND {_MISSED} <= freezes THEN current + 1
         ELSE 1
     END
+"""
+# Freezes after that answer: the missed days use theirs, and reaching a multiple of
+# FREEZE_EVERY earns one.
+_NEXT_FREEZES = f"""
+    min({MAX_FREEZES}, CASE
+        WHEN last_date = :day THEN freezes
+        WHEN last_date < :day THEN
+            max(freezes - {_MISSED}, 0)
+            + (CASE WHEN {_MISSED} <= freezes AND (current + 1) % {FREEZE_EVERY} = 0
+                    THEN 1 ELSE 0 END)
+        ELSE freezes
+    END)
 """
 
 
@@ -442,6 +460,7 @@ class SqliteRepository:
                         ON CONFLICT (member_id, channel_id) DO UPDATE SET
                             current = {_NEXT_STREAK},
                             best = max(best, {_NEXT_STREAK}),
+                            freezes = {_NEXT_FREEZES},
                             last_date = max(last_date, :day)
                         RETURNING current""",
                     {
@@ -598,24 +617,30 @@ class SqliteRepository:
             )
         return [TopicStat(row[0], row[1], row[2]) for row in rows]
 
-    async def streak(self, member: MemberRef) -> tuple[int, int]:
-        """(current, best) streak: the best over the member's channels.
+    async def streak(self, member: MemberRef) -> Streak:
+        """The member's streak: the best over their channels.
 
-        A streak is broken once a later drill in its channel closed unanswered.
+        A streak is broken once more drills of its channel closed unanswered since the
+        last answer than the member holds freezes; the freezes held are what is left
+        after those missed days.
         """
         async with self.db.reading() as conn:
             row = await self._one(
                 conn,
-                """SELECT coalesce(max(CASE WHEN EXISTS (
-                               SELECT 1 FROM drills d WHERE d.channel_id = s.channel_id
-                                 AND d.local_date > s.last_date AND d.state = 'closed')
-                           THEN 0 ELSE s.current END), 0),
-                           coalesce(max(s.best), 0)
-                    FROM streaks s JOIN members m ON m.id = s.member_id
-                    WHERE m.platform = ? AND m.workspace_id = ? AND m.user_id = ?""",
+                """SELECT coalesce(max(CASE WHEN missed > freezes THEN 0 ELSE current END), 0),
+                          coalesce(max(best), 0),
+                          coalesce(max(CASE WHEN missed > freezes THEN 0
+                                            ELSE freezes - missed END), 0)
+                   FROM (SELECT s.current, s.best, s.freezes,
+                                (SELECT count(*) FROM drills d
+                                 WHERE d.channel_id = s.channel_id
+                                   AND d.local_date > s.last_date
+                                   AND d.state = 'closed') AS missed
+                         FROM streaks s JOIN members m ON m.id = s.member_id
+                         WHERE m.platform = ? AND m.workspace_id = ? AND m.user_id = ?)""",
                 (member.platform, member.workspace_id, member.user_id),
             )
-        return row[0], row[1]
+        return Streak(current=row[0], best=row[1], freezes=row[2])
 
     async def board(
         self, member: MemberRef, period: Period, key: str, group: str | None, limit: int
