@@ -6,6 +6,7 @@ import logging
 import re
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from typing import TypeVar
 
 from bot.core import commands as cmd
 from bot.core import messages
@@ -76,6 +77,14 @@ def member_key(text: str) -> str:
     text = text.strip()
     mention = _MENTION.match(text)
     return mention.group(1) if mention else text.removeprefix("@")
+
+
+_T = TypeVar("_T")
+
+
+def _given(new: _T | None, old: _T) -> _T:
+    """A setup field the admin gave, else the current value (None means not given)."""
+    return old if new is None else new
 
 
 class PublishFailed(QuizError):
@@ -185,21 +194,16 @@ class QuizService:
         if unknown:
             raise UsageError(messages.unknown_topics(unknown))
         current = await self.repo.get_settings(inv.channel) or ChannelSettings(inv.channel)
-        changes: dict[str, object] = {"admin_user_id": inv.member.user_id}
-        for name, field in (
-            ("time", "post_time"),
-            ("tz", "timezone"),
-            ("topics", "topics"),
-            ("reveal", "reveal"),
-            ("close", "close_time"),
-            ("days", "days"),
-        ):
-            value = getattr(setup, name)
-            if value is not None:
-                changes[field] = value
-        if setup.clear_close:
-            changes["close_time"] = None
-        settings = replace(current, **changes)
+        settings = replace(
+            current,
+            admin_user_id=inv.member.user_id,
+            post_time=_given(setup.time, current.post_time),
+            timezone=_given(setup.tz, current.timezone),
+            topics=_given(setup.topics, current.topics),
+            reveal=_given(setup.reveal, current.reveal),
+            close_time=None if setup.clear_close else _given(setup.close, current.close_time),
+            days=_given(setup.days, current.days),
+        )
         if settings.close_time == settings.post_time:
             raise UsageError(messages.CLOSE_EQUALS_POST)
         next_post = await self.save_settings(settings)
@@ -616,6 +620,8 @@ class QuizService:
                 question = self.question(drill.question_id)
                 return await publisher.post_drill(DrillPost(drill, question, settings))
             case OutboxKind.REVEAL:
+                if item.drill_id is None:
+                    raise NotFound(messages.DRILL_GONE)
                 result = await self.drill_result(item.drill_id)
                 await publisher.reveal_drill(result)
                 return result.drill.message_id

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from enum import StrEnum
+from typing import TypedDict
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
@@ -61,6 +62,17 @@ class SlackMode(StrEnum):
     OAUTH = "oauth"
 
 
+class _AppOptions(TypedDict):
+    """What the AsyncApp of every mode is given."""
+
+    name: str
+    client: AsyncWebClient
+    signing_secret: str
+    request_verification_enabled: bool
+    before_authorize: StrictRequestVerification | None
+    process_before_response: bool
+
+
 def slack_mode(config: Config) -> SlackMode:
     if config.slack_client_id and config.slack_client_secret and config.slack_signing_secret:
         return SlackMode.OAUTH
@@ -95,7 +107,7 @@ def create_app(
     logging.getLogger("slack_bolt.AsyncApp").addFilter(_UNUSED_TOKEN_NOISE)
     if client is None:
         client = web_client(config, None if oauth else config.slack_bot_token)
-    common = {
+    common: _AppOptions = {
         "name": "daily-drill",
         "client": client,
         "signing_secret": config.slack_signing_secret,

@@ -20,6 +20,7 @@ import copy
 import logging
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from typing import Any, TypedDict
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -31,6 +32,13 @@ from bot.delivery.transport import transport_failures
 from bot.slack_adapter import blocks
 
 log = logging.getLogger(__name__)
+
+
+class _Auth(TypedDict, total=False):
+    """The workspace's token to call with; empty means the client's own."""
+
+    token: str
+
 
 # Slack errors that mean "this channel will not take our posts until someone acts".
 CHANNEL_REFUSALS = frozenset(
@@ -114,7 +122,7 @@ async def send_private(
 ) -> None:
     """An ephemeral message in the channel, or a DM (the app's Messages tab) if the
     channel refuses it: the admin must hear about a channel the bot was removed from."""
-    auth = {"token": token} if token else {}
+    auth: _Auth = {"token": token} if token else {}
     try:
         await client.chat_postEphemeral(
             channel=channel_id, user=user_id, text=blocks.fallback(text), **auth
@@ -138,7 +146,7 @@ class SlackPublisher:
         self.poster = without_retries(client)
         self.token_for = token_for
 
-    async def _auth(self, workspace_id: str) -> dict[str, str]:
+    async def _auth(self, workspace_id: str) -> _Auth:
         if self.token_for is None:
             return {}
         token = await self.token_for(workspace_id)
@@ -146,14 +154,15 @@ class SlackPublisher:
             raise ChannelUnavailable(messages.not_installed(workspace_id))
         return {"token": token}
 
-    async def _post(self, channel: ChannelRef, **message: object) -> str:
+    async def _post(self, channel: ChannelRef, *, text: str, blocks: list[dict[str, Any]]) -> str:
         auth = await self._auth(channel.workspace_id)
         with translated("posting"):
             response = await self.poster.chat_postMessage(
                 channel=channel.channel_id,
                 unfurl_links=False,
                 unfurl_media=False,
-                **message,
+                text=text,
+                blocks=blocks,
                 **auth,
             )
         return str(response["ts"])

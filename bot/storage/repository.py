@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime
+from typing import Any, cast, overload
 
 import aiosqlite
 
@@ -37,6 +38,8 @@ from bot.core.scoring import FREEZE_EVERY, MAX_FREEZES, period_key
 from bot.storage.sqlite import Database
 
 log = logging.getLogger(__name__)
+
+_Params = Sequence[Any] | Mapping[str, Any]
 
 
 _LIVE = "('pending', 'posting', 'open')"
@@ -74,6 +77,12 @@ _NEXT_FREEZES = f"""
 """
 
 
+@overload
+def _ts(value: datetime) -> str: ...
+@overload
+def _ts(value: None) -> None: ...
+@overload
+def _ts(value: datetime | None) -> str | None: ...
 def _ts(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
@@ -168,16 +177,31 @@ class SqliteRepository:
     # One round trip to aiosqlite's thread each: execute_fetchall runs the statement and
     # reads its rows in a single call, where execute + fetchone + close take three.
     @staticmethod
-    async def _one(conn: aiosqlite.Connection, sql: str, params: Sequence | dict = ()):
-        rows = await conn.execute_fetchall(sql, params)
+    async def _one(
+        conn: aiosqlite.Connection, sql: str, params: _Params = ()
+    ) -> aiosqlite.Row | None:
+        # aiosqlite types the rows as Iterable; they are cursor.fetchall()'s list.
+        rows = cast(list[aiosqlite.Row], await conn.execute_fetchall(sql, params))
         return rows[0] if rows else None
 
+    @classmethod
+    async def _single(
+        cls, conn: aiosqlite.Connection, sql: str, params: _Params = ()
+    ) -> aiosqlite.Row:
+        """For statements that always yield a row: an aggregate, an upsert's RETURNING,
+        a row this transaction just wrote or found."""
+        row = await cls._one(conn, sql, params)
+        assert row is not None, "the statement yields a row"
+        return row
+
     @staticmethod
-    async def _all(conn: aiosqlite.Connection, sql: str, params: Sequence | dict = ()):
+    async def _all(
+        conn: aiosqlite.Connection, sql: str, params: _Params = ()
+    ) -> Iterable[aiosqlite.Row]:
         return await conn.execute_fetchall(sql, params)
 
     async def _upsert_member(self, conn: aiosqlite.Connection, member: MemberRef, now: str) -> int:
-        row = await self._one(
+        row = await self._single(
             conn,
             """INSERT INTO members (platform, workspace_id, user_id, display_name, created_at)
                VALUES (?, ?, ?, ?, ?)
@@ -444,7 +468,7 @@ class SqliteRepository:
                 ),
             )
             if row is None:
-                existing = await self._one(
+                existing = await self._single(
                     conn,
                     """SELECT answer, normalized, verdict, score, points, answered_at, latency_ms
                        FROM attempts WHERE drill_id = ? AND member_id = ?""",
@@ -453,7 +477,7 @@ class SqliteRepository:
                 return self._stored_attempt(attempt, existing), False, 0
             streak = 0
             if attempt.drill_id is not None:
-                row = await self._one(
+                row = await self._single(
                     conn,
                     f"""INSERT INTO streaks (member_id, channel_id, current, best, last_date)
                         SELECT :member, d.channel_id, 1, 1, :day FROM drills d WHERE d.id = :drill
@@ -531,7 +555,7 @@ class SqliteRepository:
             member_id = await self._member_id(conn, member)
             if member_id is None:
                 return 0, 0, 0
-            counts = await self._one(
+            counts = await self._single(
                 conn,
                 """SELECT coalesce(sum(answered), 0), coalesce(sum(correct), 0)
                    FROM topic_stats WHERE member_id = ?""",
@@ -575,7 +599,7 @@ class SqliteRepository:
                 (member_id, period.value, key),
             )
         if group_id is None:
-            counts = await self._one(
+            counts = await self._single(
                 conn,
                 """SELECT coalesce(sum(members), 0),
                           coalesce(sum(CASE WHEN points > ? THEN members END), 0)
@@ -585,7 +609,7 @@ class SqliteRepository:
             )
         else:
             in_group = await self._member_in_group(conn, group_id, member_id)
-            counts = await self._one(
+            counts = await self._single(
                 conn,
                 """SELECT count(*), coalesce(sum(s.points > ?), 0)
                    FROM score_totals s JOIN group_members g ON g.member_id = s.member_id
@@ -625,7 +649,7 @@ class SqliteRepository:
         after those missed days.
         """
         async with self.db.reading() as conn:
-            row = await self._one(
+            row = await self._single(
                 conn,
                 """SELECT coalesce(max(CASE WHEN missed > freezes THEN 0 ELSE current END), 0),
                           coalesce(max(best), 0),
@@ -976,7 +1000,7 @@ class SqliteRepository:
                 (channel_pk, day.isoformat(), question_id, _ts(now), _utc(closes_at), _ts(now)),
             )
             drill = _drill(
-                await self._one(
+                await self._single(
                     conn,
                     f"""SELECT {_DRILL_COLUMNS} FROM drills d JOIN channels c
                         ON c.id = d.channel_id WHERE d.channel_id = ? AND d.local_date = ?""",
