@@ -106,6 +106,9 @@ class HttpPublisher:
     async def post_private(self, channel: ChannelRef, user_id: str, text: str) -> None:
         await self._call("dm", channel=channel.channel_id, user=user_id)
 
+    async def remind(self, post: DrillPost, user_id: str, text: str) -> None:
+        await self._call("remind", channel=post.drill.channel.channel_id, user=user_id)
+
     def channel_mention(self, channel: ChannelRef) -> str:
         return f"#{channel.channel_id}"
 

@@ -554,6 +554,24 @@ def click(custom_id: str, message: dict[str, Any], who: Person) -> dict[str, Any
     )
 
 
+def dm_click(
+    custom_id: str, message: dict[str, Any], who: Person, dm_channel_id: str
+) -> dict[str, Any]:
+    """A click on a message in the member's DMs with the bot: no guild, a user, not a
+    member, and the bot-DM context."""
+    payload = click(custom_id, message, who)
+    for key in ("guild_id", "guild", "member", "guild_locale"):
+        payload.pop(key)
+    payload |= {
+        "user": user_payload(who.user_id, who.name),
+        "channel_id": dm_channel_id,
+        "channel": {"id": dm_channel_id, "type": 1},
+        "context": 1,
+        "authorizing_integration_owners": {"0": GUILD_ID},
+    }
+    return payload
+
+
 def modal_submit(custom_id: str, value: str, who: Person) -> dict[str, Any]:
     text_input = {"type": 4, "custom_id": "answer", "value": value}
     data = {"custom_id": custom_id, "components": [{"type": 1, "components": [text_input]}]}

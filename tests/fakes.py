@@ -47,6 +47,7 @@ class RecordingPublisher:
     reveals: list[DrillResult] = field(default_factory=list)
     boards: list[tuple[ChannelRef, Leaderboard, str]] = field(default_factory=list)
     private: list[tuple[ChannelRef, str, str]] = field(default_factory=list)
+    reminders: list[tuple[DrillPost, str, str]] = field(default_factory=list)
     fail_posts: int = 0
 
     async def post_drill(self, post: DrillPost) -> str:
@@ -77,6 +78,9 @@ class RecordingPublisher:
 
     async def post_private(self, channel: ChannelRef, user_id: str, text: str) -> None:
         self.private.append((channel, user_id, text))
+
+    async def remind(self, post: DrillPost, user_id: str, text: str) -> None:
+        self.reminders.append((post, user_id, text))
 
 
 class FakeRateLimit:

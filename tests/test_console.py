@@ -11,6 +11,7 @@ from pathlib import Path
 import yaml
 
 from bot.console_adapter.console import CHANNEL, ConsolePublisher
+from bot.core import messages
 from tests.conftest import TEST_BANK
 from tests.fakes import drill_post
 
@@ -137,3 +138,25 @@ async def test_the_console_publisher_finds_only_the_drills_it_posted():
     message_id = await publisher.post_drill(drill_post(CHANNEL, 3))
     assert await publisher.find_drill_post(CHANNEL, 3) == message_id
     assert await publisher.find_drill_post(CHANNEL, 4) is None
+
+
+def test_remind_on_and_off_on_the_console(tmp_path):
+    out = run_console(
+        tmp_path,
+        "/quiz setup tz:Europe/Berlin\n:as alice\n/quiz remind on\n/quiz remind on\n"
+        "/quiz remind off\n/quiz remind soon\n",
+    )
+    assert f"[private to alice] {messages.REMINDER_ON}" in out
+    assert f"[private to alice] {messages.REMINDER_ALREADY_ON}" in out
+    assert f"[private to alice] {messages.REMINDER_OFF}" in out
+    assert messages.REMIND_SWITCH in out
+
+
+async def test_a_console_reminder_shows_the_question_privately():
+    out = io.StringIO()
+    publisher = ConsolePublisher(out)
+    post = drill_post(CHANNEL, 5)
+    await publisher.remind(post, "alice", "Reminder: closes soon.")
+    text = out.getvalue()
+    assert text.startswith("[private to alice] Reminder: closes soon.\n")
+    assert "Question 5: which choice is right?" in text and "\nB) " in text

@@ -12,6 +12,7 @@ import functools
 import itertools
 import json
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
@@ -30,6 +31,7 @@ from bot.slack_adapter.blocks import (
     home_error_view,
     modal_value,
 )
+from tests.conftest import dispatcher_of
 from tests.slack_fakes import (
     ADMIN,
     SECRET,
@@ -733,3 +735,40 @@ async def test_a_post_slack_took_before_answering_502_is_found_not_posted_again(
     await service.close_now(drill.channel)
     [update] = fake.calls_to("chat.update")
     assert update.args["ts"] == stored.message_id
+
+
+# --- reminders -----------------------------------------------------------------------------------
+
+
+async def test_a_reminder_is_a_dm_with_the_question_whose_buttons_answer_it(
+    workspace, service, fake, clock
+):
+    await workspace.command(ADMIN, "setup tz:Europe/Berlin topics:testing close:17:00")
+    on = await workspace.command("U07", "remind on")
+    assert on.args["text"] == messages.REMINDER_ON
+    post = await post_drill(workspace)
+    drill = await service.repo.latest_drill(CHANNEL)
+    right = service.question(drill.question_id).correct_letter
+    clock.set(datetime(2025, 1, 15, 15, 0, tzinfo=UTC))  # 16:00 in Berlin
+
+    await service.fire_due(timedelta(hours=12))
+    await dispatcher_of(service).drain()
+
+    [reminder] = [c for c in fake.calls_to("chat.postMessage") if c.args["channel"] == "U07"]
+    assert reminder.args["blocks"][0]["text"]["text"] == (
+        "Reminder: today's question in #C1 closes at 17:00 Europe/Berlin. Answer here:"
+    )
+    assert buttons(reminder) == buttons(post)
+    key = "dm-click"
+    body = action_body(
+        user="U07",
+        action_id=button_for(reminder, right)["action_id"],
+        value=button_for(reminder, right)["value"],
+        response_url=fake.response_url(key),
+        message_ts="1736928000.000009",
+        channel="D07",
+    )
+    await workspace.send(body)
+    [reply] = fake.responses(key)
+    assert reply.args["text"].startswith("Correct")
+    assert await attempts(service, "U07") == 1

@@ -73,6 +73,13 @@ class ConsolePublisher:
     async def post_private(self, channel: ChannelRef, user_id: str, text: str) -> None:
         self.say(f"[private to {user_id}] {text}")
 
+    async def remind(self, post: DrillPost, user_id: str, text: str) -> None:
+        question = post.question
+        self.say(
+            f"[private to {user_id}] {text}\n{messages.question_body(question)}\n"
+            f"{messages.answer_hint(question)}"
+        )
+
 
 class Console:
     def __init__(self, service: QuizService, out: TextIO = sys.stdout) -> None:

@@ -111,6 +111,11 @@ class GroupList:
     pass
 
 
+@dataclass(frozen=True)
+class Remind:
+    on: bool
+
+
 Command = (
     Help
     | Topics
@@ -127,6 +132,7 @@ Command = (
     | GroupJoin
     | GroupLeave
     | GroupList
+    | Remind
 )
 _NO_ARGS: dict[str, Callable[[], Command]] = {
     "help": Help,
@@ -179,6 +185,8 @@ def parse(text: str) -> Command:
         return _parse_group(rest.split())
     if verb == "setup":
         return parse_setup(rest.split())
+    if verb == "remind":
+        return parse_remind(rest)
     raise usage_error(messages.unknown_command(verb))
 
 
@@ -212,6 +220,12 @@ def _parse_group(args: list[str]) -> Command:
     if len(args) != 2:
         raise usage_error(messages.one_group_name(action))
     return makers[action](parse_group_name(args[1]))
+
+
+def parse_remind(switch: str) -> Remind:
+    if switch.lower() not in ("on", "off"):
+        raise UsageError(messages.REMIND_SWITCH)
+    return Remind(on=switch.lower() == "on")
 
 
 def parse_group_name(name: str) -> str:

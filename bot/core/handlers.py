@@ -120,6 +120,14 @@ async def list_groups(service: QuizService, command: cmd.GroupList, inv: Invocat
     return Reply(messages.groups_text(groups, mine), groups)
 
 
+@handles(cmd.Remind)
+async def remind(service: QuizService, command: cmd.Remind, inv: Invocation) -> Reply:
+    changed = await service.set_reminder(inv, on=command.on)
+    if command.on:
+        return Reply(messages.REMINDER_ON if changed else messages.REMINDER_ALREADY_ON)
+    return Reply(messages.REMINDER_OFF if changed else messages.REMINDER_ALREADY_OFF)
+
+
 # --- channel admins -------------------------------------------------------------------
 
 

@@ -54,6 +54,7 @@ Daily Drill commands:
 `/quiz leaderboard [week|month|all] [group:NAME]`
 `/quiz group create|join|leave NAME`, `/quiz group list`
 `/quiz topics`: the topics in the bank
+`/quiz remind on|off`: a private reminder an hour before close if you haven't answered
 `/quiz help`: this message
 Admins: `/quiz setup [time:HH:MM] [tz:Area/City] [topics:a,b] [reveal:immediate|at_close] \
 [close:HH:MM|none] [days:mon-fri|daily|mon,wed,fri]`
@@ -615,6 +616,27 @@ def speaking_as(name: str) -> str:
     return f"(now speaking as {name})"
 
 
+# Reminders (`/quiz remind on|off`) and the reminder itself.
+REMINDER_ON = (
+    "Reminders on: if you haven't answered, I'll message you privately an hour before "
+    "the question closes."
+)
+REMINDER_ALREADY_ON = "Your reminders are already on here."
+REMINDER_OFF = "Reminders off for this channel."
+REMINDER_ALREADY_OFF = "You have no reminders on here."
+REMIND_SWITCH = "Use `/quiz remind on` or `/quiz remind off`."
+
+
+def reminder_text(channel_mention: str, closes_at: datetime | None, timezone: str) -> str:
+    """The line above the question in a reminder."""
+    when = f" at {local_clock(closes_at, timezone)}" if closes_at else " soon"
+    return f"Reminder: today's question in {channel_mention} closes{when}. Answer here:"
+
+
+def local_clock(instant: datetime, timezone: str) -> str:
+    return instant.astimezone(ZoneInfo(timezone)).strftime("%H:%M ") + timezone
+
+
 def only_quiz_commands(text: str) -> str:
     return f"I only know `/quiz` commands, not `{echo(text, 40)}`."
 
@@ -638,6 +660,7 @@ SLASH_DESCRIPTIONS = {
     "pause": "Admins: stop posting (history is kept)",
     "resume": "Admins: start posting again",
     "skip": "Admins: skip the next post",
+    "remind": "A private reminder an hour before close, if you haven't answered",
 }
 # The hint under each option of those commands.
 SLASH_OPTIONS = {
@@ -649,6 +672,7 @@ SLASH_OPTIONS = {
     "answer": {
         "text": "Your answer: a letter, or several (A C) for select-all, else your own words"
     },
+    "remind": {"switch": "on: remind me in this channel; off: stop"},
     "group create": {"name": "1-32 letters, digits, - or _"},
     "group join": {"name": "The group's name"},
     "group leave": {"name": "The group's name"},

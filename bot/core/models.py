@@ -369,6 +369,7 @@ class OutboxItem:
     last_error: str | None = None
     message_id: str | None = None
     done_at: datetime | None = None
+    member_user_id: str | None = None  # whom a reminder goes to
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 
 from bot.core.models import (
@@ -65,6 +65,11 @@ class Publisher(Protocol):
 
     async def post_private(self, channel: ChannelRef, user_id: str, text: str) -> None:
         """A message only `user_id` sees (an ephemeral message or a DM)."""
+        ...
+
+    async def remind(self, post: DrillPost, user_id: str, text: str) -> None:
+        """A direct message to `user_id`: `text`, then the drill's question with its
+        answer controls, so the member can answer from the reminder itself."""
         ...
 
     def channel_mention(self, channel: ChannelRef) -> str:
@@ -240,3 +245,13 @@ class Repository(Protocol):
     async def list_groups(self, member: MemberRef) -> list[Group]: ...
 
     async def member_groups(self, member: MemberRef) -> list[str]: ...
+
+    async def set_reminder(
+        self, member: MemberRef, channel: ChannelRef, on: bool, now: datetime
+    ) -> bool: ...
+
+    async def reminded_member(self, drill_id: int, user_id: str) -> MemberRef | None: ...
+
+    async def queue_reminders(self, now: datetime, lead: timedelta) -> int: ...
+
+    async def has_answered(self, drill_id: int, user_id: str) -> bool: ...

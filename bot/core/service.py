@@ -65,6 +65,9 @@ ACCEPTING = (DrillState.OPEN,)
 STALE_POSTING = timedelta(minutes=2)
 # How long /quiz post-now (and close-now) wait for the delivery before saying "queued".
 POST_WAIT = timedelta(seconds=10)
+# A member who asked for reminders hears about an unanswered drill this long before it
+# closes.
+REMINDER_LEAD = timedelta(hours=1)
 # How far ahead skip and resume look for the next post day (repeated skips move it on).
 POST_DAY_HORIZON = 800
 # A chat mention as members type or paste it: <@U1> (Slack), <@!1> or <@1> (Discord),
@@ -508,6 +511,7 @@ class QuizService:
                         queued += 2
                 except QuizError as exc:
                     log.warning("cannot close drill %s: %s", drill_id, exc.message)
+        queued += await self.repo.queue_reminders(now, REMINDER_LEAD)
         while due := await self.repo.due_weekly_boards(now, batch):
             for settings, due_at in due:
                 queued += await self._fire_weekly(settings, due_at, now)
@@ -635,6 +639,8 @@ class QuizService:
             case OutboxKind.WEEKLY:
                 board = await self.weekly_board(channel, item.week_key or "")
                 await publisher.post_leaderboard(channel, board, messages.WEEKLY_TITLE)
+            case OutboxKind.REMINDER:
+                await self._remind(publisher, item)
             case OutboxKind.DM:
                 settings = await self.settings_for(channel)
                 if settings.admin_user_id:
@@ -647,6 +653,38 @@ class QuizService:
                     )
                     await publisher.post_private(channel, settings.admin_user_id, text)
         return None
+
+    async def _remind(self, publisher: Publisher, item: OutboxItem) -> None:
+        """Rendered at delivery: a drill that closed or was answered since the row was
+        queued needs no reminder, and the row is done without a message."""
+        drill = await self._drill(item.drill_id)
+        user_id = item.member_user_id
+        if user_id is None or drill.state is not DrillState.OPEN:
+            return
+        if await self.repo.has_answered(drill.id, user_id):
+            return
+        settings = await self.settings_for(item.channel)
+        question = self.question(drill.question_id)
+        closes_at = drill.closes_at or await self.next_post_at(settings)
+        text = messages.reminder_text(
+            publisher.channel_mention(item.channel), closes_at, settings.timezone
+        )
+        await publisher.remind(DrillPost(drill, question, settings), user_id, text)
+
+    async def set_reminder(self, inv: Invocation, *, on: bool) -> bool:
+        """Whether this changed anything: turning on what is on says so instead."""
+        await self.settings_for(inv.channel)
+        return await self.repo.set_reminder(inv.member, inv.channel, on, self.clock.now())
+
+    async def answer_reminder(
+        self, platform: str, user_id: str, drill_id: int, text: str
+    ) -> AnswerResult:
+        """An answer sent from a reminder, a DM that names no workspace: it counts for the
+        drill's workspace only for a member who asked for reminders in its channel."""
+        member = await self.repo.reminded_member(drill_id, user_id)
+        if member is None or member.platform != platform:
+            raise NotFound(messages.OTHER_WORKSPACE)
+        return await self.submit_answer(member, drill_id, text)
 
     async def _drill(self, drill_id: int | None) -> Drill:
         drill = await self.repo.get_drill(drill_id) if drill_id is not None else None

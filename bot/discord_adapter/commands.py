@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 Choice = app_commands.Choice
 PERIODS = [Choice(name=p.value, value=p.value) for p in Period]
 REVEALS = [Choice(name=label, value=mode) for mode, label in messages.REVEAL_CHOICES.items()]
+SWITCHES = [Choice(name=value, value=value) for value in ("on", "off")]
 AnswerText = app_commands.Range[str, 1, cmd.MAX_TEXT]
 GroupName = app_commands.Range[str, 1, 32]
 
@@ -192,6 +193,12 @@ def quiz_group() -> app_commands.Group:
             await answer_in_modal(interaction)
             return
         await run(interaction, "answer", lambda: cmd.Answer(text))
+
+    @quiz.command(name="remind", description=messages.SLASH_DESCRIPTIONS["remind"])
+    @app_commands.describe(**messages.SLASH_OPTIONS["remind"])
+    @app_commands.choices(switch=SWITCHES)
+    async def remind(interaction: discord.Interaction, switch: str) -> None:
+        await run(interaction, "remind", lambda: cmd.parse_remind(switch))
 
     @groups.command(name="create", description=messages.SLASH_DESCRIPTIONS["group create"])
     @app_commands.describe(**messages.SLASH_OPTIONS["group create"])

@@ -156,6 +156,19 @@ class DiscordPublisher:
     def channel_mention(self, channel: ChannelRef) -> str:
         return f"<#{channel.channel_id}>"
 
+    async def remind(self, post: DrillPost, user_id: str, text: str) -> None:
+        """A DM with the question and its answer controls: their custom ids carry the
+        drill, so a click in the DM answers it (see views.submit)."""
+        with translated("sending a reminder"):
+            dm = await self.client.create_dm(discord.Object(int(user_id)))
+            await dm.send(
+                private_text(text).content,
+                embed=drill_embed(post),
+                view=answer_view(post.drill.id, post.question),
+                allowed_mentions=NO_MENTIONS,
+                nonce=content_nonce("reminder", post.drill.id, user_id),
+            )
+
     async def post_private(self, channel: ChannelRef, user_id: str, text: str) -> None:
         """A DM: it reaches the member even where the bot cannot post. (An ephemeral
         message needs an interaction to answer, and the callers here have none.)"""

@@ -29,7 +29,7 @@ from bot.core.kinds import registry
 from bot.core.kinds.inputs import AnswerInput, Input
 from bot.core.models import LETTERS, Question
 from bot.discord_adapter.render import MODAL_TITLE_LIMIT, PrivateReply, clip
-from bot.discord_adapter.replies import describe, drill_bot, member_ref, respond
+from bot.discord_adapter.replies import PLATFORM, describe, drill_bot, member_ref, respond
 
 log = logging.getLogger(__name__)
 
@@ -200,7 +200,11 @@ async def submit(interaction: discord.Interaction, drill_id: int, text: str) -> 
 
     async def work() -> PrivateReply:
         service = drill_bot(interaction).service
-        result = await service.submit_answer(member_ref(interaction), drill_id, text)
+        if interaction.guild_id is None:  # a click on a reminder, in the member's DMs
+            user = str(interaction.user.id)
+            result = await service.answer_reminder(PLATFORM, user, drill_id, text)
+        else:
+            result = await service.submit_answer(member_ref(interaction), drill_id, text)
         return PrivateReply(content=messages.answer_feedback(result))
 
     await respond(interaction, work, action=f"answer to drill {drill_id}")

@@ -220,6 +220,21 @@ class SlackPublisher:
         # Every text we send is escaped, so a <#C123> link would show as typed.
         return f"#{channel.channel_id}"
 
+    async def remind(self, post: DrillPost, user_id: str, text: str) -> None:
+        """A DM (the app's Messages tab) with the question and its buttons; a click there
+        carries the workspace, so it answers like a click on the channel's post."""
+        auth = await self._auth(post.drill.channel.workspace_id)
+        layout = [*blocks.sections(blocks.escape(text)), *blocks.drill_post_blocks(post)]
+        with translated("sending a reminder"):
+            await self.poster.chat_postMessage(
+                channel=user_id,
+                text=blocks.fallback(f"{text}\n{blocks.drill_post_text(post)}"),
+                blocks=blocks.as_dicts(layout),
+                unfurl_links=False,
+                unfurl_media=False,
+                **auth,
+            )
+
     async def post_private(self, channel: ChannelRef, user_id: str, text: str) -> None:
         auth = await self._auth(channel.workspace_id)
         with translated("sending a private message"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast, overload
 
 import aiosqlite
@@ -113,7 +113,8 @@ def _drill(row: aiosqlite.Row) -> Drill:
 _OUTBOX_COLUMNS = """
     o.id, o.key, o.kind, c.platform, c.workspace_id, c.channel_id AS channel, o.state,
     o.attempts, o.next_attempt_at, o.created_at, o.drill_id, o.week_key, o.detail,
-    o.unsure, o.claimed_at, o.failing_since, o.last_error, o.message_id, o.done_at
+    o.unsure, o.claimed_at, o.failing_since, o.last_error, o.message_id, o.done_at,
+    (SELECT m.user_id FROM members m WHERE m.id = o.member_id) AS member_user_id
 """
 # Rows that may be handed to a sender now: pending and due, or left 'sending' by a sender
 # that stopped (claimed before :stale). Only the first undelivered row of its channel.
@@ -146,6 +147,7 @@ def _outbox(row: aiosqlite.Row) -> OutboxItem:
         last_error=row["last_error"],
         message_id=row["message_id"],
         done_at=_dt(row["done_at"]),
+        member_user_id=row["member_user_id"],
     )
 
 
@@ -810,6 +812,81 @@ class SqliteRepository:
                 (member.platform, member.workspace_id, member.user_id),
             )
         return [row[0] for row in rows]
+
+    # --- reminders -------------------------------------------------------------------------
+
+    async def set_reminder(
+        self, member: MemberRef, channel: ChannelRef, on: bool, now: datetime
+    ) -> bool:
+        """Turn the member's reminder in the channel on or off; False if it already was."""
+        async with self.db.transaction() as conn:
+            channel_pk = await self._channel_pk(conn, channel)
+            if channel_pk is None:
+                raise NotSetUp
+            member_id = await self._upsert_member(conn, member, _ts(now))
+            if on:
+                cursor = await conn.execute(
+                    """INSERT INTO reminder_subscriptions (member_id, channel_id, created_at)
+                       VALUES (?, ?, ?) ON CONFLICT DO NOTHING""",
+                    (member_id, channel_pk, _ts(now)),
+                )
+            else:
+                cursor = await conn.execute(
+                    "DELETE FROM reminder_subscriptions WHERE member_id = ? AND channel_id = ?",
+                    (member_id, channel_pk),
+                )
+        return cursor.rowcount == 1
+
+    async def reminded_member(self, drill_id: int, user_id: str) -> MemberRef | None:
+        """The member with reminders on in the drill's channel, for an answer from a
+        reminder (a DM, which names no workspace); None if they asked for none there."""
+        async with self.db.reading() as conn:
+            row = await self._one(
+                conn,
+                """SELECT m.platform, m.workspace_id, m.user_id, m.display_name
+                   FROM drills d JOIN reminder_subscriptions r ON r.channel_id = d.channel_id
+                   JOIN members m ON m.id = r.member_id
+                   JOIN channels c ON c.id = d.channel_id
+                   WHERE d.id = ? AND m.user_id = ?
+                     AND m.platform = c.platform AND m.workspace_id = c.workspace_id""",
+                (drill_id, user_id),
+            )
+        return MemberRef(row[0], row[1], row[2], row[3]) if row else None
+
+    async def queue_reminders(self, now: datetime, lead: timedelta) -> int:
+        """One reminder row per subscribed member who has not answered an open drill that
+        closes within `lead` (at its close time, or at the channel's next post when it
+        has none). The row's key makes a second tick or process queue nothing."""
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                """INSERT INTO outbox (key, kind, channel_id, drill_id, member_id,
+                                       next_attempt_at, created_at)
+                   SELECT 'reminder:' || d.id || ':' || r.member_id, 'reminder', d.channel_id,
+                          d.id, r.member_id, :now, :now
+                   FROM drills d
+                   JOIN channels c ON c.id = d.channel_id
+                   JOIN reminder_subscriptions r ON r.channel_id = d.channel_id
+                   WHERE d.state = 'open'
+                     AND coalesce(d.closes_at, c.next_post_at) > :now
+                     AND coalesce(d.closes_at, c.next_post_at) <= :soon
+                     AND NOT EXISTS (SELECT 1 FROM attempts a
+                                     WHERE a.drill_id = d.id AND a.member_id = r.member_id)
+                   ON CONFLICT (key) DO NOTHING""",
+                {"now": _utc(now), "soon": _utc(now + lead)},
+            )
+        return cursor.rowcount
+
+    async def has_answered(self, drill_id: int, user_id: str) -> bool:
+        async with self.db.reading() as conn:
+            row = await self._one(
+                conn,
+                """SELECT 1 FROM attempts a JOIN members m ON m.id = a.member_id
+                   JOIN drills d ON d.id = a.drill_id JOIN channels c ON c.id = d.channel_id
+                   WHERE a.drill_id = ? AND m.user_id = ?
+                     AND m.platform = c.platform AND m.workspace_id = c.workspace_id""",
+                (drill_id, user_id),
+            )
+        return row is not None
 
     # --- the schedule: next_* instants on channels ----------------------------------------
 
