@@ -22,6 +22,7 @@ from bot.core.models import (
     Grade,
     Group,
     GroupStanding,
+    LowBank,
     MemberRef,
     OutboxItem,
     OutboxKind,
@@ -30,6 +31,7 @@ from bot.core.models import (
     PostClaim,
     Question,
     RevealMode,
+    StudyPlan,
     TopicStat,
     Verdict,
 )
@@ -127,6 +129,10 @@ def post_key(drill_id: int) -> str:
     return f"post:{drill_id}"
 
 
+def notice_key(channel_pk: int, low: LowBank) -> str:
+    return f"notice:low-bank:{channel_pk}:{low.scope}"
+
+
 def _settings(row: aiosqlite.Row) -> ChannelSettings:
     return ChannelSettings(
         channel=ChannelRef(row["platform"], row["workspace_id"], row["channel_id"]),
@@ -139,6 +145,8 @@ def _settings(row: aiosqlite.Row) -> ChannelSettings:
         paused=bool(row["paused"]),
         skip_date=date.fromisoformat(row["skip_date"]) if row["skip_date"] else None,
         admin_user_id=row["admin_user_id"],
+        plan=StudyPlan(row["plan"]),
+        plan_start=date.fromisoformat(row["plan_start"]) if row["plan_start"] else None,
     )
 
 
@@ -266,15 +274,16 @@ class SqliteRepository:
             await conn.execute(
                 """INSERT INTO channels (platform, workspace_id, channel_id, post_time, close_time,
                        timezone, topics, reveal, days, paused, skip_date, admin_user_id,
-                       next_post_at, next_weekly_at, created_at, updated_at)
+                       plan, plan_start, next_post_at, next_weekly_at, created_at, updated_at)
                    VALUES (:platform, :workspace, :channel, :post_time, :close_time, :timezone,
                        :topics, :reveal, :days, :paused, :skip_date, :admin,
-                       :next_post, :next_weekly, :now, :now)
+                       :plan, :plan_start, :next_post, :next_weekly, :now, :now)
                    ON CONFLICT (platform, workspace_id, channel_id) DO UPDATE SET
                        post_time = excluded.post_time, close_time = excluded.close_time,
                        timezone = excluded.timezone, topics = excluded.topics,
                        reveal = excluded.reveal, days = excluded.days, paused = excluded.paused,
                        skip_date = excluded.skip_date, admin_user_id = excluded.admin_user_id,
+                       plan = excluded.plan, plan_start = excluded.plan_start,
                        next_post_at = excluded.next_post_at,
                        next_weekly_at = excluded.next_weekly_at,
                        updated_at = excluded.updated_at""",
@@ -291,6 +300,8 @@ class SqliteRepository:
                     "paused": int(settings.paused),
                     "skip_date": settings.skip_date.isoformat() if settings.skip_date else None,
                     "admin": settings.admin_user_id,
+                    "plan": settings.plan.value,
+                    "plan_start": settings.plan_start.isoformat() if settings.plan_start else None,
                     "next_post": _utc(next_post_at),
                     "next_weekly": _utc(next_weekly_at),
                     "now": _ts(now),
@@ -994,6 +1005,7 @@ class SqliteRepository:
         due: datetime | None = None,
         next_due: datetime | None = None,
         force: bool = False,
+        low_bank: LowBank | None = None,
     ) -> PostClaim:
         """Claim the (channel, day) drill and write its post row, in one transaction.
 
@@ -1003,7 +1015,9 @@ class SqliteRepository:
         A new, pending or failed drill gets its post row (a dead one is re-armed); the
         channel's other open drill is closed with its reveal and board queued first, and
         other pending drills (never attempted) are retired. `force` (post-now) also makes
-        a pending post row of this drill due at once.
+        a pending post row of this drill due at once. `low_bank`: the post leaves few
+        unasked questions, and a new post row also queues the channel's warning, whose
+        key (notice_key) makes it once per channel, topics and plan week.
         """
         async with self.db.transaction() as conn:
             channel_pk = await self._channel_pk(conn, channel)
@@ -1068,6 +1082,15 @@ class SqliteRepository:
                     (_utc(now), key, created),
                 )
                 created = created or rearmed.rowcount == 1
+                if created and low_bank is not None:
+                    await self._enqueue(
+                        conn,
+                        notice_key(channel_pk, low_bank),
+                        OutboxKind.NOTICE,
+                        channel_pk,
+                        now,
+                        detail=low_bank.to_detail(),
+                    )
             elif force:
                 await conn.execute(
                     """UPDATE outbox SET state = 'pending', next_attempt_at = ?, done_at = NULL
