@@ -392,6 +392,7 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 SETTING_RULES = {
     "PORT": "a whole number from 1 to 65535 (default 3000)",
     "MISFIRE_GRACE_SECONDS": "a whole number of seconds, 1 or more (default 3600)",
+    "LOW_BANK_WARNING": "a whole number of questions, 0 (never warn) or more (default 10)",
     "LOG_LEVEL": f"one of {', '.join(LOG_LEVELS)} (default INFO, or WARNING in the console)",
     "DATABASE_URL": "sqlite:///relative/path.db or sqlite:////absolute/path.db",
     "QUESTIONS_DIR": "a directory of *.yaml question packs",

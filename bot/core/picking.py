@@ -102,9 +102,13 @@ def week_topics(pool: Sequence[Question], week: int | None) -> tuple[tuple[str, 
 
 
 def low_bank(
-    pool: Sequence[Question], asked: Iterable[str], week: int | None, topics: Sequence[str]
+    pool: Sequence[Question],
+    asked: Iterable[str],
+    week: int | None,
+    topics: Sequence[str],
+    below: int = LOW_BANK,
 ) -> LowBank | None:
-    """The warning due when fewer than LOW_BANK unasked questions are left where the day
+    """The warning due when fewer than `below` unasked questions are left where the day
     is picked from: the plan week's questions in the topics (when it has any), else all
     the topics' questions."""
     seen = set(asked)
@@ -112,4 +116,4 @@ def low_bank(
     if not target:
         target, week = list(pool), None
     left = sum(1 for q in target if q.id not in seen)
-    return LowBank(left, week, tuple(topics)) if left < LOW_BANK else None
+    return LowBank(left, week, tuple(topics)) if left < below else None

@@ -48,6 +48,7 @@ from bot.core.models import (
     Verdict,
 )
 from bot.core.picking import (
+    LOW_BANK,
     eligible,
     low_bank,
     next_plan_week,
@@ -130,12 +131,15 @@ class QuizService:
         clock: Clock,
         publishers: dict[str, Publisher] | None = None,
         delivery: Delivery | None = None,
+        *,
+        low_bank: int = LOW_BANK,
     ) -> None:
         self.repo = repo
         self.bank = bank
         self.clock = clock
         self.publishers: dict[str, Publisher] = dict(publishers or {})
         self.delivery = delivery
+        self.low_bank = low_bank  # warn below this many unasked questions (0: never)
 
     # --- wiring -------------------------------------------------------------------
 
@@ -292,7 +296,7 @@ class QuizService:
         pool = eligible(self.bank, settings.topics)
         asked = await self.repo.asked_questions(settings.channel)
         week = plan_week(settings.plan, settings.plan_start, day)
-        return low_bank(pool, asked, week, settings.topics)
+        return low_bank(pool, asked, week, settings.topics, self.low_bank)
 
     async def plan_status(self, channel: ChannelRef) -> PlanStatus:
         """Where the channel is in its plan today and what its coming week covers, from
@@ -339,7 +343,8 @@ class QuizService:
         seed = f"{channel.platform}:{channel.workspace_id}:{channel.channel_id}:{day}"
         week = plan_week(settings.plan, settings.plan_start, day)
         question = pick_question(pool, asked, seed, week)
-        return question.id, low_bank(pool, [*asked, question.id], week, settings.topics)
+        left = low_bank(pool, [*asked, question.id], week, settings.topics, self.low_bank)
+        return question.id, left
 
     async def _claim_post(
         self,
