@@ -7,9 +7,10 @@
 --   The daily pick prefers questions whose `week` (questions/*.yaml) is the plan week
 --   among the channel's least-asked ones (bot/core/picking.py).
 -- outbox.kind 'notice': a one-off message to the channel. The low-bank warning is one,
---   keyed notice:low-bank:{channel}:{topics}:w{week}, written in the transaction that
---   claims the post leaving fewer than 10 unasked questions there, so the key makes it
---   once per channel, topics and plan week, whichever process claims the post. Its
+--   keyed notice:low-bank:{channel}:{topics}:w{week}, written (just ahead of the post
+--   row, so it goes out first) in the transaction that claims the post leaving fewer
+--   than 10 (LOW_BANK_WARNING) unasked questions there: the key makes it once per
+--   channel, topics and plan week, whichever process claims the post. Its
 --   `detail` holds the figures (JSON: left, week, topics), not wording. SQLite cannot
 --   change a CHECK in place, so the outbox is rebuilt with its rows, ids and indexes.
 

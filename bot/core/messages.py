@@ -568,7 +568,8 @@ def plan_setup_line(plan: StudyPlan, start: object) -> str:
 
 
 def topic_list(topics: tuple[tuple[str, int], ...]) -> str:
-    return ", ".join(f"{topic} ({count})" for topic, count in topics) or "no questions"
+    listed = ", ".join(f"{topic} ({count})" for topic, count in topics)
+    return listed or "no questions in this channel's topics"
 
 
 def plan_text(status: PlanStatus) -> str:
@@ -604,16 +605,18 @@ def unasked_left(left: int) -> str:
     return f"only {left} unasked question is" if left == 1 else f"only {left} unasked questions are"
 
 
-def low_bank_text(low: LowBank) -> str:
-    """The warning, in the setup reply, `/quiz plan` and once in the channel."""
+def low_bank_text(low: LowBank, *, after_today: bool = False) -> str:
+    """The warning, in the setup reply, `/quiz plan` and once in the channel (there just
+    before the question that leaves `left`, hence `after_today`)."""
     topics = ", ".join(low.topics) or "all topics"
+    head = "Heads up: after today's question, " if after_today else "Heads up: "
     if low.week is not None:
         return (
-            f"Heads up: {unasked_left(low.left)} left for week {low.week} of the study plan "
+            f"{head}{unasked_left(low.left)} left for week {low.week} of the study plan "
             f"({topics}). When they run out, the other weeks' unasked questions come first."
         )
     return (
-        f"Heads up: {unasked_left(low.left)} left in this channel's topics ({topics}). "
+        f"{head}{unasked_left(low.left)} left in this channel's topics ({topics}). "
         "When they run out, questions repeat, least-asked first; `/quiz setup topics:` "
         "can add topics."
     )

@@ -717,7 +717,7 @@ class QuizService:
                 await publisher.post_leaderboard(channel, board, messages.WEEKLY_TITLE)
             case OutboxKind.NOTICE:
                 low = LowBank.from_detail(item.detail or "")
-                await publisher.post_notice(channel, messages.low_bank_text(low))
+                await publisher.post_notice(channel, messages.low_bank_text(low, after_today=True))
             case OutboxKind.DM:
                 settings = await self.settings_for(channel)
                 if settings.admin_user_id:

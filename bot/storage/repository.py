@@ -1016,8 +1016,8 @@ class SqliteRepository:
         channel's other open drill is closed with its reveal and board queued first, and
         other pending drills (never attempted) are retired. `force` (post-now) also makes
         a pending post row of this drill due at once. `low_bank`: the post leaves few
-        unasked questions, and a new post row also queues the channel's warning, whose
-        key (notice_key) makes it once per channel, topics and plan week.
+        unasked questions, and a new post row comes with the channel's warning just
+        ahead of it, whose key (notice_key) makes it once per channel, topics and week.
         """
         async with self.db.transaction() as conn:
             channel_pk = await self._channel_pk(conn, channel)
@@ -1071,6 +1071,16 @@ class SqliteRepository:
                         (_utc(closes_at), _ts(now), drill.id),
                     )
                     drill = replace(drill, state=DrillState.PENDING, closes_at=closes_at)
+                if low_bank is not None and await self._outbox_by_key(conn, key) is None:
+                    # Ahead of the post, so post-now delivers it too (earlier rows first).
+                    await self._enqueue(
+                        conn,
+                        notice_key(channel_pk, low_bank),
+                        OutboxKind.NOTICE,
+                        channel_pk,
+                        now,
+                        detail=low_bank.to_detail(),
+                    )
                 created = await self._enqueue(
                     conn, key, OutboxKind.POST, channel_pk, now, drill_id=drill.id
                 )
@@ -1082,15 +1092,6 @@ class SqliteRepository:
                     (_utc(now), key, created),
                 )
                 created = created or rearmed.rowcount == 1
-                if created and low_bank is not None:
-                    await self._enqueue(
-                        conn,
-                        notice_key(channel_pk, low_bank),
-                        OutboxKind.NOTICE,
-                        channel_pk,
-                        now,
-                        detail=low_bank.to_detail(),
-                    )
             elif force:
                 await conn.execute(
                     """UPDATE outbox SET state = 'pending', next_attempt_at = ?, done_at = NULL
