@@ -27,11 +27,16 @@ from bot.core.models import (
 )
 from bot.core.picking import LOW_BANK, next_plan_week, pick_question, plan_position
 from bot.core.service import Invocation, QuizService
+from bot.slack_adapter.app import create_app
+from bot.slack_adapter.blocks import fallback
 from bot.storage.repository import notice_key
 from tests.conftest import member
 from tests.discord_fakes import CHANNEL_ID, GUILD_ID, FakeDiscord, person, running_bot, slash
 from tests.fakes import FakeClock, RecordingPublisher
+from tests.slack_fakes import ADMIN as SLACK_ADMIN
+from tests.slack_fakes import SECRET, FakeSlack
 from tests.test_console import run_console
+from tests.test_slack_app import Workspace
 
 MONDAY = date(2025, 1, 13)  # the clock fixture's Wednesday 2025-01-15 is day 3 of its week
 
@@ -419,3 +424,30 @@ async def test_the_plan_through_discord(discord_fake: FakeDiscord, service, conf
     assert [call.body.get("content") for call in posts] == [notice, None, None, None]
     channel = ChannelRef("discord", GUILD_ID, CHANNEL_ID)
     assert (await service.repo.get_settings(channel)).plan is StudyPlan.REPEAT
+
+
+@pytest.mark.usefixtures("no_slack_env")
+async def test_the_plan_through_slack(fake: FakeSlack, service, config):
+    slack_config = replace(
+        config, slack_bot_token="xoxb-test", slack_signing_secret=SECRET, slack_api_url=fake.api_url
+    )
+    workspace = Workspace(create_app(service, slack_config, process_before_response=True), fake)
+    member_reply = await workspace.command("U02", "setup plan:4-week")
+    assert member_reply.args["text"] == fallback(messages.ADMINS_ONLY)
+    none = await workspace.command("U02", "plan")
+    assert none.args["text"] == fallback(messages.NO_PLAN)
+
+    reply = await workspace.command(SLACK_ADMIN, f"setup plan:4-week-once start:{MONDAY}")
+    assert (
+        fallback("Study plan: 4-week-once (all topics after week 4), week 1 from")
+        in (reply.args["text"])
+    )
+    plan = await workspace.command("U02", "plan")
+    assert fallback("This channel is in week 1 of 4, day 3.") in plan.args["text"]
+
+    await workspace.command(SLACK_ADMIN, "post-now")
+    await workspace.command(SLACK_ADMIN, "post-now")  # already posted: no second warning
+    posts = [call.args["text"] for call in fake.calls_to("chat.postMessage")]
+    notice = messages.low_bank_text(LowBank(3, 1, ()), after_today=True)
+    assert posts[0] == fallback(notice) and posts.count(fallback(notice)) == 1
+    assert len(posts) == 2  # the warning, then the question
