@@ -358,11 +358,15 @@ async def test_two_services_posting_at_once_queue_one_warning(config, clock, adm
     assert sum(len(p.notices) for p in publishers) == 1
 
 
-async def test_a_large_pool_gives_no_warning(service, admin, clock, publisher):
-    service.low_bank = 3  # the test bank's 8 questions are "many" against 3
-    reply = await setup(service, admin, "days:daily")
-    await post_on(service, admin, clock, MONDAY + timedelta(days=2))
-    assert "Heads up" not in reply and publisher.notices == []
+async def test_a_pool_above_the_threshold_gives_no_warning(config, clock, admin):
+    platform = RecordingPublisher()
+    # The test bank's 8 questions are plenty against a threshold of 3.
+    async with open_service(replace(config, low_bank_warning=3), clock) as service:
+        service.register_publisher("test", platform)
+        reply = await setup(service, admin, "days:daily")
+        await post_on(service, admin, clock, MONDAY + timedelta(days=2))
+        assert await notice_rows(service) == []
+    assert "Heads up" not in reply and platform.notices == []
 
 
 # --- end to end: the console and Discord -----------------------------------------------------

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -554,16 +554,16 @@ def not_a_start_date(value: str) -> str:
     return f"`{value[:40]}` is not a date: write the start as YYYY-MM-DD, like 2026-01-05."
 
 
-def start_out_of_range(start: object, days: int) -> str:
+def start_out_of_range(start: date, days: int) -> str:
     return f"The plan can start at most {days} days before or after today, not on {start}."
 
 
-def day_text(day: object) -> str:
+def day_text(day: date) -> str:
     """A date as plans show it: Mon 05 Jan 2026."""
     return f"{day:%a %d %b %Y}"
 
 
-def plan_setup_line(plan: StudyPlan, start: object) -> str:
+def plan_setup_line(plan: StudyPlan, start: date) -> str:
     return f"Study plan: {PLAN_NAMES[plan]}, week 1 from {day_text(start)}."
 
 
