@@ -27,10 +27,11 @@ from bot.core.models import (
 )
 from bot.core.picking import LOW_BANK, next_plan_week, pick_question, plan_position
 from bot.core.service import Invocation, QuizService
+from bot.scheduler import DrillScheduler
 from bot.slack_adapter.app import create_app
 from bot.slack_adapter.blocks import fallback
 from bot.storage.repository import notice_key
-from tests.conftest import member
+from tests.conftest import dispatcher_of, member
 from tests.discord_fakes import CHANNEL_ID, GUILD_ID, FakeDiscord, person, running_bot, slash
 from tests.fakes import FakeClock, RecordingPublisher
 from tests.slack_fakes import ADMIN as SLACK_ADMIN
@@ -223,6 +224,15 @@ async def test_the_start_defaults_to_the_channels_local_today(service, admin):
     assert (settings.plan, settings.plan_start) == (StudyPlan.REPEAT, date(2025, 1, 14))
 
 
+async def test_start_alone_moves_the_start_of_the_channels_plan(service, admin):
+    await setup(service, admin, "plan:4-week-once")
+    await setup(service, admin, "start:2025-01-06")
+    settings = await service.repo.get_settings(admin.channel)
+    assert (settings.plan, settings.plan_start) == (StudyPlan.ONCE, date(2025, 1, 6))
+    status = await service.plan_status(admin.channel)
+    assert status.position == PlanPosition(2, 3, 1)
+
+
 async def test_plan_none_clears_the_plan(service, admin):
     await setup(service, admin, f"plan:4-week-once start:{MONDAY}")
     reply = await setup(service, admin, "plan:none")
@@ -341,6 +351,21 @@ async def test_the_warning_comes_in_the_setup_reply_and_once_in_the_channel(
         messages.low_bank_text(LowBank(1, 2, ()), after_today=True),
     ]
     assert len(await notice_rows(service)) == 2
+
+
+async def test_a_scheduled_post_sends_the_warning_just_before_the_question(
+    service, admin, clock, publisher
+):
+    await setup(service, admin, "time:09:00 topics:select")
+    clock.set(datetime(2025, 1, 15, 9, 0, 5, tzinfo=UTC))
+    assert await DrillScheduler(service).tick() == 1
+    await dispatcher_of(service).drain()
+    rows = await service.repo.db.conn.execute_fetchall("SELECT kind, state FROM outbox ORDER BY id")
+    assert [tuple(row) for row in rows] == [("notice", "done"), ("post", "done")]
+    assert publisher.notices == [
+        (admin.channel, messages.low_bank_text(LowBank(1, None, ("select",)), after_today=True))
+    ]
+    assert len(publisher.posts) == 1
 
 
 async def test_two_services_posting_at_once_queue_one_warning(config, clock, admin):
