@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 
 from bot.app import open_service
+from bot.config import Config, ConfigError
 from bot.core import commands, messages
 from bot.core.errors import UsageError
 from bot.core.models import (
@@ -480,3 +481,15 @@ async def test_the_plan_through_slack(fake: FakeSlack, service, config):
     notice = messages.low_bank_text(LowBank(3, 1, ()), after_today=True)
     assert posts[0] == fallback(notice) and posts.count(fallback(notice)) == 1
     assert len(posts) == 2  # the warning, then the question
+
+
+@pytest.mark.parametrize(("text", "expected"), [("", LOW_BANK), ("0", 0), ("25", 25)])
+def test_low_bank_warning_sets_the_threshold(text, expected):
+    assert Config.from_env({"LOW_BANK_WARNING": text}).low_bank_warning == expected
+
+
+@pytest.mark.parametrize("text", ["-1", "ten", "1.5"])
+def test_a_bad_low_bank_warning_is_refused_naming_the_setting(text):
+    with pytest.raises(ConfigError) as caught:
+        Config.from_env({"LOW_BANK_WARNING": text})
+    assert str(caught.value) == messages.bad_setting("LOW_BANK_WARNING", text)
