@@ -20,6 +20,7 @@ from bot.core.models import (
     Group,
     GroupStanding,
     Leaderboard,
+    LowBank,
     MemberRef,
     OutboxItem,
     OutboxState,
@@ -65,6 +66,10 @@ class Publisher(Protocol):
 
     async def post_private(self, channel: ChannelRef, user_id: str, text: str) -> None:
         """A message only `user_id` sees (an ephemeral message or a DM)."""
+        ...
+
+    async def post_notice(self, channel: ChannelRef, text: str) -> None:
+        """A plain message to the channel (the low-bank warning)."""
         ...
 
     def channel_mention(self, channel: ChannelRef) -> str:
@@ -134,6 +139,7 @@ class Repository(Protocol):
         due: datetime | None = None,
         next_due: datetime | None = None,
         force: bool = False,
+        low_bank: LowBank | None = None,
     ) -> PostClaim: ...
 
     async def claim_weekly(
