@@ -518,7 +518,7 @@ async def test_commands_sync_once_and_again_only_when_the_tree_changes(
     names = {option["name"] for option in quiz["options"]}
     assert names == {
         *("help", "topics", "stats", "leaderboard", "answer", "group", "setup", "remind"),
-        *("post-now", "close-now", "pause", "resume", "skip"),
+        *("post-now", "close-now", "pause", "resume", "skip", "plan"),
     }
     stored = (tmp_path / HASH_FILE).read_text()
 

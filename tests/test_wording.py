@@ -36,6 +36,7 @@ SENDING = {
     "chat_update",
     "post_private",
     "post_leaderboard",
+    "post_notice",
     "reply_privately",
     "private_reply",
     "fail_post",

@@ -67,6 +67,9 @@ class ConsolePublisher:
     async def post_leaderboard(self, channel: ChannelRef, board: Leaderboard, title: str) -> None:
         self.say(f"#{channel.channel_id} · {messages.leaderboard_text(board, title)}")
 
+    async def post_notice(self, channel: ChannelRef, text: str) -> None:
+        self.say(f"#{channel.channel_id} · {text}")
+
     def channel_mention(self, channel: ChannelRef) -> str:
         return f"#{channel.channel_id}"
 

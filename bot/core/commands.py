@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 
 from bot.core import messages
 from bot.core.errors import UsageError
 from bot.core.messages import DAY_NAMES, USAGE
-from bot.core.models import Period, RevealMode
+from bot.core.models import Period, RevealMode, StudyPlan
 from bot.core.zones import UnknownZone, validate_zone
 
 MAX_TEXT = 2000
@@ -48,6 +49,9 @@ class Setup:
     close: str | None = None
     clear_close: bool = False
     days: tuple[int, ...] | None = None
+    # The 4-week study plan: `start` defaults to the channel's local today.
+    plan: StudyPlan | None = None
+    start: date | None = None
 
 
 @dataclass(frozen=True)
@@ -116,6 +120,39 @@ class Remind:
     on: bool
 
 
+# --- the 4-week study plan ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ShowPlan:
+    pass
+
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def parse_plan(value: str) -> StudyPlan:
+    try:
+        return StudyPlan(value.lower())
+    except ValueError as exc:
+        raise UsageError(messages.PLAN_RULE) from exc
+
+
+def parse_start(value: str) -> date:
+    """A real calendar date written YYYY-MM-DD (whether it is near enough to today is
+    the service's check: it knows the channel's today)."""
+    try:
+        start = date.fromisoformat(value) if _DATE.match(value) else None
+    except ValueError:  # 2026-02-30 and the like
+        start = None
+    if start is None:
+        raise UsageError(messages.not_a_start_date(value))
+    return start
+
+
+# --- every command ------------------------------------------------------------------------
+
+
 Command = (
     Help
     | Topics
@@ -133,6 +170,7 @@ Command = (
     | GroupLeave
     | GroupList
     | Remind
+    | ShowPlan
 )
 _NO_ARGS: dict[str, Callable[[], Command]] = {
     "help": Help,
@@ -142,6 +180,7 @@ _NO_ARGS: dict[str, Callable[[], Command]] = {
     "pause": Pause,
     "resume": Resume,
     "skip": Skip,
+    "plan": ShowPlan,
 }
 _PERIODS = {"week": Period.WEEK, "month": Period.MONTH, "all": Period.ALL, "all-time": Period.ALL}
 
@@ -259,8 +298,14 @@ def parse_setup(args: list[str]) -> Setup:
                 values["close"] = parse_time(value)
         elif key == "days":
             values["days"] = parse_days(value)
+        elif key == "plan":
+            values["plan"] = parse_plan(value)
+        elif key == "start":
+            values["start"] = parse_start(value)
         else:
             raise usage_error(messages.not_a_setup_option(key))
+    if values.get("plan") is StudyPlan.NONE and "start" in values:
+        raise UsageError(messages.START_WITHOUT_PLAN)
     return Setup(**values)  # type: ignore[arg-type]
 
 

@@ -128,13 +128,23 @@ async def remind(service: QuizService, command: cmd.Remind, inv: Invocation) -> 
     return Reply(messages.REMINDER_OFF if changed else messages.REMINDER_ALREADY_OFF)
 
 
+# --- the 4-week study plan -------------------------------------------------------------
+
+
+@handles(cmd.ShowPlan)
+async def show_plan(service: QuizService, command: cmd.ShowPlan, inv: Invocation) -> Reply:
+    status = await service.plan_status(inv.channel)
+    return Reply(messages.plan_text(status), status)
+
+
 # --- channel admins -------------------------------------------------------------------
 
 
 @handles(cmd.Setup, admin=True)
 async def setup(service: QuizService, command: cmd.Setup, inv: Invocation) -> Reply:
     settings, next_post, next_close = await service.configure_channel(inv, command)
-    return Reply(messages.setup_text(settings, next_post, next_close), settings)
+    low = await service.bank_left(settings, next_post)  # the 4-week study plan's warning
+    return Reply(messages.setup_text(settings, next_post, next_close, low), settings)
 
 
 @handles(cmd.PostNow, admin=True)

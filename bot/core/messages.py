@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -23,9 +23,12 @@ from bot.core.models import (
     DrillResult,
     Group,
     Leaderboard,
+    LowBank,
     MemberStats,
     Period,
+    PlanStatus,
     Question,
+    StudyPlan,
     Verdict,
 )
 from bot.core.scoring import MAX_FREEZES
@@ -55,9 +58,11 @@ Daily Drill commands:
 `/quiz group create|join|leave NAME`, `/quiz group list`
 `/quiz topics`: the topics in the bank
 `/quiz remind on|off`: a private reminder an hour before close if you haven't answered
+`/quiz plan`: where this channel is in the 4-week study plan
 `/quiz help`: this message
 Admins: `/quiz setup [time:HH:MM] [tz:Area/City] [topics:a,b] [reveal:immediate|at_close] \
-[close:HH:MM|none] [days:mon-fri|daily|mon,wed,fri]`
+[close:HH:MM|none] [days:mon-fri|daily|mon,wed,fri] \
+[plan:4-week|4-week-once|none] [start:YYYY-MM-DD]`
 `/quiz post-now`, `/quiz close-now`, `/quiz pause`, `/quiz resume`, `/quiz skip`"""
 
 
@@ -285,7 +290,10 @@ def local_time(instant: datetime | None, timezone: str) -> str:
 
 
 def setup_text(
-    settings: ChannelSettings, next_post: datetime | None, next_close: datetime | None
+    settings: ChannelSettings,
+    next_post: datetime | None,
+    next_close: datetime | None,
+    low_bank: LowBank | None = None,
 ) -> str:
     topics = ", ".join(settings.topics) if settings.topics else "all topics"
     close = settings.close_time or "at the next post"
@@ -295,12 +303,16 @@ def setup_text(
         f"{settings.timezone}.",
         f"Topics: {topics}. Reveal: {settings.reveal.value}.",
     ]
+    if settings.plan is not StudyPlan.NONE and settings.plan_start:
+        lines.append(plan_setup_line(settings.plan, settings.plan_start))
     if settings.paused:
         lines.append("Posting is paused: `/quiz resume` to restart.")
     elif next_post:
         lines.append(f"Next post: {local_time(next_post, settings.timezone)}.")
         if next_close:
             lines.append(f"Next close: {local_time(next_close, settings.timezone)}.")
+    if low_bank is not None:
+        lines.append(low_bank_text(low_bank))
     return "\n".join(lines)
 
 
@@ -383,6 +395,7 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 SETTING_RULES = {
     "PORT": "a whole number from 1 to 65535 (default 3000)",
     "MISFIRE_GRACE_SECONDS": "a whole number of seconds, 1 or more (default 3600)",
+    "LOW_BANK_WARNING": "a whole number of questions, 0 (never warn) or more (default 10)",
     "LOG_LEVEL": f"one of {', '.join(LOG_LEVELS)} (default INFO, or WARNING in the console)",
     "DATABASE_URL": "sqlite:///relative/path.db or sqlite:////absolute/path.db",
     "QUESTIONS_DIR": "a directory of *.yaml question packs",
@@ -526,6 +539,92 @@ NO_POST_DAY = "No post day is coming up to skip: check `/quiz setup days:`."
 LIVE_QUESTION_GONE = "a drill still open asks this question; put it back so it can be revealed"
 
 
+# --- the 4-week study plan (`/quiz plan`, `/quiz setup plan:`, the low-bank warning) ------
+
+PLAN_NAMES = {
+    StudyPlan.REPEAT: "4-week (starts again after week 4)",
+    StudyPlan.ONCE: "4-week-once (all topics after week 4)",
+}
+NO_PLAN = "No study plan is set here. An admin can start one with `/quiz setup plan:4-week`."
+PLAN_RULE = "`plan` is `4-week`, `4-week-once` or `none`."
+START_WITHOUT_PLAN = "`start` needs a plan: use `plan:4-week` or `plan:4-week-once` with it."
+START_NEEDS_PLAN = (
+    "This channel has no study plan to start: add `plan:4-week` or `plan:4-week-once`."
+)
+
+
+def not_a_start_date(value: str) -> str:
+    return f"`{value[:40]}` is not a date: write the start as YYYY-MM-DD, like 2026-01-05."
+
+
+def start_out_of_range(start: date, days: int) -> str:
+    return f"The plan can start at most {days} days before or after today, not on {start}."
+
+
+def day_text(day: date) -> str:
+    """A date as plans show it: Mon 05 Jan 2026."""
+    return f"{day:%a %d %b %Y}"
+
+
+def plan_setup_line(plan: StudyPlan, start: date) -> str:
+    return f"Study plan: {PLAN_NAMES[plan]}, week 1 from {day_text(start)}."
+
+
+def topic_list(topics: tuple[tuple[str, int], ...]) -> str:
+    listed = ", ".join(f"{topic} ({count})" for topic, count in topics)
+    return listed or "no questions in this channel's topics"
+
+
+def plan_text(status: PlanStatus) -> str:
+    """The reply to `/quiz plan`: where the channel is and what the coming week covers."""
+    position = status.position
+    if status.plan is StudyPlan.NONE or position is None or status.start is None:
+        return NO_PLAN
+    lines = [f"Study plan: {PLAN_NAMES[status.plan]}, started {day_text(status.start)}."]
+    if position.upcoming:
+        lines[0] = f"Study plan: {PLAN_NAMES[status.plan]}, starts {day_text(status.start)}."
+        lines.append("Until then the daily question comes from all this channel's topics.")
+    elif position.finished:
+        lines.append("The 4 weeks are done: the daily question comes from all topics again.")
+    else:
+        again = f" (round {position.round})" if position.round > 1 else ""
+        lines.append(f"This channel is in week {position.week} of 4{again}, day {position.day}.")
+        lines.append(f"This week covers: {topic_list(status.week_topics)}.")
+    if status.next_week is not None and status.next_start is not None:
+        lines.append(
+            f"Next week (week {status.next_week}, from {day_text(status.next_start)}) covers: "
+            f"{topic_list(status.next_topics)}."
+        )
+    elif status.next_start is not None:
+        lines.append(f"The plan ends on {day_text(status.next_start)}; then all topics come again.")
+    if status.low_bank is not None:
+        lines.append(low_bank_text(status.low_bank))
+    return "\n".join(lines)
+
+
+def unasked_left(left: int) -> str:
+    if not left:
+        return "no unasked questions are"
+    return f"only {left} unasked question is" if left == 1 else f"only {left} unasked questions are"
+
+
+def low_bank_text(low: LowBank, *, after_today: bool = False) -> str:
+    """The warning, in the setup reply, `/quiz plan` and once in the channel (there just
+    before the question that leaves `left`, hence `after_today`)."""
+    topics = ", ".join(low.topics) or "all topics"
+    head = "Heads up: after today's question, " if after_today else "Heads up: "
+    if low.week is not None:
+        return (
+            f"{head}{unasked_left(low.left)} left for week {low.week} of the study plan "
+            f"({topics}). When they run out, the other weeks' unasked questions come first."
+        )
+    return (
+        f"{head}{unasked_left(low.left)} left in this channel's topics ({topics}). "
+        "When they run out, questions repeat, least-asked first; `/quiz setup topics:` "
+        "can add topics."
+    )
+
+
 # Why a /quiz command could not be read (bot.core.commands; the usage follows most of them).
 ANSWER_MISSING = "Tell me your answer, e.g. `/quiz answer B`."
 GROUP_ACTION_MISSING = "Say what to do with groups: create, join, leave or list."
@@ -661,6 +760,7 @@ SLASH_DESCRIPTIONS = {
     "resume": "Admins: start posting again",
     "skip": "Admins: skip the next post",
     "remind": "A private reminder an hour before close, if you haven't answered",
+    "plan": "Where this channel is in the 4-week study plan",
 }
 # The hint under each option of those commands.
 SLASH_OPTIONS = {
@@ -683,7 +783,15 @@ SLASH_OPTIONS = {
         "reveal": "When members see whether they were right",
         "close": "Close time HH:MM, or none to close at the next post",
         "days": "Posting days: mon-fri, daily, or a list like mon,wed,fri",
+        "plan": "Follow the 4-week interview study plan, once or repeating, or none",
+        "start": "The plan's first day, YYYY-MM-DD (today if left out)",
     },
+}
+# The study plans as the setup picker lists them.
+PLAN_CHOICES = {
+    "4-week": "4-week: weeks 1-4 of the study plan, repeating",
+    "4-week-once": "4-week-once: weeks 1-4, then all topics",
+    "none": "none: no plan, all the channel's topics",
 }
 # The reveal modes as the setup picker lists them.
 REVEAL_CHOICES = {

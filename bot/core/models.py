@@ -30,6 +30,15 @@ class RevealMode(StrEnum):
     AT_CLOSE = "at_close"
 
 
+class StudyPlan(StrEnum):
+    """The 4-week interview study plan a channel follows (`/quiz setup plan:`):
+    `4-week` starts again at week 1 after week 4, `4-week-once` then asks all topics."""
+
+    NONE = "none"
+    REPEAT = "4-week"
+    ONCE = "4-week-once"
+
+
 class Period(StrEnum):
     WEEK = "week"
     MONTH = "month"
@@ -174,6 +183,8 @@ class ChannelSettings:
     paused: bool = False
     skip_date: date | None = None
     admin_user_id: str | None = None
+    plan: StudyPlan = StudyPlan.NONE
+    plan_start: date | None = None  # the local date week 1 begins; set with a plan
 
 
 # --- drills and answers -------------------------------------------------------------
@@ -336,6 +347,7 @@ class OutboxKind(StrEnum):
     WEEKLY = "weekly"
     DM = "dm"
     REMINDER = "reminder"
+    NOTICE = "notice"  # a one-off message to the channel (the low-bank warning)
 
 
 class OutboxState(StrEnum):
@@ -390,3 +402,55 @@ class DeliveryAttempt:
     item: OutboxItem
     elsewhere: bool = False
     timed_out: bool = False
+
+
+# --- the 4-week study plan ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlanPosition:
+    """Where a channel's plan stands on one local day."""
+
+    week: int | None  # the plan week (1-4) the day falls in; None when the plan isn't running
+    day: int  # 1-7: the day of that plan week (0 before the start)
+    round: int  # 1 in the first four weeks; a repeating plan counts up after each week 4
+    upcoming: bool = False  # the start date is still ahead
+    finished: bool = False  # a 4-week-once plan past its week 4: all topics again
+
+
+@dataclass(frozen=True)
+class LowBank:
+    """Fewer than LOW_BANK unasked questions are left where the channel picks from:
+    its plan week within its topics (`week`), or its topics (`week` None)."""
+
+    left: int
+    week: int | None
+    topics: tuple[str, ...]
+
+    @property
+    def scope(self) -> str:
+        """What the warning is about, for its once-per-channel outbox key."""
+        return f"{','.join(sorted(self.topics)) or '*'}:w{self.week or '*'}"
+
+    def to_detail(self) -> str:
+        return json.dumps({"left": self.left, "week": self.week, "topics": list(self.topics)})
+
+    @classmethod
+    def from_detail(cls, detail: str) -> LowBank:
+        data = json.loads(detail)
+        return cls(int(data["left"]), data["week"], tuple(data["topics"]))
+
+
+@dataclass(frozen=True)
+class PlanStatus:
+    """What `/quiz plan` shows: the plan, today's place in it and the coming week."""
+
+    plan: StudyPlan
+    start: date | None
+    today: date
+    position: PlanPosition | None
+    week_topics: tuple[tuple[str, int], ...] = ()  # this plan week's topics and counts
+    next_week: int | None = None  # the coming plan week; None when the plan ends first
+    next_start: date | None = None  # the local date the coming week (or all topics) begins
+    next_topics: tuple[tuple[str, int], ...] = ()
+    low_bank: LowBank | None = None

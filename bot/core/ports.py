@@ -20,6 +20,7 @@ from bot.core.models import (
     Group,
     GroupStanding,
     Leaderboard,
+    LowBank,
     MemberRef,
     OutboxItem,
     OutboxState,
@@ -70,6 +71,10 @@ class Publisher(Protocol):
     async def remind(self, post: DrillPost, user_id: str, text: str) -> None:
         """A direct message to `user_id`: `text`, then the drill's question with its
         answer controls, so the member can answer from the reminder itself."""
+        ...
+
+    async def post_notice(self, channel: ChannelRef, text: str) -> None:
+        """A plain message to the channel (the low-bank warning)."""
         ...
 
     def channel_mention(self, channel: ChannelRef) -> str:
@@ -139,6 +144,7 @@ class Repository(Protocol):
         due: datetime | None = None,
         next_due: datetime | None = None,
         force: bool = False,
+        low_bank: LowBank | None = None,
     ) -> PostClaim: ...
 
     async def claim_weekly(

@@ -34,18 +34,30 @@ from bot.core.models import (
     DrillResult,
     DrillState,
     Leaderboard,
+    LowBank,
     MemberRef,
     MemberStats,
     OutboxItem,
     OutboxKind,
     OutboxState,
     Period,
+    PlanStatus,
     PostClaim,
     Question,
     RevealMode,
+    StudyPlan,
     Verdict,
 )
-from bot.core.picking import eligible, pick_question
+from bot.core.picking import (
+    LOW_BANK,
+    eligible,
+    low_bank,
+    next_plan_week,
+    pick_question,
+    plan_position,
+    plan_week,
+    week_topics,
+)
 from bot.core.ports import Clock, Delivery, Publisher, Repository
 from bot.core.schedule import (
     close_for,
@@ -70,6 +82,8 @@ POST_WAIT = timedelta(seconds=10)
 REMINDER_LEAD = timedelta(hours=1)
 # How far ahead skip and resume look for the next post day (repeated skips move it on).
 POST_DAY_HORIZON = 800
+# How far from the channel's today a study plan may start (catches a mistyped year).
+PLAN_START_RANGE = 365
 # A chat mention as members type or paste it: <@U1> (Slack), <@!1> or <@1> (Discord),
 # <@U1|name> (Slack's escaped form).
 _MENTION = re.compile(r"^<@!?([A-Za-z0-9]+)(?:\|[^>]*)?>$")
@@ -129,12 +143,15 @@ class QuizService:
         clock: Clock,
         publishers: dict[str, Publisher] | None = None,
         delivery: Delivery | None = None,
+        *,
+        low_bank: int = LOW_BANK,
     ) -> None:
         self.repo = repo
         self.bank = bank
         self.clock = clock
         self.publishers: dict[str, Publisher] = dict(publishers or {})
         self.delivery = delivery
+        self.low_bank = low_bank  # warn below this many unasked questions (0: never)
 
     # --- wiring -------------------------------------------------------------------
 
@@ -207,11 +224,29 @@ class QuizService:
             close_time=None if setup.clear_close else _given(setup.close, current.close_time),
             days=_given(setup.days, current.days),
         )
+        settings = self._with_plan(settings, setup)
         if settings.close_time == settings.post_time:
             raise UsageError(messages.CLOSE_EQUALS_POST)
         next_post = await self.save_settings(settings)
         next_close = close_for(settings, next_post) if next_post else None
         return settings, next_post, next_close
+
+    def _with_plan(self, settings: ChannelSettings, setup: cmd.Setup) -> ChannelSettings:
+        """Apply `plan:` and `start:`: a plan given without a start starts on the
+        channel's local today (in the time zone this setup leaves it with); `start:`
+        alone moves the start of the channel's plan."""
+        if setup.plan is None and setup.start is None:
+            return settings
+        plan = setup.plan or settings.plan
+        if plan is StudyPlan.NONE:
+            if setup.start is not None:
+                raise UsageError(messages.START_NEEDS_PLAN)
+            return replace(settings, plan=plan, plan_start=None)
+        today = local_date(self.clock.now(), settings.timezone)
+        start = setup.start or today
+        if abs((start - today).days) > PLAN_START_RANGE:
+            raise UsageError(messages.start_out_of_range(start, PLAN_START_RANGE))
+        return replace(settings, plan=plan, plan_start=start)
 
     async def save_settings(self, settings: ChannelSettings) -> datetime | None:
         """Store settings with the next post and weekly-board instants they give (the one
@@ -257,14 +292,55 @@ class QuizService:
         await self.save_settings(settings)
         return post_at, settings.paused
 
+    # --- the 4-week study plan --------------------------------------------------------------
+
+    async def bank_left(
+        self, settings: ChannelSettings, at: datetime | None = None
+    ) -> LowBank | None:
+        """The low-bank warning for the questions a post at `at` (default now) would
+        pick from, if they are few."""
+        day = local_date(at or self.clock.now(), settings.timezone)
+        pool = eligible(self.bank, settings.topics)
+        asked = await self.repo.asked_questions(settings.channel)
+        week = plan_week(settings.plan, settings.plan_start, day)
+        return low_bank(pool, asked, week, settings.topics, self.low_bank)
+
+    async def plan_status(self, channel: ChannelRef) -> PlanStatus:
+        """Where the channel is in its plan today and what its coming week covers, from
+        the bank's questions of those weeks within the channel's topics."""
+        settings = await self.repo.get_settings(channel) or ChannelSettings(channel)
+        today = local_date(self.clock.now(), settings.timezone)
+        plan, start = settings.plan, settings.plan_start
+        position = plan_position(plan, start, today)
+        if position is None:
+            return PlanStatus(plan, start, today, None)
+        pool = eligible(self.bank, settings.topics)
+        next_week, next_start = next_plan_week(plan, start, today)
+        return PlanStatus(
+            plan,
+            start,
+            today,
+            position,
+            week_topics=week_topics(pool, position.week) if position.week else (),
+            next_week=next_week,
+            next_start=next_start,
+            next_topics=week_topics(pool, next_week) if next_week else (),
+            low_bank=await self.bank_left(settings),
+        )
+
     # --- the daily drill ------------------------------------------------------------------
 
-    async def _pick(self, settings: ChannelSettings, day: date) -> str:
+    async def _pick(self, settings: ChannelSettings, day: date) -> tuple[str, LowBank | None]:
+        """The day's question (the plan week's first, within the topics), and the
+        low-bank warning when the questions left unasked after it are few."""
         channel = settings.channel
         pool = eligible(self.bank, settings.topics)
         asked = await self.repo.asked_questions(channel)
         seed = f"{channel.platform}:{channel.workspace_id}:{channel.channel_id}:{day}"
-        return pick_question(pool, asked, seed).id
+        week = plan_week(settings.plan, settings.plan_start, day)
+        question = pick_question(pool, asked, seed, week)
+        left = low_bank(pool, [*asked, question.id], week, settings.topics, self.low_bank)
+        return question.id, left
 
     async def _claim_post(
         self,
@@ -276,15 +352,17 @@ class QuizService:
         force: bool = False,
     ) -> PostClaim:
         now = self.clock.now()
+        question_id, low = await self._pick(settings, day)
         return await self.repo.claim_post(
             settings.channel,
             day,
-            await self._pick(settings, day),
+            question_id,
             now,
             close_for(settings, now),
             due=due,
             next_due=next_due,
             force=force,
+            low_bank=low,
         )
 
     async def post_daily(self, channel: ChannelRef, *, forced: bool = False) -> Drill:
@@ -641,6 +719,9 @@ class QuizService:
                 await publisher.post_leaderboard(channel, board, messages.WEEKLY_TITLE)
             case OutboxKind.REMINDER:
                 await self._remind(publisher, item)
+            case OutboxKind.NOTICE:
+                low = LowBank.from_detail(item.detail or "")
+                await publisher.post_notice(channel, messages.low_bank_text(low, after_today=True))
             case OutboxKind.DM:
                 settings = await self.settings_for(channel)
                 if settings.admin_user_id:

@@ -68,6 +68,7 @@ SLACK_METHODS = {
     OutboxKind.WEEKLY: "chat.postMessage",
     OutboxKind.DM: "chat.postEphemeral",
     OutboxKind.REMINDER: "chat.postMessage",
+    OutboxKind.NOTICE: "chat.postMessage",
 }
 
 

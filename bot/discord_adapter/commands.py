@@ -45,6 +45,7 @@ Choice = app_commands.Choice
 PERIODS = [Choice(name=p.value, value=p.value) for p in Period]
 REVEALS = [Choice(name=label, value=mode) for mode, label in messages.REVEAL_CHOICES.items()]
 SWITCHES = [Choice(name=value, value=value) for value in ("on", "off")]
+PLANS = [Choice(name=label, value=plan) for plan, label in messages.PLAN_CHOICES.items()]
 AnswerText = app_commands.Range[str, 1, cmd.MAX_TEXT]
 GroupName = app_commands.Range[str, 1, 32]
 
@@ -88,6 +89,8 @@ def setup_command(
     reveal: str | None,
     close: str | None,
     days: str | None,
+    plan: str | None = None,
+    start: str | None = None,
 ) -> cmd.Setup:
     """The options as the grammar's `key:value` words, parsed by the grammar itself."""
     given = {
@@ -97,6 +100,8 @@ def setup_command(
         "reveal": reveal,
         "close": close,
         "days": days,
+        "plan": plan,
+        "start": start,
     }
     return cmd.parse_setup([f"{key}:{value.strip()}" for key, value in given.items() if value])
 
@@ -221,7 +226,7 @@ def quiz_group() -> app_commands.Group:
 
     @quiz.command(name="setup", description=messages.SLASH_DESCRIPTIONS["setup"])
     @app_commands.describe(**messages.SLASH_OPTIONS["setup"])
-    @app_commands.choices(reveal=REVEALS)
+    @app_commands.choices(reveal=REVEALS, plan=PLANS)
     async def setup(
         interaction: discord.Interaction,
         time: str | None = None,
@@ -230,11 +235,13 @@ def quiz_group() -> app_commands.Group:
         reveal: str | None = None,
         close: str | None = None,
         days: str | None = None,
+        plan: str | None = None,
+        start: str | None = None,
     ) -> None:
         await run(
             interaction,
             "setup",
-            lambda: setup_command(time, tz, topics, reveal, close, days),
+            lambda: setup_command(time, tz, topics, reveal, close, days, plan, start),
             lambda reply: setup_reply(reply, interaction.app_permissions),
         )
 
@@ -245,6 +252,14 @@ def quiz_group() -> app_commands.Group:
     @setup.autocomplete("topics")
     async def setup_topics(interaction: discord.Interaction, current: str) -> list[Choice[str]]:
         return topic_choices(current, drill_bot(interaction).service.topic_counts())
+
+    # --- the 4-week study plan ----------------------------------------------------------
+
+    @quiz.command(name="plan", description=messages.SLASH_DESCRIPTIONS["plan"])
+    async def plan_(interaction: discord.Interaction) -> None:
+        await run(interaction, "plan", cmd.ShowPlan)
+
+    # --- channel admins ---------------------------------------------------------------
 
     @quiz.command(name="post-now", description=messages.SLASH_DESCRIPTIONS["post-now"])
     async def post_now(interaction: discord.Interaction) -> None:

@@ -153,6 +153,15 @@ class DiscordPublisher:
                 nonce=content_nonce(channel.channel_id, embed.to_dict()),
             )
 
+    async def post_notice(self, channel: ChannelRef, text: str) -> None:
+        content = private_text(text).content  # the same clipping as any text reply
+        with translated("posting a notice"):
+            await self.channel(channel).send(
+                content,
+                allowed_mentions=NO_MENTIONS,
+                nonce=content_nonce(channel.channel_id, content),
+            )
+
     def channel_mention(self, channel: ChannelRef) -> str:
         return f"<#{channel.channel_id}>"
 

@@ -216,6 +216,13 @@ class SlackPublisher:
             blocks=blocks.as_dicts(blocks.leaderboard_blocks(board, title)),
         )
 
+    async def post_notice(self, channel: ChannelRef, text: str) -> None:
+        await self._post(
+            channel,
+            text=blocks.fallback(text),
+            blocks=blocks.as_dicts(blocks.sections(blocks.escape(text))),
+        )
+
     def channel_mention(self, channel: ChannelRef) -> str:
         # Every text we send is escaped, so a <#C123> link would show as typed.
         return f"#{channel.channel_id}"

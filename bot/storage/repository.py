@@ -22,6 +22,7 @@ from bot.core.models import (
     Grade,
     Group,
     GroupStanding,
+    LowBank,
     MemberRef,
     OutboxItem,
     OutboxKind,
@@ -31,6 +32,7 @@ from bot.core.models import (
     Question,
     RevealMode,
     Streak,
+    StudyPlan,
     TopicStat,
     Verdict,
 )
@@ -155,6 +157,10 @@ def post_key(drill_id: int) -> str:
     return f"post:{drill_id}"
 
 
+def notice_key(channel_pk: int, low: LowBank) -> str:
+    return f"notice:low-bank:{channel_pk}:{low.scope}"
+
+
 def _settings(row: aiosqlite.Row) -> ChannelSettings:
     return ChannelSettings(
         channel=ChannelRef(row["platform"], row["workspace_id"], row["channel_id"]),
@@ -167,6 +173,8 @@ def _settings(row: aiosqlite.Row) -> ChannelSettings:
         paused=bool(row["paused"]),
         skip_date=date.fromisoformat(row["skip_date"]) if row["skip_date"] else None,
         admin_user_id=row["admin_user_id"],
+        plan=StudyPlan(row["plan"]),
+        plan_start=date.fromisoformat(row["plan_start"]) if row["plan_start"] else None,
     )
 
 
@@ -309,15 +317,16 @@ class SqliteRepository:
             await conn.execute(
                 """INSERT INTO channels (platform, workspace_id, channel_id, post_time, close_time,
                        timezone, topics, reveal, days, paused, skip_date, admin_user_id,
-                       next_post_at, next_weekly_at, created_at, updated_at)
+                       plan, plan_start, next_post_at, next_weekly_at, created_at, updated_at)
                    VALUES (:platform, :workspace, :channel, :post_time, :close_time, :timezone,
                        :topics, :reveal, :days, :paused, :skip_date, :admin,
-                       :next_post, :next_weekly, :now, :now)
+                       :plan, :plan_start, :next_post, :next_weekly, :now, :now)
                    ON CONFLICT (platform, workspace_id, channel_id) DO UPDATE SET
                        post_time = excluded.post_time, close_time = excluded.close_time,
                        timezone = excluded.timezone, topics = excluded.topics,
                        reveal = excluded.reveal, days = excluded.days, paused = excluded.paused,
                        skip_date = excluded.skip_date, admin_user_id = excluded.admin_user_id,
+                       plan = excluded.plan, plan_start = excluded.plan_start,
                        next_post_at = excluded.next_post_at,
                        next_weekly_at = excluded.next_weekly_at,
                        updated_at = excluded.updated_at""",
@@ -334,6 +343,8 @@ class SqliteRepository:
                     "paused": int(settings.paused),
                     "skip_date": settings.skip_date.isoformat() if settings.skip_date else None,
                     "admin": settings.admin_user_id,
+                    "plan": settings.plan.value,
+                    "plan_start": settings.plan_start.isoformat() if settings.plan_start else None,
                     "next_post": _utc(next_post_at),
                     "next_weekly": _utc(next_weekly_at),
                     "now": _ts(now),
@@ -1050,6 +1061,7 @@ class SqliteRepository:
         due: datetime | None = None,
         next_due: datetime | None = None,
         force: bool = False,
+        low_bank: LowBank | None = None,
     ) -> PostClaim:
         """Claim the (channel, day) drill and write its post row, in one transaction.
 
@@ -1059,7 +1071,9 @@ class SqliteRepository:
         A new, pending or failed drill gets its post row (a dead one is re-armed); the
         channel's other open drill is closed with its reveal and board queued first, and
         other pending drills (never attempted) are retired. `force` (post-now) also makes
-        a pending post row of this drill due at once.
+        a pending post row of this drill due at once. `low_bank`: the post leaves few
+        unasked questions, and a new post row comes with the channel's warning just
+        ahead of it, whose key (notice_key) makes it once per channel, topics and week.
         """
         async with self.db.transaction() as conn:
             channel_pk = await self._channel_pk(conn, channel)
@@ -1113,6 +1127,16 @@ class SqliteRepository:
                         (_utc(closes_at), _ts(now), drill.id),
                     )
                     drill = replace(drill, state=DrillState.PENDING, closes_at=closes_at)
+                if low_bank is not None and await self._outbox_by_key(conn, key) is None:
+                    # Ahead of the post, so post-now delivers it too (earlier rows first).
+                    await self._enqueue(
+                        conn,
+                        notice_key(channel_pk, low_bank),
+                        OutboxKind.NOTICE,
+                        channel_pk,
+                        now,
+                        detail=low_bank.to_detail(),
+                    )
                 created = await self._enqueue(
                     conn, key, OutboxKind.POST, channel_pk, now, drill_id=drill.id
                 )
