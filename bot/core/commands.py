@@ -110,6 +110,29 @@ class GroupList:
     pass
 
 
+# --- members' rights -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Export:
+    pass
+
+
+@dataclass(frozen=True)
+class ForgetMe:
+    """Without `confirm` it only says what would be deleted."""
+
+    confirm: bool = False
+
+
+@dataclass(frozen=True)
+class Forget:
+    """An admin's forget-me for another member (a mention, a user id or a name)."""
+
+    member: str
+    confirm: bool = False
+
+
 Command = (
     Help
     | Topics
@@ -126,6 +149,9 @@ Command = (
     | GroupJoin
     | GroupLeave
     | GroupList
+    | Export
+    | ForgetMe
+    | Forget
 )
 _NO_ARGS = {
     "help": Help,
@@ -135,6 +161,7 @@ _NO_ARGS = {
     "pause": Pause,
     "resume": Resume,
     "skip": Skip,
+    "export": Export,
 }
 _PERIODS = {"week": Period.WEEK, "month": Period.MONTH, "all": Period.ALL, "all-time": Period.ALL}
 
@@ -178,6 +205,10 @@ def parse(text: str) -> Command:
         return _parse_group(rest.split())
     if verb == "setup":
         return parse_setup(rest.split())
+    if verb == "forget-me":
+        return ForgetMe(parse_confirm(rest, verb))
+    if verb == "forget":
+        return parse_forget(rest)
     raise usage_error(messages.unknown_command(verb))
 
 
@@ -294,3 +325,22 @@ def parse_days(value: str) -> tuple[int, ...]:
             raise UsageError(messages.not_a_day_range(part))
         days.update(range(first, last + 1))
     return tuple(sorted(days))
+
+
+def parse_confirm(text: str, verb: str) -> bool:
+    """Nothing (ask first) or the word `confirm` (go ahead); anything else is refused."""
+    if not text:
+        return False
+    if text.lower() == messages.CONFIRM_WORD:
+        return True
+    raise usage_error(messages.not_confirm(text, verb))
+
+
+def parse_forget(text: str) -> Forget:
+    """`<member> [confirm]`: the member as `/quiz stats` takes it (a name may have spaces)."""
+    who, _, last = text.rpartition(" ")
+    if last.lower() != messages.CONFIRM_WORD:
+        who, last = text, ""
+    if not who.strip():
+        raise usage_error(messages.FORGET_WHO)
+    return Forget(who.strip(), bool(last))

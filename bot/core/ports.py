@@ -17,9 +17,11 @@ from bot.core.models import (
     DrillPost,
     DrillResult,
     DrillState,
+    Forgotten,
     Group,
     GroupStanding,
     Leaderboard,
+    MemberData,
     MemberRef,
     OutboxItem,
     OutboxState,
@@ -252,3 +254,14 @@ class Repository(Protocol):
     async def list_groups(self, member: MemberRef) -> list[Group]: ...
 
     async def member_groups(self, member: MemberRef) -> list[str]: ...
+
+    # --- members' rights ---------------------------------------------------------------
+
+    async def member_data(self, member: MemberRef) -> MemberData:
+        """Everything stored about the member in its workspace (for /quiz export)."""
+        ...
+
+    async def forget_member(self, member: MemberRef) -> Forgotten:
+        """Delete every row holding the member's id in its workspace, aggregates kept
+        true, in one transaction (for /quiz forget-me and /quiz forget)."""
+        ...
