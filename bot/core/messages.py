@@ -712,6 +712,7 @@ def not_installed(workspace_id: str) -> str:
 # --- members' rights: /quiz export, /quiz forget-me and /quiz forget ---------------------
 
 CONFIRM_WORD = "confirm"
+FORGET_BUTTON = "Delete it all"
 NOTHING_STORED = "Nothing is stored about you in this workspace."
 NOTHING_TO_FORGET = "Nothing is stored about you in this workspace: there is nothing to delete."
 FORGET_WHO = "Say whose data to delete: `/quiz forget @member`."

@@ -57,6 +57,7 @@ class PrivateReply:
     content: str = ""
     embed: discord.Embed | None = None
     file: Attachment | None = None
+    view: discord.ui.View | None = None
 
 
 # --- truncation ---------------------------------------------------------------------------

@@ -109,6 +109,8 @@ async def send_private(interaction: discord.Interaction, reply: PrivateReply) ->
         kwargs["embed"] = reply.embed
     if reply.file is not None:
         kwargs["file"] = discord.File(io.BytesIO(reply.file.data), filename=reply.file.filename)
+    if reply.view is not None:
+        kwargs["view"] = reply.view
     if interaction.response.is_done():
         await interaction.followup.send(**kwargs)
     else:
