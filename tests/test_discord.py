@@ -687,6 +687,25 @@ async def test_multi_answers_get_full_partial_or_no_credit_once_each_and_the_rev
     assert f"Points: {base // 2} · " in stats["description"]
 
 
+async def test_a_multi_question_takes_typed_letters_and_then_refuses_a_menu_pick(
+    fake, bot, service
+):
+    await setup_channel(fake, topics="select")
+    message = await post_now(fake)
+    drill_id, question = await open_question(service)
+    right = question.correct_letters
+    typed = ", ".join(reversed(right)).lower()  # any order, any case, with separators
+    reply = text_of(await fake.interact(slash("answer", person("dee"), text=typed)))
+    assert reply.startswith("Correct, +")
+
+    menu = await fake.interact(pick(f"drill:{drill_id}:pick", [right[0]], message, person("dee")))
+    assert text_of(menu) == messages.already_answered(", ".join(right))
+    refused = text_of(await fake.interact(slash("answer", person("eve"), text="A Z")))
+    assert refused == messages.pick_letters_hint(question.letters)
+    result = await service.drill_result(drill_id)
+    assert (result.answered, result.correct) == (1, 1)  # neither the repeat nor "A Z" counts
+
+
 async def test_a_pick_on_a_multi_post_from_before_a_restart_is_recorded(
     fake, service, config, clock, tmp_path
 ):

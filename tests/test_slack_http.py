@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import re
 import socket
 import time
@@ -134,6 +135,21 @@ async def test_a_stale_timestamp_is_refused_with_401(server, http, fake):
 
     assert status == 401
     assert fake.calls == []
+
+
+@pytest.mark.parametrize("timestamp", ["abc", "1e9", "", " 1", "١٧٣٦"])
+async def test_a_malformed_timestamp_is_refused_with_401_and_no_traceback(
+    server, http, fake, caplog, timestamp
+):
+    body = command_body("help", user="U01", response_url=fake.response_url("malformed"))
+    headers = signed_headers(body)
+    headers["x-slack-request-timestamp"] = timestamp
+
+    status, _ = await post(http, str(server.make_url("/slack/events")), body, headers)
+
+    assert status == 401
+    assert fake.calls == []
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
 
 
 async def test_url_verification_echoes_the_challenge(server, http):

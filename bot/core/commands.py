@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.core import messages
@@ -153,7 +154,7 @@ Command = (
     | ForgetMe
     | Forget
 )
-_NO_ARGS = {
+_NO_ARGS: dict[str, Callable[[], Command]] = {
     "help": Help,
     "topics": Topics,
     "post-now": PostNow,
@@ -232,7 +233,11 @@ def _parse_group(args: list[str]) -> Command:
         if len(args) > 1:
             raise usage_error(messages.GROUP_LIST_ARGUMENTS)
         return GroupList()
-    makers = {"create": GroupCreate, "join": GroupJoin, "leave": GroupLeave}
+    makers: dict[str, Callable[[str], Command]] = {
+        "create": GroupCreate,
+        "join": GroupJoin,
+        "leave": GroupLeave,
+    }
     if action not in makers:
         raise usage_error(messages.not_a_group_command(action))
     if len(args) != 2:

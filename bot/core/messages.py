@@ -30,6 +30,7 @@ from bot.core.models import (
     Question,
     Verdict,
 )
+from bot.core.scoring import MAX_FREEZES
 
 if TYPE_CHECKING:
     from bot.core.kinds.base import QuestionKind
@@ -270,7 +271,8 @@ def stats_text(stats: MemberStats) -> str:
         f"Stats for {stats.member.name}",
         f"Answered: {stats.answered} · correct: {stats.correct} ({stats.accuracy:.0%})",
         f"Points: {stats.points} · rank: {rank}",
-        f"Streak: {stats.current_streak} (best {stats.best_streak})",
+        f"Streak: {stats.current_streak} (best {stats.best_streak})"
+        f" · freezes: {stats.freezes} of {MAX_FREEZES}",
     ]
     if stats.topics:
         lines.append("By topic, weakest first:")

@@ -264,6 +264,15 @@ class TopicStat:
 
 
 @dataclass(frozen=True)
+class Streak:
+    """Drill days answered in a row, the best run, and the freezes held for missed days."""
+
+    current: int
+    best: int
+    freezes: int = 0
+
+
+@dataclass(frozen=True)
 class MemberStats:
     member: MemberRef
     answered: int
@@ -274,6 +283,7 @@ class MemberStats:
     current_streak: int
     best_streak: int
     topics: tuple[TopicStat, ...] = field(default=())
+    freezes: int = 0
 
     @property
     def accuracy(self) -> float:

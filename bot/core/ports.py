@@ -28,6 +28,7 @@ from bot.core.models import (
     Period,
     PostClaim,
     Question,
+    Streak,
     TopicStat,
 )
 
@@ -189,19 +190,6 @@ class Repository(Protocol):
 
     async def asked_questions(self, channel: ChannelRef) -> list[str]: ...
 
-    async def claim_drill(
-        self,
-        channel: ChannelRef,
-        local_date: date,
-        question_id: str,
-        opened_at: datetime,
-        closes_at: datetime | None,
-    ) -> tuple[Drill, bool]: ...
-
-    async def transition_drill(
-        self, drill_id: int, from_states: Sequence[DrillState], to_state: DrillState, now: datetime
-    ) -> bool: ...
-
     async def open_drill(self, channel: ChannelRef) -> Drill | None: ...
 
     async def posted_dates(self, channel: ChannelRef, since: date) -> set[date]: ...
@@ -231,7 +219,7 @@ class Repository(Protocol):
 
     async def topic_stats(self, member: MemberRef) -> list[TopicStat]: ...
 
-    async def streak(self, member: MemberRef) -> tuple[int, int]: ...
+    async def streak(self, member: MemberRef) -> Streak: ...
 
     async def board(
         self, member: MemberRef, period: Period, key: str, group: str | None, limit: int

@@ -6,6 +6,7 @@ import logging
 import re
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from typing import TypeVar
 
 from bot.core import commands as cmd
 from bot.core import messages
@@ -80,6 +81,14 @@ def member_key(text: str) -> str:
     text = text.strip()
     mention = _MENTION.match(text)
     return mention.group(1) if mention else text.removeprefix("@")
+
+
+_T = TypeVar("_T")
+
+
+def _given(new: _T | None, old: _T) -> _T:
+    """A setup field the admin gave, else the current value (None means not given)."""
+    return old if new is None else new
 
 
 class PublishFailed(QuizError):
@@ -189,21 +198,16 @@ class QuizService:
         if unknown:
             raise UsageError(messages.unknown_topics(unknown))
         current = await self.repo.get_settings(inv.channel) or ChannelSettings(inv.channel)
-        changes: dict[str, object] = {"admin_user_id": inv.member.user_id}
-        for name, field in (
-            ("time", "post_time"),
-            ("tz", "timezone"),
-            ("topics", "topics"),
-            ("reveal", "reveal"),
-            ("close", "close_time"),
-            ("days", "days"),
-        ):
-            value = getattr(setup, name)
-            if value is not None:
-                changes[field] = value
-        if setup.clear_close:
-            changes["close_time"] = None
-        settings = replace(current, **changes)
+        settings = replace(
+            current,
+            admin_user_id=inv.member.user_id,
+            post_time=_given(setup.time, current.post_time),
+            timezone=_given(setup.tz, current.timezone),
+            topics=_given(setup.topics, current.topics),
+            reveal=_given(setup.reveal, current.reveal),
+            close_time=None if setup.clear_close else _given(setup.close, current.close_time),
+            days=_given(setup.days, current.days),
+        )
         if settings.close_time == settings.post_time:
             raise UsageError(messages.CLOSE_EQUALS_POST)
         next_post = await self.save_settings(settings)
@@ -255,17 +259,6 @@ class QuizService:
         return post_at, settings.paused
 
     # --- the daily drill ------------------------------------------------------------------
-
-    async def open_daily_drill(self, channel: ChannelRef) -> tuple[Drill, bool]:
-        """Claim today's drill for a channel; the unique (channel, local date) makes a
-        second claim return the existing drill with created=False."""
-        settings = await self.settings_for(channel)
-        now = self.clock.now()
-        today = local_date(now, settings.timezone)
-        question_id = await self._pick(settings, today)
-        return await self.repo.claim_drill(
-            channel, today, question_id, now, close_for(settings, now)
-        )
 
     async def _pick(self, settings: ChannelSettings, day: date) -> str:
         channel = settings.channel
@@ -357,7 +350,10 @@ class QuizService:
         now = self.clock.now()
         if drill.state is not DrillState.OPEN or (drill.closes_at and now >= drill.closes_at):
             raise DrillClosed(messages.DRILL_CLOSED)
-        if member.workspace_id != drill.channel.workspace_id:
+        if (member.platform, member.workspace_id) != (
+            drill.channel.platform,
+            drill.channel.workspace_id,
+        ):
             raise NotFound(messages.OTHER_WORKSPACE)
         question = self.question(drill.question_id)
         result = registry.grade(question, text)
@@ -628,6 +624,8 @@ class QuizService:
                 question = self.question(drill.question_id)
                 return await publisher.post_drill(DrillPost(drill, question, settings))
             case OutboxKind.REVEAL:
+                if item.drill_id is None:
+                    raise NotFound(messages.DRILL_GONE)
                 result = await self.drill_result(item.drill_id)
                 await publisher.reveal_drill(result)
                 return result.drill.message_id
@@ -693,7 +691,7 @@ class QuizService:
             member = found
         answered, correct, points = await self.repo.member_totals(member)
         rank, ranked = await self.repo.rank(member, Period.ALL, "all")
-        current, best = await self.repo.streak(member)
+        streak = await self.repo.streak(member)
         topics = await self.repo.topic_stats(member)
         return MemberStats(
             member=member,
@@ -702,8 +700,9 @@ class QuizService:
             points=points,
             rank=rank,
             ranked_members=ranked,
-            current_streak=current,
-            best_streak=best,
+            current_streak=streak.current,
+            best_streak=streak.best,
+            freezes=streak.freezes,
             topics=tuple(sorted(topics, key=lambda t: (t.accuracy, -t.answered, t.topic))),
         )
 

@@ -79,7 +79,7 @@ class AnswerButton(discord.ui.DynamicItem[discord.ui.Button], template=ANSWER_TE
 
     @classmethod
     async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
     ) -> AnswerButton:
         return cls(int(match["drill_id"]), match["letter"])
 
@@ -107,8 +107,11 @@ class AnswerSelect(discord.ui.DynamicItem[discord.ui.Select], template=PICK_TEMP
 
     @classmethod
     async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Select, match: re.Match[str], /
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
     ) -> AnswerSelect:
+        # discord.py builds the item from the clicked component: a select for this template.
+        if not isinstance(item, discord.ui.Select):
+            raise TypeError(f"a pick menu arrived as {type(item).__name__}, not a select")
         return cls(int(match["drill_id"]), item.options, disabled=item.disabled)
 
     async def callback(self, interaction: discord.Interaction) -> None:
@@ -139,7 +142,7 @@ class AnswerModalButton(discord.ui.DynamicItem[discord.ui.Button], template=MODA
 
     @classmethod
     async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
     ) -> AnswerModalButton:
         return cls(int(match["drill_id"]))
 

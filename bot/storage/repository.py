@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
-import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime
+from typing import Any, cast, overload
 
 import aiosqlite
 
@@ -36,14 +36,17 @@ from bot.core.models import (
     Question,
     RevealMode,
     ScoreTotal,
+    Streak,
     StreakRecord,
     TopicStat,
     Verdict,
 )
-from bot.core.scoring import period_key
+from bot.core.scoring import FREEZE_EVERY, MAX_FREEZES, period_key
 from bot.storage.sqlite import Database
 
 log = logging.getLogger(__name__)
+
+_Params = Sequence[Any] | Mapping[str, Any]
 
 
 _LIVE = "('pending', 'posting', 'open')"
@@ -51,19 +54,42 @@ _DRILL_COLUMNS = """
     d.id, c.platform, c.workspace_id, c.channel_id AS channel, d.local_date, d.question_id,
     d.state, d.opened_at, d.closes_at, d.closed_at, d.message_id
 """
-# The streak after answering the drill of :day: one more if the member answered the
-# channel's previous drill, unchanged for a repeat of the same day, else a fresh start.
-_NEXT_STREAK = """
+# The channel's drills that went out between the member's last answered day and :day.
+_MISSED = """
+    (SELECT count(*) FROM drills
+     WHERE drills.channel_id = streaks.channel_id AND drills.local_date > streaks.last_date
+       AND drills.local_date < :day AND drills.state IN ('open', 'closed'))
+"""
+# The streak after answering the drill of :day: unchanged for a repeat of the same day, one
+# more when every missed drill day since the last answer is covered by a freeze (none
+# missed is the plain case), else a fresh start.
+_NEXT_STREAK = f"""
     CASE
         WHEN last_date = :day THEN current
-        WHEN last_date = (SELECT max(local_date) FROM drills
-                          WHERE drills.channel_id = streaks.channel_id AND local_date < :day
-                            AND state IN ('open', 'closed')) THEN current + 1
+        WHEN last_date < :day AND {_MISSED} <= freezes THEN current + 1
         ELSE 1
     END
 """
+# Freezes after that answer: the missed days use theirs, and reaching a multiple of
+# FREEZE_EVERY earns one.
+_NEXT_FREEZES = f"""
+    min({MAX_FREEZES}, CASE
+        WHEN last_date = :day THEN freezes
+        WHEN last_date < :day THEN
+            max(freezes - {_MISSED}, 0)
+            + (CASE WHEN {_MISSED} <= freezes AND (current + 1) % {FREEZE_EVERY} = 0
+                    THEN 1 ELSE 0 END)
+        ELSE freezes
+    END)
+"""
 
 
+@overload
+def _ts(value: datetime) -> str: ...
+@overload
+def _ts(value: None) -> None: ...
+@overload
+def _ts(value: datetime | None) -> str | None: ...
 def _ts(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
@@ -158,16 +184,31 @@ class SqliteRepository:
     # One round trip to aiosqlite's thread each: execute_fetchall runs the statement and
     # reads its rows in a single call, where execute + fetchone + close take three.
     @staticmethod
-    async def _one(conn: aiosqlite.Connection, sql: str, params: Sequence | dict = ()):
-        rows = await conn.execute_fetchall(sql, params)
+    async def _one(
+        conn: aiosqlite.Connection, sql: str, params: _Params = ()
+    ) -> aiosqlite.Row | None:
+        # aiosqlite types the rows as Iterable; they are cursor.fetchall()'s list.
+        rows = cast(list[aiosqlite.Row], await conn.execute_fetchall(sql, params))
         return rows[0] if rows else None
 
+    @classmethod
+    async def _single(
+        cls, conn: aiosqlite.Connection, sql: str, params: _Params = ()
+    ) -> aiosqlite.Row:
+        """For statements that always yield a row: an aggregate, an upsert's RETURNING,
+        a row this transaction just wrote or found."""
+        row = await cls._one(conn, sql, params)
+        assert row is not None, "the statement yields a row"
+        return row
+
     @staticmethod
-    async def _all(conn: aiosqlite.Connection, sql: str, params: Sequence | dict = ()):
+    async def _all(
+        conn: aiosqlite.Connection, sql: str, params: _Params = ()
+    ) -> Iterable[aiosqlite.Row]:
         return await conn.execute_fetchall(sql, params)
 
     async def _upsert_member(self, conn: aiosqlite.Connection, member: MemberRef, now: str) -> int:
-        row = await self._one(
+        row = await self._single(
             conn,
             """INSERT INTO members (platform, workspace_id, user_id, display_name, created_at)
                VALUES (?, ?, ?, ?, ?)
@@ -322,75 +363,6 @@ class SqliteRepository:
             )
         return [row[0] for row in rows]
 
-    async def claim_drill(
-        self,
-        channel: ChannelRef,
-        local_date: date,
-        question_id: str,
-        opened_at: datetime,
-        closes_at: datetime | None,
-    ) -> tuple[Drill, bool]:
-        """Insert the (channel, local date) drill unless it exists; returns it either way."""
-        async with self.db.transaction() as conn:
-            channel_pk = await self._channel_pk(conn, channel)
-            if channel_pk is None:
-                raise NotSetUp
-            cursor = await conn.execute(
-                """INSERT INTO drills (channel_id, local_date, question_id, state, opened_at,
-                                       closes_at, updated_at)
-                   VALUES (?, ?, ?, 'pending', ?, ?, ?)
-                   ON CONFLICT (channel_id, local_date) DO NOTHING""",
-                (
-                    channel_pk,
-                    local_date.isoformat(),
-                    question_id,
-                    _ts(opened_at),
-                    _ts(closes_at),
-                    _ts(opened_at),
-                ),
-            )
-            created = cursor.rowcount == 1
-            row = await self._one(
-                conn,
-                f"""SELECT {_DRILL_COLUMNS} FROM drills d JOIN channels c ON c.id = d.channel_id
-                    WHERE d.channel_id = ? AND d.local_date = ?""",
-                (channel_pk, local_date.isoformat()),
-            )
-        return _drill(row), created
-
-    async def transition_drill(
-        self, drill_id: int, from_states: Sequence[DrillState], to_state: DrillState, now: datetime
-    ) -> bool:
-        """Move a drill between states only from the expected ones: the caller whose
-        update changed the row owns the transition, every other caller gets False.
-
-        The close also counts the drill's held-back attempts (reveal at close) in the
-        same transaction, so the aggregates learn the verdicts exactly once, at the
-        reveal. A move into 'posting' or 'open' while another drill of the channel is
-        live is refused by the drills_one_live index and returns False.
-        """
-        marks = ",".join("?" for _ in from_states)
-        closed_at = _ts(now) if to_state is DrillState.CLOSED else None
-        expected = [s.value for s in from_states]
-        async with self.db.transaction() as conn:
-            try:
-                cursor = await conn.execute(
-                    f"""UPDATE drills SET state = ?, updated_at = ?,
-                            closed_at = coalesce(?, closed_at)
-                        WHERE id = ? AND state IN ({marks})""",
-                    (to_state.value, _ts(now), closed_at, drill_id, *expected),
-                )
-            except sqlite3.IntegrityError:
-                log.info("drill %s: another drill of its channel is live", drill_id)
-                return False
-            changed = cursor.rowcount == 1
-            if changed and to_state is DrillState.CLOSED:
-                await conn.execute(
-                    "UPDATE attempts SET counted = 1 WHERE drill_id = ? AND counted = 0",
-                    (drill_id,),
-                )
-            return changed
-
     async def get_drill(self, drill_id: int) -> Drill | None:
         async with self.db.reading() as conn:
             row = await self._one(
@@ -503,7 +475,7 @@ class SqliteRepository:
                 ),
             )
             if row is None:
-                existing = await self._one(
+                existing = await self._single(
                     conn,
                     """SELECT answer, normalized, verdict, score, points, answered_at, latency_ms
                        FROM attempts WHERE drill_id = ? AND member_id = ?""",
@@ -512,13 +484,14 @@ class SqliteRepository:
                 return self._stored_attempt(attempt, existing), False, 0
             streak = 0
             if attempt.drill_id is not None:
-                row = await self._one(
+                row = await self._single(
                     conn,
                     f"""INSERT INTO streaks (member_id, channel_id, current, best, last_date)
                         SELECT :member, d.channel_id, 1, 1, :day FROM drills d WHERE d.id = :drill
                         ON CONFLICT (member_id, channel_id) DO UPDATE SET
                             current = {_NEXT_STREAK},
                             best = max(best, {_NEXT_STREAK}),
+                            freezes = {_NEXT_FREEZES},
                             last_date = max(last_date, :day)
                         RETURNING current""",
                     {
@@ -589,7 +562,7 @@ class SqliteRepository:
             member_id = await self._member_id(conn, member)
             if member_id is None:
                 return 0, 0, 0
-            counts = await self._one(
+            counts = await self._single(
                 conn,
                 """SELECT coalesce(sum(answered), 0), coalesce(sum(correct), 0)
                    FROM topic_stats WHERE member_id = ?""",
@@ -633,7 +606,7 @@ class SqliteRepository:
                 (member_id, period.value, key),
             )
         if group_id is None:
-            counts = await self._one(
+            counts = await self._single(
                 conn,
                 """SELECT coalesce(sum(members), 0),
                           coalesce(sum(CASE WHEN points > ? THEN members END), 0)
@@ -643,7 +616,7 @@ class SqliteRepository:
             )
         else:
             in_group = await self._member_in_group(conn, group_id, member_id)
-            counts = await self._one(
+            counts = await self._single(
                 conn,
                 """SELECT count(*), coalesce(sum(s.points > ?), 0)
                    FROM score_totals s JOIN group_members g ON g.member_id = s.member_id
@@ -675,24 +648,30 @@ class SqliteRepository:
             )
         return [TopicStat(row[0], row[1], row[2]) for row in rows]
 
-    async def streak(self, member: MemberRef) -> tuple[int, int]:
-        """(current, best) streak: the best over the member's channels.
+    async def streak(self, member: MemberRef) -> Streak:
+        """The member's streak: the best over their channels.
 
-        A streak is broken once a later drill in its channel closed unanswered.
+        A streak is broken once more drills of its channel closed unanswered since the
+        last answer than the member holds freezes; the freezes held are what is left
+        after those missed days.
         """
         async with self.db.reading() as conn:
-            row = await self._one(
+            row = await self._single(
                 conn,
-                """SELECT coalesce(max(CASE WHEN EXISTS (
-                               SELECT 1 FROM drills d WHERE d.channel_id = s.channel_id
-                                 AND d.local_date > s.last_date AND d.state = 'closed')
-                           THEN 0 ELSE s.current END), 0),
-                           coalesce(max(s.best), 0)
-                    FROM streaks s JOIN members m ON m.id = s.member_id
-                    WHERE m.platform = ? AND m.workspace_id = ? AND m.user_id = ?""",
+                """SELECT coalesce(max(CASE WHEN missed > freezes THEN 0 ELSE current END), 0),
+                          coalesce(max(best), 0),
+                          coalesce(max(CASE WHEN missed > freezes THEN 0
+                                            ELSE freezes - missed END), 0)
+                   FROM (SELECT s.current, s.best, s.freezes,
+                                (SELECT count(*) FROM drills d
+                                 WHERE d.channel_id = s.channel_id
+                                   AND d.local_date > s.last_date
+                                   AND d.state = 'closed') AS missed
+                         FROM streaks s JOIN members m ON m.id = s.member_id
+                         WHERE m.platform = ? AND m.workspace_id = ? AND m.user_id = ?)""",
                 (member.platform, member.workspace_id, member.user_id),
             )
-        return row[0], row[1]
+        return Streak(current=row[0], best=row[1], freezes=row[2])
 
     async def board(
         self, member: MemberRef, period: Period, key: str, group: str | None, limit: int
@@ -1028,7 +1007,7 @@ class SqliteRepository:
                 (channel_pk, day.isoformat(), question_id, _ts(now), _utc(closes_at), _ts(now)),
             )
             drill = _drill(
-                await self._one(
+                await self._single(
                     conn,
                     f"""SELECT {_DRILL_COLUMNS} FROM drills d JOIN channels c
                         ON c.id = d.channel_id WHERE d.channel_id = ? AND d.local_date = ?""",
