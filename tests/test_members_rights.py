@@ -374,7 +374,7 @@ async def test_export_holds_the_members_answers_grades_stats_and_groups_only(
         "2025-W03",
     }
     assert stats["streaks"] == [
-        {"channel_id": "C1", "current": 4, "best": 4, "last_date": "2025-01-15"}
+        {"channel_id": "C1", "current": 4, "best": 4, "last_date": "2025-01-15", "freezes": 0}
     ]
     assert doc["groups"] == [
         {"name": "nlp", "joined_at": "2025-01-14T08:00:00+00:00", "created_by_you": True},

@@ -428,6 +428,7 @@ class StreakRecord:
     current: int
     best: int
     last_date: date
+    freezes: int
 
 
 @dataclass(frozen=True)

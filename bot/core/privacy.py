@@ -62,6 +62,7 @@ def export_document(data: MemberData, exported_at: datetime) -> dict[str, object
                     "current": s.current,
                     "best": s.best,
                     "last_date": s.last_date.isoformat(),
+                    "freezes": s.freezes,
                 }
                 for s in data.streaks
             ],

@@ -10,6 +10,7 @@ typed command. A `DynamicItem`, so a prompt still works after a restart.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import discord
 
@@ -40,7 +41,7 @@ class ForgetButton(discord.ui.DynamicItem[discord.ui.Button], template=FORGET_TE
 
     @classmethod
     async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
     ) -> ForgetButton:
         return cls(match["user_id"])
 

@@ -1351,7 +1351,7 @@ class SqliteRepository:
             )
             streaks = await self._all(
                 conn,
-                """SELECT c.channel_id, s.current, s.best, s.last_date
+                """SELECT c.channel_id, s.current, s.best, s.last_date, s.freezes
                    FROM streaks s JOIN channels c ON c.id = s.channel_id
                    WHERE s.member_id = ? ORDER BY c.channel_id""",
                 (member_id,),
@@ -1387,7 +1387,7 @@ class SqliteRepository:
             totals=tuple(ScoreTotal(Period(r[0]), r[1], r[2], r[3], r[4]) for r in totals),
             topics=tuple(TopicStat(r[0], r[1], r[2]) for r in topics),
             streaks=tuple(
-                StreakRecord(r[0], r[1], r[2], date.fromisoformat(r[3])) for r in streaks
+                StreakRecord(r[0], r[1], r[2], date.fromisoformat(r[3]), r[4]) for r in streaks
             ),
             groups=tuple(
                 GroupMembership(r[0], datetime.fromisoformat(r[1]), bool(r[2])) for r in groups
@@ -1417,9 +1417,9 @@ class SqliteRepository:
 
     async def _slack_installs(
         self, conn: aiosqlite.Connection, member: MemberRef, columns: str
-    ) -> list[aiosqlite.Row]:
+    ) -> Iterable[aiosqlite.Row]:
         if member.platform != self._SLACK:
-            return []
+            return ()
         return await self._all(
             conn,
             f"""SELECT {columns} FROM slack_installations WHERE team_id = ? AND user_id = ?
