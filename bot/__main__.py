@@ -91,7 +91,7 @@ async def delivering(service: QuizService, config: Config) -> AsyncIterator[Dril
 
 async def run_console(config: Config) -> None:
     async with open_service(config) as service:
-        console = Console(service)  # registers the console publisher
+        console = Console(service, data_dir=config.data_dir)  # registers the console publisher
         async with delivering(service, config):
             await console.run()
 

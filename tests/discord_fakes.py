@@ -301,7 +301,7 @@ class FakeDiscord:
 
     async def _rest(self, request: web.Request) -> web.Response:
         path = "/" + request.match_info["tail"]
-        body = await request.json() if request.body_exists else None
+        body = await _body(request)
         refusal = self.refusals.get((request.method, path))
         status, headers = 200, {}
         writes_message = request.method in ("POST", "PATCH") and path.startswith("/channels/")
@@ -411,6 +411,22 @@ class FakeDiscord:
             message["nonce"] = body["nonce"]
         self.messages[message_id] = message
         return copy.deepcopy(message)
+
+
+async def _body(request: web.Request) -> Any:
+    """The JSON body; a multipart one (a message with files) is its `payload_json` plus
+    `_files`, each attachment's filename and bytes, as Discord would store them."""
+    if not request.body_exists:
+        return None
+    if request.content_type != "multipart/form-data":
+        return await request.json()
+    body: dict[str, Any] = {"_files": {}}
+    async for part in await request.multipart():
+        if part.name == "payload_json":
+            body.update(json.loads(await part.text()))
+        elif part.filename:
+            body["_files"][part.filename] = bytes(await part.read())
+    return body
 
 
 def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:

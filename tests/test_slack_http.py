@@ -264,7 +264,9 @@ async def install(http: aiohttp.ClientSession, server: TestServer) -> tuple[int,
         page = await response.text()
         cookie = response.headers["Set-Cookie"]
     link = re.search(r'href="(https://slack.com/oauth/v2/authorize\?[^"]*)"', page).group(1)
-    assert "scope=commands,chat:write,users:read&" in link.replace("&amp;", "&")
+    assert "scope=commands,chat:write,users:read,im:write,files:write&" in link.replace(
+        "&amp;", "&"
+    )
     state = re.search(r"slack-app-oauth-state=([^;]+)", cookie).group(1)
     redirect = server.make_url(f"/slack/oauth_redirect?code=the-code&state={state}")
     headers = {"Cookie": f"slack-app-oauth-state={state}"}

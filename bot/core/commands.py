@@ -150,6 +150,29 @@ def parse_start(value: str) -> date:
     return start
 
 
+# --- members' rights -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Export:
+    pass
+
+
+@dataclass(frozen=True)
+class ForgetMe:
+    """Without `confirm` it only says what would be deleted."""
+
+    confirm: bool = False
+
+
+@dataclass(frozen=True)
+class Forget:
+    """An admin's forget-me for another member (a mention, a user id or a name)."""
+
+    member: str
+    confirm: bool = False
+
+
 # --- every command ------------------------------------------------------------------------
 
 
@@ -171,6 +194,9 @@ Command = (
     | GroupList
     | Remind
     | ShowPlan
+    | Export
+    | ForgetMe
+    | Forget
 )
 _NO_ARGS: dict[str, Callable[[], Command]] = {
     "help": Help,
@@ -181,6 +207,7 @@ _NO_ARGS: dict[str, Callable[[], Command]] = {
     "resume": Resume,
     "skip": Skip,
     "plan": ShowPlan,
+    "export": Export,
 }
 _PERIODS = {"week": Period.WEEK, "month": Period.MONTH, "all": Period.ALL, "all-time": Period.ALL}
 
@@ -226,6 +253,10 @@ def parse(text: str) -> Command:
         return parse_setup(rest.split())
     if verb == "remind":
         return parse_remind(rest)
+    if verb == "forget-me":
+        return ForgetMe(parse_confirm(rest, verb))
+    if verb == "forget":
+        return parse_forget(rest)
     raise usage_error(messages.unknown_command(verb))
 
 
@@ -358,3 +389,22 @@ def parse_days(value: str) -> tuple[int, ...]:
             raise UsageError(messages.not_a_day_range(part))
         days.update(range(first, last + 1))
     return tuple(sorted(days))
+
+
+def parse_confirm(text: str, verb: str) -> bool:
+    """Nothing (ask first) or the word `confirm` (go ahead); anything else is refused."""
+    if not text:
+        return False
+    if text.lower() == messages.CONFIRM_WORD:
+        return True
+    raise usage_error(messages.not_confirm(text, verb))
+
+
+def parse_forget(text: str) -> Forget:
+    """`<member> [confirm]`: the member as `/quiz stats` takes it (a name may have spaces)."""
+    who, _, last = text.rpartition(" ")
+    if last.lower() != messages.CONFIRM_WORD:
+        who, last = text, ""
+    if not who.strip():
+        raise usage_error(messages.FORGET_WHO)
+    return Forget(who.strip(), bool(last))

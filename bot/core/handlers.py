@@ -178,3 +178,38 @@ async def resume(service: QuizService, command: cmd.Resume, inv: Invocation) -> 
 async def skip(service: QuizService, command: cmd.Skip, inv: Invocation) -> Reply:
     skipped, paused = await service.skip_next(inv)
     return Reply(messages.skip_text(skipped, paused))
+
+
+# --- members' rights: export, forget-me, and forget for admins ------------------------
+
+
+@handles(cmd.Export)
+async def export(service: QuizService, command: cmd.Export, inv: Invocation) -> Reply:
+    document = await service.export_member(inv.member)
+    if document is None:
+        return Reply(messages.NOTHING_STORED)
+    return Reply(messages.export_summary(document.data), document)
+
+
+@handles(cmd.ForgetMe)
+async def forget_me(service: QuizService, command: cmd.ForgetMe, inv: Invocation) -> Reply:
+    if not command.confirm:
+        data = await service.repo.member_data(inv.member)
+        if data.empty:
+            return Reply(messages.NOTHING_TO_FORGET)
+        return Reply(messages.forget_me_confirm(data), data)
+    result = await service.forget_member(inv.member)
+    if result.nothing:
+        return Reply(messages.NOTHING_TO_FORGET)
+    return Reply(messages.forgot_you(result), result)
+
+
+@handles(cmd.Forget, admin=True)
+async def forget(service: QuizService, command: cmd.Forget, inv: Invocation) -> Reply:
+    data = await service.member_to_forget(inv.channel, command.member)
+    if data.empty:
+        return Reply(messages.nothing_stored_about(command.member))
+    if not command.confirm:
+        return Reply(messages.forget_confirm(data), data)
+    result = await service.forget_member(data.member)
+    return Reply(messages.forgot_member(result), result)

@@ -21,9 +21,11 @@ from bot.core.models import (
     BoardEntry,
     ChannelSettings,
     DrillResult,
+    Forgotten,
     Group,
     Leaderboard,
     LowBank,
+    MemberData,
     MemberStats,
     Period,
     PlanStatus,
@@ -59,11 +61,14 @@ Daily Drill commands:
 `/quiz topics`: the topics in the bank
 `/quiz remind on|off`: a private reminder an hour before close if you haven't answered
 `/quiz plan`: where this channel is in the 4-week study plan
+`/quiz export`: everything stored about you here, as a JSON file
+`/quiz forget-me`: delete everything stored about you here
 `/quiz help`: this message
 Admins: `/quiz setup [time:HH:MM] [tz:Area/City] [topics:a,b] [reveal:immediate|at_close] \
 [close:HH:MM|none] [days:mon-fri|daily|mon,wed,fri] \
 [plan:4-week|4-week-once|none] [start:YYYY-MM-DD]`
-`/quiz post-now`, `/quiz close-now`, `/quiz pause`, `/quiz resume`, `/quiz skip`"""
+`/quiz post-now`, `/quiz close-now`, `/quiz pause`, `/quiz resume`, `/quiz skip`
+`/quiz forget <member>`: delete a member's data (one who left)"""
 
 
 def format_days(days: tuple[int, ...]) -> str:
@@ -761,6 +766,9 @@ SLASH_DESCRIPTIONS = {
     "skip": "Admins: skip the next post",
     "remind": "A private reminder an hour before close, if you haven't answered",
     "plan": "Where this channel is in the 4-week study plan",
+    "export": "Everything stored about you here, as a JSON file",
+    "forget-me": "Delete everything stored about you here",
+    "forget": "Admins: delete a member's data (one who left)",
 }
 # The hint under each option of those commands.
 SLASH_OPTIONS = {
@@ -785,6 +793,11 @@ SLASH_OPTIONS = {
         "days": "Posting days: mon-fri, daily, or a list like mon,wed,fri",
         "plan": "Follow the 4-week interview study plan, once or repeating, or none",
         "start": "The plan's first day, YYYY-MM-DD (today if left out)",
+    },
+    "forget-me": {"confirm": "True deletes now; left out, you see what would go first"},
+    "forget": {
+        "member": "Whose data to delete (someone who left: paste their user id)",
+        "confirm": "True deletes now; left out, you see what would go first",
     },
 }
 # The study plans as the setup picker lists them.
@@ -828,3 +841,93 @@ NOT_A_DIRECTORY = "is not a directory"
 def not_installed(workspace_id: str) -> str:
     """Why a Slack post failed, as told to the channel's admin."""
     return f"the app is not installed in workspace {workspace_id}"
+
+
+# --- members' rights: /quiz export, /quiz forget-me and /quiz forget ---------------------
+
+CONFIRM_WORD = "confirm"
+FORGET_BUTTON = "Delete it all"
+NOTHING_STORED = "Nothing is stored about you in this workspace."
+NOTHING_TO_FORGET = "Nothing is stored about you in this workspace: there is nothing to delete."
+FORGET_WHO = "Say whose data to delete: `/quiz forget @member`."
+EXPORT_ATTACHED = "The JSON file is attached; only you can see it."
+EXPORT_SENT_DM = "I sent you the JSON file in a direct message (the app's Messages tab)."
+EXPORT_UPLOAD_FAILED = (
+    "I couldn't send you the file: the app may lack the files:write and im:write scopes. "
+    "Ask an admin to reinstall it."
+)
+
+
+def _count(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else (many or one + 's')}"
+
+
+def _stored_summary(data: MemberData) -> str:
+    """What is stored, counted: answers, topics, streaks, groups, and other records."""
+    parts = [
+        _count(len(data.attempts), "answer"),
+        f"stats in {_count(len(data.topics), 'topic')}",
+        _count(len(data.streaks), "streak"),
+        _count(len(data.groups), "study group membership"),
+    ]
+    if data.setup_channels:
+        parts.append(f"the admin contact of {_count(len(data.setup_channels), 'channel')}")
+    others = sum(len(extra.rows) for extra in data.extra) + len(data.slack_installs)
+    if others:
+        parts.append(_count(others, "other record"))
+    return ", ".join(parts)
+
+
+def not_confirm(word: str, command: str) -> str:
+    return f"`{echo(word, 40)}` isn't `{CONFIRM_WORD}`: `/quiz {command} {CONFIRM_WORD}` deletes."
+
+
+def export_summary(data: MemberData) -> str:
+    return f"Everything Daily Drill stores about you in this workspace: {_stored_summary(data)}."
+
+
+def export_written(path: str) -> str:
+    return f"The JSON file is at `{path}`; only you should read it."
+
+
+def forget_me_confirm(data: MemberData) -> str:
+    return (
+        f"This deletes everything stored about you in this workspace: "
+        f"{_stored_summary(data)}. Leaderboards, ranks and weekly boards are recomputed "
+        f"without you. It can't be undone: run `/quiz export` first for a copy.\n"
+        f"To go ahead: `/quiz forget-me {CONFIRM_WORD}`"
+    )
+
+
+def forgot_you(result: Forgotten) -> str:
+    return (
+        f"Done: everything stored about you in this workspace is deleted "
+        f"({_count(result.attempts, 'answer')}, "
+        f"{_count(result.groups, 'study group membership')}). "
+        f"If you answer again, a new record starts."
+    )
+
+
+def forget_confirm(data: MemberData) -> str:
+    who = data.member
+    name = echo(who.display_name or who.user_id, 60)
+    return (
+        f"This deletes everything stored about {name} (`{who.user_id}`) in this workspace: "
+        f"{_stored_summary(data)}. Leaderboards, ranks and weekly boards are recomputed "
+        f"without them. It can't be undone.\n"
+        f"To go ahead: `/quiz forget {who.user_id} {CONFIRM_WORD}`"
+    )
+
+
+def forgot_member(result: Forgotten) -> str:
+    who = result.member
+    name = echo(who.display_name or who.user_id, 60)
+    return (
+        f"Deleted everything stored about {name} (`{who.user_id}`) in this workspace "
+        f"({_count(result.attempts, 'answer')}, "
+        f"{_count(result.groups, 'study group membership')})."
+    )
+
+
+def nothing_stored_about(name: str) -> str:
+    return f"Nothing is stored about {echo(name, 60)} in this workspace."

@@ -454,3 +454,104 @@ class PlanStatus:
     next_start: date | None = None  # the local date the coming week (or all topics) begins
     next_topics: tuple[tuple[str, int], ...] = ()
     low_bank: LowBank | None = None
+
+
+# --- members' rights: what /quiz export hands over and /quiz forget-me deletes ---------
+
+
+@dataclass(frozen=True)
+class AttemptRecord:
+    """One stored answer. An answer to an at_close drill that is still open is `pending`:
+    its verdict, score and points stay hidden until the reveal, in an export too."""
+
+    question_id: str
+    topic: str
+    answer: str
+    normalized: str
+    answered_at: datetime
+    latency_ms: int
+    channel_id: str | None  # None for practice
+    drill_date: date | None
+    pending: bool
+    verdict: Verdict | None
+    score: float | None
+    points: int | None
+
+
+@dataclass(frozen=True)
+class ScoreTotal:
+    period: Period
+    period_key: str
+    points: int
+    answered: int
+    correct: int
+
+
+@dataclass(frozen=True)
+class StreakRecord:
+    channel_id: str
+    current: int
+    best: int
+    last_date: date
+    freezes: int
+
+
+@dataclass(frozen=True)
+class GroupMembership:
+    name: str
+    joined_at: datetime
+    created_it: bool
+
+
+@dataclass(frozen=True)
+class ExtraRows:
+    """Rows of a per-member table this code does not know by name (one added by a later
+    migration): its columns and values as stored, the member's own id left out."""
+
+    table: str
+    rows: tuple[tuple[tuple[str, object], ...], ...]
+
+
+@dataclass(frozen=True)
+class MemberData:
+    """Everything stored about one member in one workspace."""
+
+    member: MemberRef
+    first_seen: datetime | None  # None: no member row (only other traces, if any)
+    attempts: tuple[AttemptRecord, ...] = ()
+    totals: tuple[ScoreTotal, ...] = ()
+    topics: tuple[TopicStat, ...] = ()
+    streaks: tuple[StreakRecord, ...] = ()
+    groups: tuple[GroupMembership, ...] = ()
+    setup_channels: tuple[str, ...] = ()  # channels whose failures are reported to them
+    slack_installs: tuple[datetime, ...] = ()  # when they installed the Slack app
+    extra: tuple[ExtraRows, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return self.first_seen is None and not (
+            self.setup_channels or self.slack_installs or self.extra
+        )
+
+
+@dataclass(frozen=True)
+class MemberExport:
+    """The JSON document /quiz export sends, and the data it was made from."""
+
+    filename: str
+    document: str
+    data: MemberData
+
+
+@dataclass(frozen=True)
+class Forgotten:
+    """What forgetting a member deleted; all zero when nothing was stored."""
+
+    member: MemberRef
+    attempts: int
+    groups: int
+    rows: int  # every row deleted or cleared, attempts and groups included
+
+    @property
+    def nothing(self) -> bool:
+        return self.rows == 0

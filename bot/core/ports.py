@@ -17,10 +17,12 @@ from bot.core.models import (
     DrillPost,
     DrillResult,
     DrillState,
+    Forgotten,
     Group,
     GroupStanding,
     Leaderboard,
     LowBank,
+    MemberData,
     MemberRef,
     OutboxItem,
     OutboxState,
@@ -261,3 +263,14 @@ class Repository(Protocol):
     async def queue_reminders(self, now: datetime, lead: timedelta) -> int: ...
 
     async def has_answered(self, drill_id: int, user_id: str) -> bool: ...
+
+    # --- members' rights ---------------------------------------------------------------
+
+    async def member_data(self, member: MemberRef) -> MemberData:
+        """Everything stored about the member in its workspace (for /quiz export)."""
+        ...
+
+    async def forget_member(self, member: MemberRef) -> Forgotten:
+        """Delete every row holding the member's id in its workspace, aggregates kept
+        true, in one transaction (for /quiz forget-me and /quiz forget)."""
+        ...

@@ -33,8 +33,11 @@ from bot.core.models import (
     DrillPost,
     DrillResult,
     DrillState,
+    Forgotten,
     Leaderboard,
     LowBank,
+    MemberData,
+    MemberExport,
     MemberRef,
     MemberStats,
     OutboxItem,
@@ -59,6 +62,7 @@ from bot.core.picking import (
     week_topics,
 )
 from bot.core.ports import Clock, Delivery, Publisher, Repository
+from bot.core.privacy import member_export
 from bot.core.schedule import (
     close_for,
     is_skipped,
@@ -839,6 +843,26 @@ class QuizService:
     ) -> Leaderboard:
         entries, mine, total = await self.repo.board(caller, period, key, group, BOARD_SIZE)
         return Leaderboard(period, key, group, tuple(entries), mine, total)
+
+    # --- members' rights: /quiz export, /quiz forget-me, /quiz forget ------------------------
+
+    async def export_member(self, member: MemberRef) -> MemberExport | None:
+        """The member's JSON document for this workspace; None when nothing is stored."""
+        data = await self.repo.member_data(member)
+        if data.empty:
+            return None
+        return member_export(data, self.clock.now())
+
+    async def member_to_forget(self, channel: ChannelRef, target: str) -> MemberData:
+        """What is stored about the member `target` names (as `/quiz stats` reads it: a
+        mention, a user id or a name). A member who left may have no member row but still
+        be a channel's setup contact, so an unknown mention is looked up by its id."""
+        found = await self.repo.find_member(channel, member_key(target))
+        member = found or MemberRef(channel.platform, channel.workspace_id, member_key(target))
+        return await self.repo.member_data(member)
+
+    async def forget_member(self, member: MemberRef) -> Forgotten:
+        return await self.repo.forget_member(member)
 
 
 def dm_key_for(item: OutboxItem) -> str | None:

@@ -21,6 +21,7 @@ from bot.core import messages
 from bot.core.models import Period
 from bot.core.service import Reply
 from bot.core.zones import canonical_zones
+from bot.discord_adapter.forget import forget_reply
 from bot.discord_adapter.invite import missing_permissions
 from bot.discord_adapter.render import (
     CHOICE_LIMIT,
@@ -280,5 +281,24 @@ def quiz_group() -> app_commands.Group:
     @quiz.command(name="skip", description=messages.SLASH_DESCRIPTIONS["skip"])
     async def skip(interaction: discord.Interaction) -> None:
         await run(interaction, "skip", cmd.Skip)
+
+    # --- members' rights -----------------------------------------------------------
+
+    @quiz.command(name="export", description=messages.SLASH_DESCRIPTIONS["export"])
+    async def export(interaction: discord.Interaction) -> None:
+        await run(interaction, "export", cmd.Export)
+
+    @quiz.command(name="forget-me", description=messages.SLASH_DESCRIPTIONS["forget-me"])
+    @app_commands.describe(**messages.SLASH_OPTIONS["forget-me"])
+    async def forget_me(interaction: discord.Interaction, confirm: bool = False) -> None:
+        await run(interaction, "forget-me", lambda: cmd.ForgetMe(confirm), forget_reply)
+
+    # A user, not a member: someone who left the server is no member any more.
+    @quiz.command(name="forget", description=messages.SLASH_DESCRIPTIONS["forget"])
+    @app_commands.describe(**messages.SLASH_OPTIONS["forget"])
+    async def forget(
+        interaction: discord.Interaction, member: discord.User, confirm: bool = False
+    ) -> None:
+        await run(interaction, "forget", lambda: cmd.Forget(member.mention, confirm), forget_reply)
 
     return quiz

@@ -38,8 +38,9 @@ log = logging.getLogger(__name__)
 COMMAND = commands.COMMAND
 EVENTS = (events.HOME_OPENED, *events.UNINSTALL_EVENTS)
 # Only what the app calls: commands (/quiz), chat:write (posts, updates, ephemerals and
-# DMs to the app's Messages tab), users:read (users.info for admins and names).
-BOT_SCOPES = ("commands", "chat:write", "users:read")
+# DMs to the app's Messages tab), users:read (users.info for admins and names), and for
+# /quiz export's file in a DM: im:write (conversations.open) and files:write (the upload).
+BOT_SCOPES = ("commands", "chat:write", "users:read", "im:write", "files:write")
 EVENTS_PATH = "/slack/events"
 INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = "/slack/oauth_redirect"

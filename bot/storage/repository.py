@@ -14,15 +14,20 @@ from bot.core.errors import GroupExists, NotSetUp, UnknownGroup
 from bot.core.models import (
     AnswerCount,
     Attempt,
+    AttemptRecord,
     BoardEntry,
     ChannelRef,
     ChannelSettings,
     Drill,
     DrillState,
+    ExtraRows,
+    Forgotten,
     Grade,
     Group,
+    GroupMembership,
     GroupStanding,
     LowBank,
+    MemberData,
     MemberRef,
     OutboxItem,
     OutboxKind,
@@ -31,7 +36,9 @@ from bot.core.models import (
     PostClaim,
     Question,
     RevealMode,
+    ScoreTotal,
     Streak,
+    StreakRecord,
     StudyPlan,
     TopicStat,
     Verdict,
@@ -1371,3 +1378,216 @@ class SqliteRepository:
                 (channel.platform, channel.workspace_id, channel.channel_id),
             )
         return (_dt(row[0]), _dt(row[1])) if row else (None, None)
+
+    # --- members' rights: /quiz export and /quiz forget-me ---------------------------------
+
+    # The tables whose rows `member_data` reads by name; any other table with a member_id
+    # column (one a later migration adds) is exported as it is stored, and every one of
+    # them is emptied of the member by `forget_member`.
+    _KNOWN_MEMBER_TABLES = frozenset(
+        {"attempts", "score_totals", "topic_stats", "streaks", "group_members"}
+    )
+    # Slack's installation store (0002) keeps the installing user's id: their install
+    # record goes with them; the workspace's bot token is kept apart and stays.
+    _SLACK = "slack"
+
+    @staticmethod
+    async def _member_tables(conn: aiosqlite.Connection) -> list[str]:
+        """Every table with a member_id column, from the schema itself."""
+        rows = await conn.execute_fetchall(
+            """SELECT m.name FROM sqlite_master m, pragma_table_info(m.name) p
+               WHERE m.type = 'table' AND p.name = 'member_id' ORDER BY m.name"""
+        )
+        return [row[0] for row in rows]
+
+    @staticmethod
+    def _quoted(name: str) -> str:
+        return '"' + name.replace('"', '""') + '"'
+
+    async def member_data(self, member: MemberRef) -> MemberData:
+        """Everything stored about the member in its workspace, read in one snapshot."""
+        async with self.db.reading() as conn:
+            row = await self._one(
+                conn,
+                """SELECT id, display_name, created_at FROM members
+                   WHERE platform = ? AND workspace_id = ? AND user_id = ?""",
+                (member.platform, member.workspace_id, member.user_id),
+            )
+            setup = await self._all(
+                conn,
+                """SELECT channel_id FROM channels
+                   WHERE platform = ? AND workspace_id = ? AND admin_user_id = ? ORDER BY id""",
+                (member.platform, member.workspace_id, member.user_id),
+            )
+            installs = await self._slack_installs(conn, member, "installed_at")
+            if row is None:
+                return MemberData(
+                    member,
+                    None,
+                    setup_channels=tuple(r[0] for r in setup),
+                    slack_installs=tuple(datetime.fromisoformat(r[0]) for r in installs),
+                )
+            member_id = row["id"]
+            attempts = await self._all(
+                conn,
+                """SELECT a.question_id, a.topic, a.answer, a.normalized, a.answered_at,
+                          a.latency_ms, c.channel_id, d.local_date, a.counted, a.verdict,
+                          a.score, a.points
+                   FROM attempts a LEFT JOIN drills d ON d.id = a.drill_id
+                   LEFT JOIN channels c ON c.id = d.channel_id
+                   WHERE a.member_id = ? ORDER BY a.answered_at, a.id""",
+                (member_id,),
+            )
+            totals = await self._all(
+                conn,
+                """SELECT period, period_key, points, answered, correct FROM score_totals
+                   WHERE member_id = ? ORDER BY period, period_key""",
+                (member_id,),
+            )
+            topics = await self._all(
+                conn,
+                """SELECT topic, answered, correct FROM topic_stats
+                   WHERE member_id = ? ORDER BY topic""",
+                (member_id,),
+            )
+            streaks = await self._all(
+                conn,
+                """SELECT c.channel_id, s.current, s.best, s.last_date, s.freezes
+                   FROM streaks s JOIN channels c ON c.id = s.channel_id
+                   WHERE s.member_id = ? ORDER BY c.channel_id""",
+                (member_id,),
+            )
+            groups = await self._all(
+                conn,
+                """SELECT g.name, gm.joined_at, g.created_by = gm.member_id
+                   FROM group_members gm JOIN study_groups g ON g.id = gm.group_id
+                   WHERE gm.member_id = ? ORDER BY g.name_key""",
+                (member_id,),
+            )
+            extra = []
+            for table in await self._member_tables(conn):
+                if table in self._KNOWN_MEMBER_TABLES:
+                    continue
+                rows = await self._all(
+                    conn, f"SELECT * FROM {self._quoted(table)} WHERE member_id = ?", (member_id,)
+                )
+                if rows:
+                    kept = tuple(
+                        tuple(
+                            (key, value)
+                            for key, value in zip(r.keys(), r, strict=True)
+                            if key != "member_id"
+                        )
+                        for r in rows
+                    )
+                    extra.append(ExtraRows(table, kept))
+        return MemberData(
+            member=replace(member, display_name=row["display_name"] or member.display_name),
+            first_seen=datetime.fromisoformat(row["created_at"]),
+            attempts=tuple(self._attempt_record(r) for r in attempts),
+            totals=tuple(ScoreTotal(Period(r[0]), r[1], r[2], r[3], r[4]) for r in totals),
+            topics=tuple(TopicStat(r[0], r[1], r[2]) for r in topics),
+            streaks=tuple(
+                StreakRecord(r[0], r[1], r[2], date.fromisoformat(r[3]), r[4]) for r in streaks
+            ),
+            groups=tuple(
+                GroupMembership(r[0], datetime.fromisoformat(r[1]), bool(r[2])) for r in groups
+            ),
+            setup_channels=tuple(r[0] for r in setup),
+            slack_installs=tuple(datetime.fromisoformat(r[0]) for r in installs),
+            extra=tuple(extra),
+        )
+
+    @staticmethod
+    def _attempt_record(row: aiosqlite.Row) -> AttemptRecord:
+        pending = not row["counted"]
+        return AttemptRecord(
+            question_id=row["question_id"],
+            topic=row["topic"],
+            answer=row["answer"],
+            normalized=row["normalized"],
+            answered_at=datetime.fromisoformat(row["answered_at"]),
+            latency_ms=row["latency_ms"],
+            channel_id=row["channel_id"],
+            drill_date=date.fromisoformat(row["local_date"]) if row["local_date"] else None,
+            pending=pending,
+            verdict=None if pending else Verdict(row["verdict"]),
+            score=None if pending else row["score"],
+            points=None if pending else row["points"],
+        )
+
+    async def _slack_installs(
+        self, conn: aiosqlite.Connection, member: MemberRef, columns: str
+    ) -> Iterable[aiosqlite.Row]:
+        if member.platform != self._SLACK:
+            return ()
+        return await self._all(
+            conn,
+            f"""SELECT {columns} FROM slack_installations WHERE team_id = ? AND user_id = ?
+                ORDER BY installed_at""",
+            (member.workspace_id, member.user_id),
+        )
+
+    async def forget_member(self, member: MemberRef) -> Forgotten:
+        """Delete every row holding the member's id in its workspace, in one transaction.
+
+        Attempts go first, so the delete triggers (0010) take them out of score_totals,
+        topic_stats and, through those, the points histogram: the others' boards, ranks
+        and weekly boards read what a recomputation from the remaining attempts gives.
+        Then group memberships (a group left empty goes, as when its last member leaves),
+        every other table with a member_id column, the member row, the channels' record
+        of who ran setup, and a Slack install record of theirs. A second call finds
+        nothing and returns all zeros.
+        """
+        async with self.db.transaction() as conn:
+            member_id = await self._member_id(conn, member)
+            attempts = groups = rows = 0
+            if member_id is not None:
+                cursor = await conn.execute(
+                    "DELETE FROM attempts WHERE member_id = ?", (member_id,)
+                )
+                attempts = cursor.rowcount
+                joined = await self._all(
+                    conn, "SELECT group_id FROM group_members WHERE member_id = ?", (member_id,)
+                )
+                cursor = await conn.execute(
+                    "DELETE FROM group_members WHERE member_id = ?", (member_id,)
+                )
+                groups = cursor.rowcount
+                await conn.executemany(
+                    """DELETE FROM study_groups WHERE id = ?
+                       AND NOT EXISTS (SELECT 1 FROM group_members WHERE group_id = ?)""",
+                    [(g[0], g[0]) for g in joined],
+                )
+                cursor = await conn.execute(
+                    "UPDATE study_groups SET created_by = NULL WHERE created_by = ?", (member_id,)
+                )
+                rows += cursor.rowcount
+                for table in await self._member_tables(conn):
+                    cursor = await conn.execute(
+                        f"DELETE FROM {self._quoted(table)} WHERE member_id = ?", (member_id,)
+                    )
+                    rows += cursor.rowcount
+                cursor = await conn.execute("DELETE FROM members WHERE id = ?", (member_id,))
+                rows += cursor.rowcount
+            cursor = await conn.execute(
+                """UPDATE channels SET admin_user_id = NULL
+                   WHERE platform = ? AND workspace_id = ? AND admin_user_id = ?""",
+                (member.platform, member.workspace_id, member.user_id),
+            )
+            rows += cursor.rowcount
+            if member.platform == self._SLACK:
+                cursor = await conn.execute(
+                    "DELETE FROM slack_installations WHERE team_id = ? AND user_id = ?",
+                    (member.workspace_id, member.user_id),
+                )
+                rows += cursor.rowcount
+        log.info(  # no user id: the log must not keep what was just forgotten
+            "forgot a member of %s/%s: %d attempts, %d groups, %d rows",
+            member.platform,
+            member.workspace_id,
+            attempts,
+            groups,
+            rows + attempts + groups,
+        )
+        return Forgotten(member, attempts, groups, rows + attempts + groups)
