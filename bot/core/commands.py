@@ -110,6 +110,30 @@ class GroupList:
     pass
 
 
+# --- practice (FSRS spaced repetition); parsed by parse_practice at the end -------------
+
+
+@dataclass(frozen=True)
+class Goal:
+    """`/quiz goal N` sets the daily practice goal; without N it shows it."""
+
+    goal: int | None = None
+
+
+@dataclass(frozen=True)
+class Practice:
+    """Start (or resume) a practice session; `restart` (`new`) stops the open one first."""
+
+    topic: str | None = None
+    count: int | None = None
+    restart: bool = False
+
+
+@dataclass(frozen=True)
+class PracticeStop:
+    pass
+
+
 Command = (
     Help
     | Topics
@@ -126,6 +150,9 @@ Command = (
     | GroupJoin
     | GroupLeave
     | GroupList
+    | Goal
+    | Practice
+    | PracticeStop
 )
 _NO_ARGS = {
     "help": Help,
@@ -178,6 +205,8 @@ def parse(text: str) -> Command:
         return _parse_group(rest.split())
     if verb == "setup":
         return parse_setup(rest.split())
+    if verb in PRACTICE_VERBS:
+        return parse_practice(verb, rest.split())
     raise usage_error(messages.unknown_command(verb))
 
 
@@ -294,3 +323,57 @@ def parse_days(value: str) -> tuple[int, ...]:
             raise UsageError(messages.not_a_day_range(part))
         days.update(range(first, last + 1))
     return tuple(sorted(days))
+
+
+# --- practice (FSRS spaced repetition) ------------------------------------------------
+
+DEFAULT_GOAL = 8
+GOAL_RANGE = range(6, 21)
+PRACTICE_COUNT = range(1, 31)
+PRACTICE_VERBS = ("practice", "goal")
+
+
+def parse_practice(verb: str, args: list[str]) -> Goal | Practice | PracticeStop:
+    """`goal [N]`, `practice [new] [topic] [count]` (any order) and `practice stop`."""
+    if verb == "goal":
+        if not args:
+            return Goal()
+        if len(args) > 1:
+            raise usage_error(messages.GOAL_RULE)
+        return Goal(parse_goal(args[0]))
+    words = [arg.lower() for arg in args]
+    if "stop" in words:
+        if len(words) > 1:
+            raise usage_error(messages.PRACTICE_STOP_ALONE)
+        return PracticeStop()
+    topic: str | None = None
+    count: int | None = None
+    restart = False
+    for word in words:
+        if word == "new":
+            if restart:
+                raise usage_error(messages.given_twice("new"))
+            restart = True
+        elif word.isdigit() or word.lstrip("-+").isdigit():
+            if count is not None:
+                raise usage_error(messages.given_twice("count"))
+            count = parse_practice_count(word)
+        elif topic is None:
+            topic = word
+        else:
+            raise usage_error(messages.one_practice_topic(word))
+    return Practice(topic, count, restart)
+
+
+def parse_goal(value: str) -> int:
+    text = value.strip()
+    if not text.isdigit() or int(text) not in GOAL_RANGE:
+        raise UsageError(messages.not_a_goal(text))
+    return int(text)
+
+
+def parse_practice_count(value: str) -> int:
+    text = value.strip()
+    if not text.isdigit() or int(text) not in PRACTICE_COUNT:
+        raise UsageError(messages.not_a_practice_count(text))
+    return int(text)
