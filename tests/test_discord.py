@@ -516,6 +516,7 @@ async def test_commands_sync_once_and_again_only_when_the_tree_changes(
     assert names == {
         *("help", "topics", "stats", "leaderboard", "answer", "group", "setup"),
         *("post-now", "close-now", "pause", "resume", "skip"),
+        *("practice", "goal"),
     }
     stored = (tmp_path / HASH_FILE).read_text()
 

@@ -54,7 +54,8 @@ async def run(service: QuizService, text: str, who: MemberRef = ALICE):
 
 def right_answer(service: QuizService, question_id: str) -> str:
     question = service.question(question_id)
-    return RIGHT.get(question_id) or " ".join(question.correct_letters) or question.reference
+    good = [example.answer for example in question.examples if example.label is Verdict.GOOD]
+    return RIGHT.get(question_id) or " ".join(question.correct_letters) or good[0]
 
 
 def wrong_answer(service: QuizService, question_id: str) -> str:

@@ -828,6 +828,18 @@ class QuizService:
         )
         return await self._turn(inv, after, answered)
 
+    async def answer_practice_form(
+        self, inv: Invocation, session_id: int, position: int, text: str
+    ) -> PracticeTurn:
+        """An answer from a form opened for one item (a Discord modal): refused unless that
+        item is still the one the member is on, so a stale form never answers the next."""
+        session = await self.repo.open_practice(inv.member)
+        if session is None or session.id != session_id:
+            raise NotFound(messages.PRACTICE_FORM_STALE)
+        if session.current is None or session.current.position != position:
+            raise AlreadyAnswered(messages.PRACTICE_ALREADY_ANSWERED)
+        return await self.answer_practice(inv, session, text)
+
     async def stop_practice(self, member: MemberRef) -> bool:
         return await self.repo.stop_practice(member, self.clock.now())
 
