@@ -6,6 +6,10 @@
 --   "what is due" is an indexed range read. A card is reviewed in the transaction that
 --   stores the answer grading it: a daily-drill attempt or a practice answer. A repeated
 --   answer (the attempt's or the practice item's unique key) reviews nothing.
+--   An answer to an open reveal:at_close drill is graded but not yet shown: its review
+--   waits in pending_card / pending_due (card and due_at stay as they were, NULL for a
+--   new card) and the close promotes it, in the transaction that counts the attempt, so
+--   "reviews due" in /quiz stats cannot give the verdict away before the reveal.
 -- members.practice_goal: the member's daily practice goal (/quiz goal), 6..20, default 8;
 --   it is also a new session's default length.
 -- practice_sessions: at most one 'open' session per member (practice_one_open), so two
@@ -22,13 +26,18 @@
 CREATE TABLE review_cards (
     member_id   INTEGER NOT NULL REFERENCES members (id) ON DELETE CASCADE,
     question_id TEXT NOT NULL REFERENCES questions (id),
-    card        TEXT NOT NULL,
-    due_at      TEXT NOT NULL,
-    reviews     INTEGER NOT NULL DEFAULT 1,
-    updated_at  TEXT NOT NULL,
+    card         TEXT,            -- NULL while the card's only review is pending
+    due_at       TEXT,
+    pending_card TEXT,
+    pending_due  TEXT,
+    reviews      INTEGER NOT NULL DEFAULT 0,  -- reviews that landed (not pending ones)
+    updated_at   TEXT NOT NULL,
+    CHECK ((card IS NULL) = (due_at IS NULL)),
+    CHECK ((pending_card IS NULL) = (pending_due IS NULL)),
+    CHECK (card IS NOT NULL OR pending_card IS NOT NULL),
     PRIMARY KEY (member_id, question_id)
 ) WITHOUT ROWID;
-CREATE INDEX review_cards_due ON review_cards (member_id, due_at);
+CREATE INDEX review_cards_due ON review_cards (member_id, due_at) WHERE due_at IS NOT NULL;
 
 ALTER TABLE members ADD COLUMN practice_goal INTEGER NOT NULL DEFAULT 8
     CHECK (practice_goal BETWEEN 6 AND 20);

@@ -297,6 +297,24 @@ async def test_a_daily_answer_reviews_the_card_as_fsrs_says(service, admin, cloc
     assert Card.from_json(await service.repo.card_of(ALICE, question_id)).due == stored.due
 
 
+async def test_an_at_close_answer_reviews_its_card_only_at_the_reveal(
+    service, admin, clock, publisher
+):
+    await setup_channel(service, admin, "reveal:at_close")
+    drill_id = await post(service, admin)
+    answered_at = clock.advance(minutes=3)
+    await service.submit_answer(ALICE, drill_id, wrong_letter(publisher))
+    question_id = publisher.posts[-1].question.id
+    assert await service.repo.card_of(ALICE, question_id) is None
+    hidden = (await service.member_stats(ALICE, admin.channel)).reviews
+    assert (hidden.due_today, hidden.next_due) == (0, None)
+    clock.advance(hours=2)
+    await service.close_now(admin.channel)
+    card = Card.from_json(await service.repo.card_of(ALICE, question_id))
+    assert card.due == answered_at + timedelta(minutes=1)  # reviewed as of the answer
+    assert (await service.member_stats(ALICE, admin.channel)).reviews.due_today == 1
+
+
 async def test_stats_show_reviews_due_today_and_the_next_due_date(service, clock):
     assert "Reviews: none yet" in (await run(service, "/quiz stats")).text
     turn = (await run(service, "/quiz practice testing 2")).data

@@ -384,6 +384,7 @@ class SqliteRepository:
                 return False
             changed = cursor.rowcount == 1
             if changed and to_state is DrillState.CLOSED:
+                await self._land_held_reviews(conn, drill_id)
                 await conn.execute(
                     "UPDATE attempts SET counted = 1 WHERE drill_id = ? AND counted = 0",
                     (drill_id,),
@@ -466,7 +467,8 @@ class SqliteRepository:
 
         An answer to an open at_close drill is stored uncounted: the close counts it.
         With `review`, the member's FSRS card for the question is reviewed in the same
-        transaction (a repeat reviews nothing).
+        transaction (a repeat reviews nothing); for an uncounted attempt the review is
+        held back until the close counts it.
 
         Returns (the stored attempt, created, the member's streak in the drill's channel).
         A repeat for the same drill and member (a double click, a retried delivery,
@@ -485,7 +487,7 @@ class SqliteRepository:
                                      FROM drills d JOIN channels c ON c.id = d.channel_id
                                      WHERE d.id = ?), 1))
                    ON CONFLICT (drill_id, member_id) DO NOTHING
-                   RETURNING id""",
+                   RETURNING id, counted""",
                 (
                     member_id,
                     attempt.drill_id,
@@ -512,7 +514,9 @@ class SqliteRepository:
                 )
                 return self._stored_attempt(attempt, existing), False, 0
             if review is not None:
-                await self._review_card(conn, member_id, attempt.question_id, review, now)
+                await self._review_card(
+                    conn, member_id, attempt.question_id, review, now, held=not row[1]
+                )
             streak = 0
             if attempt.drill_id is not None:
                 row = await self._one(
@@ -969,6 +973,7 @@ class SqliteRepository:
         )
         if row is None:
             return False
+        await self._land_held_reviews(conn, drill_id)
         await conn.execute(
             "UPDATE attempts SET counted = 1 WHERE drill_id = ? AND counted = 0", (drill_id,)
         )
@@ -1311,33 +1316,67 @@ class SqliteRepository:
         question_id: str,
         review: CardReview,
         stamp: str,
+        *,
+        held: bool = False,
     ) -> ReviewedCard:
         """Read the member's card, review it, write it back: inside the caller's
-        transaction, so no other writer sees or changes it in between."""
+        transaction, so no other writer sees or changes it in between. `held` (an answer
+        to an open at_close drill) writes the review as pending, for the close to promote."""
         row = await self._one(
             conn,
-            "SELECT card FROM review_cards WHERE member_id = ? AND question_id = ?",
+            """SELECT coalesce(pending_card, card) FROM review_cards
+               WHERE member_id = ? AND question_id = ?""",
             (member_id, question_id),
         )
         reviewed = review(row[0] if row else None)
-        await conn.execute(
-            """INSERT INTO review_cards (member_id, question_id, card, due_at, reviews, updated_at)
-               VALUES (?, ?, ?, ?, 1, ?)
-               ON CONFLICT (member_id, question_id) DO UPDATE SET
-                   card = excluded.card, due_at = excluded.due_at,
-                   reviews = reviews + 1, updated_at = excluded.updated_at""",
-            (member_id, question_id, reviewed.card, _utc(reviewed.due), stamp),
-        )
+        params = (member_id, question_id, reviewed.card, _utc(reviewed.due), stamp)
+        if held:
+            await conn.execute(
+                """INSERT INTO review_cards (member_id, question_id, pending_card, pending_due,
+                                             updated_at)
+                   VALUES (?, ?, ?, ?, ?)
+                   ON CONFLICT (member_id, question_id) DO UPDATE SET
+                       pending_card = excluded.pending_card, pending_due = excluded.pending_due,
+                       updated_at = excluded.updated_at""",
+                params,
+            )
+        else:
+            await conn.execute(
+                """INSERT INTO review_cards (member_id, question_id, card, due_at, reviews,
+                                             updated_at)
+                   VALUES (?, ?, ?, ?, 1, ?)
+                   ON CONFLICT (member_id, question_id) DO UPDATE SET
+                       card = excluded.card, due_at = excluded.due_at,
+                       pending_card = NULL, pending_due = NULL,
+                       reviews = reviews + 1, updated_at = excluded.updated_at""",
+                params,
+            )
         return reviewed
 
+    @staticmethod
+    async def _land_held_reviews(conn: aiosqlite.Connection, drill_id: int) -> None:
+        """The close of an at_close drill: the pending reviews of its uncounted attempts
+        become the cards (before the attempts are counted, in the same transaction)."""
+        await conn.execute(
+            """UPDATE review_cards SET card = pending_card, due_at = pending_due,
+                   pending_card = NULL, pending_due = NULL, reviews = reviews + 1
+               WHERE pending_card IS NOT NULL
+                 AND (member_id, question_id) IN (
+                     SELECT member_id, question_id FROM attempts
+                     WHERE drill_id = ? AND counted = 0)""",
+            (drill_id,),
+        )
+
     async def member_cards(self, member: MemberRef) -> list[tuple[str, datetime]]:
-        """The member's cards as (question id, due instant), soonest due first."""
+        """The member's cards as (question id, due instant), soonest due first (a card
+        whose only review is still held back by an at_close drill is not one yet)."""
         async with self.db.reading() as conn:
             rows = await self._all(
                 conn,
                 """SELECT r.question_id, r.due_at FROM review_cards r
                    JOIN members m ON m.id = r.member_id
                    WHERE m.platform = ? AND m.workspace_id = ? AND m.user_id = ?
+                     AND r.due_at IS NOT NULL
                    ORDER BY r.due_at, r.question_id""",
                 (member.platform, member.workspace_id, member.user_id),
             )
