@@ -487,7 +487,9 @@ class SqliteRepository:
                                      FROM drills d JOIN channels c ON c.id = d.channel_id
                                      WHERE d.id = ?), 1))
                    ON CONFLICT (drill_id, member_id) DO NOTHING
-                   RETURNING id, counted""",
+                   RETURNING id, counted,
+                             (SELECT coalesce(pending_card, card) FROM review_cards
+                              WHERE member_id = ? AND question_id = ?)""",
                 (
                     member_id,
                     attempt.drill_id,
@@ -503,6 +505,8 @@ class SqliteRepository:
                     period_key(Period.WEEK, local_date),
                     period_key(Period.MONTH, local_date),
                     attempt.drill_id,
+                    member_id,
+                    attempt.question_id,
                 ),
             )
             if row is None:
@@ -514,8 +518,9 @@ class SqliteRepository:
                 )
                 return self._stored_attempt(attempt, existing), False, 0
             if review is not None:
-                await self._review_card(
-                    conn, member_id, attempt.question_id, review, now, held=not row[1]
+                # The card came back with the insert: one round trip less on the hot path.
+                await self._write_card(
+                    conn, member_id, attempt.question_id, review(row[2]), now, held=not row[1]
                 )
             streak = 0
             if attempt.drill_id is not None:
@@ -1316,12 +1321,9 @@ class SqliteRepository:
         question_id: str,
         review: CardReview,
         stamp: str,
-        *,
-        held: bool = False,
     ) -> ReviewedCard:
         """Read the member's card, review it, write it back: inside the caller's
-        transaction, so no other writer sees or changes it in between. `held` (an answer
-        to an open at_close drill) writes the review as pending, for the close to promote."""
+        transaction, so no other writer sees or changes it in between."""
         row = await self._one(
             conn,
             """SELECT coalesce(pending_card, card) FROM review_cards
@@ -1329,6 +1331,21 @@ class SqliteRepository:
             (member_id, question_id),
         )
         reviewed = review(row[0] if row else None)
+        await self._write_card(conn, member_id, question_id, reviewed, stamp, held=False)
+        return reviewed
+
+    @staticmethod
+    async def _write_card(
+        conn: aiosqlite.Connection,
+        member_id: int,
+        question_id: str,
+        reviewed: ReviewedCard,
+        stamp: str,
+        *,
+        held: bool,
+    ) -> None:
+        """Store a reviewed card; `held` (an answer to an open at_close drill) stores it
+        as pending, for the close to land (_land_held_reviews)."""
         params = (member_id, question_id, reviewed.card, _utc(reviewed.due), stamp)
         if held:
             await conn.execute(
@@ -1351,7 +1368,6 @@ class SqliteRepository:
                        reviews = reviews + 1, updated_at = excluded.updated_at""",
                 params,
             )
-        return reviewed
 
     @staticmethod
     async def _land_held_reviews(conn: aiosqlite.Connection, drill_id: int) -> None:
