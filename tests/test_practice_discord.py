@@ -49,7 +49,7 @@ async def test_a_practice_session_over_discord_with_the_command_and_the_form(
     assert form["type"] == 9
     assert form["data"]["custom_id"] == f"practice:{session.id}:2:modal"
     stale = await fake.interact(modal_submit(f"practice:{session.id}:1:modal", "anything", PIA))
-    assert "just answered" in text_of(stale)
+    assert "already answered that practice question" in text_of(stale)
     done = await fake.interact(
         modal_submit(form["data"]["custom_id"], right_answer(service, second.question_id), PIA)
     )

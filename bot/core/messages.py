@@ -720,7 +720,9 @@ GOAL_RULE = "Your daily practice goal is a whole number from 6 to 20, like `/qui
 PRACTICE_STOP_ALONE = "`practice stop` takes no other options."
 NOTHING_TO_PRACTICE = "There's nothing to practise on that topic right now."
 NO_PRACTICE = "You have no practice session open: start one with `/quiz practice`."
-PRACTICE_ALREADY_ANSWERED = "You've just answered that practice question; here it goes on."
+PRACTICE_ALREADY_ANSWERED = (
+    "You've already answered that practice question. `/quiz practice` shows where you are."
+)
 PRACTICE_FORM_STALE = "That practice session has ended: `/quiz practice` starts a new one."
 PRACTICE_STOPPED = "Practice stopped. `/quiz answer` answers the daily question again."
 NO_PRACTICE_TO_STOP = "You have no practice session open."
@@ -763,12 +765,12 @@ def comes_back(seconds: float) -> str:
     """When a reviewed question is due again, as a member reads it."""
     minutes = max(1, round(seconds / 60))
     if minutes < 60:
-        return f"This one comes back in {minutes} minute{'s' if minutes != 1 else ''}."
+        return f"Next review: in {minutes} minute{'s' if minutes != 1 else ''}."
     hours = round(minutes / 60)
     if hours < 24:
-        return f"This one comes back in {hours} hour{'s' if hours != 1 else ''}."
+        return f"Next review: in {hours} hour{'s' if hours != 1 else ''}."
     days = round(hours / 24)
-    return f"This one comes back in {days} day{'s' if days != 1 else ''}."
+    return f"Next review: in {days} day{'s' if days != 1 else ''}."
 
 
 def practice_text(turn: PracticeTurn) -> str:
