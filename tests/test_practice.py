@@ -32,6 +32,7 @@ from bot.core.review import (
 )
 from bot.core.service import Invocation, QuizService
 from tests.conftest import member
+from tests.test_console import run_console
 from tests.test_service import correct_letter, post, setup_channel, wrong_letter
 
 ALICE = member("alice")
@@ -363,3 +364,16 @@ async def test_two_members_practise_on_their_own_cards(service):
     assert len(await service.repo.member_cards(ALICE)) == 1
     assert await service.repo.member_cards(bob) == []
     assert (await service.open_practice(bob)).id == bob_turn.session.id
+
+
+def test_practice_in_the_console_process_resumes_after_a_restart(tmp_path):
+    """`python -m bot console` fed by a pipe, twice on one database file."""
+    first = run_console(tmp_path, "/quiz goal 6\n/quiz practice testing 2\nA\n")
+    assert "[private to you] Practice 1/2 · testing" in first
+    assert "Practice 2/2 · testing" in first
+    assert "Correct!" in first or "Not quite. The answer is" in first
+    again = run_console(tmp_path, "/quiz practice\nA\n/quiz stats\n/quiz practice stop\n")
+    assert "Resuming your practice session at question 2 of 2." in again
+    assert "Practice done: " in again and "Today: 2 of your goal of 6." in again
+    assert "Points: 0 · rank: unranked" in again and "testing: " in again
+    assert "You have no practice session open." in again
