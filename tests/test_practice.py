@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 from datetime import UTC, datetime, timedelta
@@ -230,6 +231,17 @@ async def test_practice_new_starts_over_and_stop_ends_the_session(service):
     assert fresh.session.id != first.session.id and len(fresh.session.items) == 4
     assert "Practice stopped" in (await run(service, "/quiz practice stop")).text
     assert (await run(service, "/quiz practice stop")).text == "You have no practice session open."
+
+
+async def test_two_starts_at_once_leave_one_open_session(service):
+    one, two = await asyncio.gather(
+        run(service, "/quiz practice testing 2"), run(service, "/quiz practice typed 3")
+    )
+    assert one.data.session.id == two.data.session.id
+    assert [one.data.resumed, two.data.resumed].count(True) == 1
+    async with service.repo.db.reading() as conn:
+        rows = await conn.execute_fetchall("SELECT state FROM practice_sessions")
+    assert [row[0] for row in rows] == ["open"]
 
 
 async def test_practice_resumes_after_a_restart_on_the_same_database(config, clock):
