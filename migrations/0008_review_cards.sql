@@ -10,6 +10,8 @@
 --   waits in pending_card / pending_due (card and due_at stay as they were, NULL for a
 --   new card) and the close promotes it, in the transaction that counts the attempt, so
 --   "reviews due" in /quiz stats cannot give the verdict away before the reveal.
+--   Attempts from before this migration make no cards (FSRS needs each review's time
+--   and rating, computed in Python): a member's cards start with their next answers.
 -- members.practice_goal: the member's daily practice goal (/quiz goal), 6..20, default 8;
 --   it is also a new session's default length.
 -- practice_sessions: at most one 'open' session per member (practice_one_open), so two
