@@ -389,14 +389,11 @@ async def test_a_post_claimed_within_the_grace_uses_its_own_day_not_the_next(
 
 
 async def test_the_migration_reopens_drills_left_posting_with_an_unsure_post_row(db_url, tmp_path):
-    before, through_6 = tmp_path / "before", tmp_path / "through_6"
+    before = tmp_path / "before"
     before.mkdir()
-    through_6.mkdir()
     for migration in discover():
         if migration.version < 6:
             shutil.copy(migration.path, before / migration.path.name)
-        if migration.version <= 6:  # later migrations are not what this test is about
-            shutil.copy(migration.path, through_6 / migration.path.name)
     db = await Database.open(db_url)
     try:
         await migrate(db, before)
@@ -410,7 +407,7 @@ async def test_the_migration_reopens_drills_left_posting_with_an_unsure_post_row
             f" '{stamp}', '{stamp}')",
         ):
             await db.conn.execute(sql)
-        assert await migrate(db, through_6) == [6]
+        assert await migrate(db) == [m.version for m in discover() if m.version >= 6]
         drills = await db.conn.execute_fetchall("SELECT state FROM drills")
         outbox = await db.conn.execute_fetchall("SELECT key, state, unsure FROM outbox")
         assert [tuple(r) for r in drills] == [("open",)]
