@@ -51,7 +51,8 @@ DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 USAGE = """\
 Daily Drill commands:
-`/quiz answer <text>`: answer today's question (a letter for multiple choice)
+`/quiz answer <text>`: answer today's question (a letter for multiple choice), or your \
+practice question while a practice session is open
 `/quiz practice [topic] [count]`: a private practice session (spaced repetition); \
 `/quiz practice new` starts over, `/quiz practice stop` ends it
 `/quiz goal 6-20`: your daily practice goal (default 8)
