@@ -12,7 +12,7 @@ from fsrs import Card, Rating, Scheduler
 
 from bot.app import open_service
 from bot.console_adapter.console import CHANNEL, Console, member_named
-from bot.core import commands
+from bot.core import commands, messages
 from bot.core.errors import UsageError
 from bot.core.kinds import registry
 from bot.core.models import (
@@ -162,6 +162,12 @@ async def test_bad_practice_options_are_refused(service, text, problem):
     with pytest.raises(UsageError, match=problem):
         await run(service, text)
     assert await service.open_practice(ALICE) is None
+
+
+async def test_a_topic_with_fewer_questions_than_asked_gives_a_shorter_session(service):
+    turn = (await run(service, "/quiz practice select 10")).data
+    assert [item.topic for item in turn.session.items] == ["select", "select"]
+    assert "Practice 1/2 · select" in messages.practice_text(turn)
 
 
 async def test_an_unknown_practice_topic_is_refused(service):
@@ -338,14 +344,8 @@ async def test_stats_show_reviews_due_today_and_the_next_due_date(service, clock
     # The miss is due in minutes, the quick right answer (Easy) in days.
     assert stats.reviews.due_today == 1
     assert stats.reviews.next_due > clock.now() + timedelta(days=1)
-    text = messages_stats(stats)
+    text = messages.stats_text(stats)
     assert f"Reviews due today: 1 · next: {stats.reviews.next_due:%a %d %b}" in text
-
-
-def messages_stats(stats) -> str:
-    from bot.core import messages
-
-    return messages.stats_text(stats)
 
 
 # --- the console ----------------------------------------------------------------------------
