@@ -54,6 +54,7 @@ CREATE TABLE practice_sessions (
     finished_at TEXT
 );
 CREATE UNIQUE INDEX practice_one_open ON practice_sessions (member_id) WHERE state = 'open';
+CREATE INDEX practice_sessions_by_member ON practice_sessions (member_id, started_at);
 
 CREATE TABLE practice_items (
     session_id  INTEGER NOT NULL REFERENCES practice_sessions (id) ON DELETE CASCADE,
@@ -71,8 +72,6 @@ CREATE TABLE practice_items (
     PRIMARY KEY (session_id, position),
     UNIQUE (session_id, question_id)
 ) WITHOUT ROWID;
-CREATE INDEX practice_items_answered ON practice_items (answered_at)
-    WHERE answered_at IS NOT NULL;
 
 CREATE TRIGGER practice_items_topic_stats AFTER UPDATE OF answered_at ON practice_items
 WHEN OLD.answered_at IS NULL AND NEW.answered_at IS NOT NULL
