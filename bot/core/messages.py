@@ -624,7 +624,7 @@ CONSOLE_HELP = """\
 Console drill: type `/quiz help` for the commands.
   :as NAME   speak as another member (everyone is an admin here)
   :quit      leave (end of input works too)
-Any other text answers the open question."""
+Any other text answers the open question (your practice question while a session is open)."""
 CONSOLE_NAME_RULE = "Give a name: `:as alice` (letters, digits, spaces, . - _)."
 
 
