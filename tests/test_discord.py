@@ -519,7 +519,7 @@ async def test_commands_sync_once_and_again_only_when_the_tree_changes(
     assert names == {
         *("help", "topics", "stats", "leaderboard", "answer", "group", "setup", "remind"),
         *("post-now", "close-now", "pause", "resume", "skip", "plan"),
-        *("export", "forget-me", "forget"),
+        *("export", "forget-me", "forget", "practice", "goal"),
     }
     stored = (tmp_path / HASH_FILE).read_text()
 

@@ -148,10 +148,10 @@ async def test_forget_me_leaves_no_row_holding_the_member_id(
     db = db_path(config)
     await play(service, clock, publisher, channel)
     alice_id = member_id(db, ALICE)
-    # A per-member table from a later migration (practice review cards, say) goes too.
-    sql_script = """CREATE TABLE review_cards (member_id INTEGER NOT NULL REFERENCES members (id),
+    # A per-member table this code does not know by name (a later migration's) goes too.
+    sql_script = """CREATE TABLE member_notes (member_id INTEGER NOT NULL REFERENCES members (id),
                     question_id TEXT NOT NULL, due TEXT NOT NULL);
-                    INSERT INTO review_cards VALUES ({id}, 'q1', '2025-01-20');"""
+                    INSERT INTO member_notes VALUES ({id}, 'q1', '2025-01-20');"""
     with closing(sqlite3.connect(db)) as conn:
         conn.executescript(sql_script.format(id=alice_id))
     assert all(
@@ -168,7 +168,7 @@ async def test_forget_me_leaves_no_row_holding_the_member_id(
     assert (reply.data.attempts, reply.data.groups) == (5, 2)
     tables = member_tables(db)
     assert {"attempts", "score_totals", "topic_stats", "streaks", "group_members"} <= set(tables)
-    assert "review_cards" in tables
+    assert {"member_notes", "review_cards"} <= set(tables)
     for table in tables:
         assert sql(db, f'SELECT count(*) FROM "{table}" WHERE member_id = ?', alice_id) == [(0,)]
     assert sql(db, "SELECT count(*) FROM members WHERE user_id = ?", ALICE.user_id) == [(0,)]
@@ -312,10 +312,10 @@ async def test_export_holds_the_members_answers_grades_stats_and_groups_only(
     await play(service, clock, publisher, channel)
     with closing(sqlite3.connect(db)) as conn:
         conn.executescript(
-            f"""CREATE TABLE review_cards (member_id INTEGER NOT NULL, question_id TEXT,
+            f"""CREATE TABLE member_notes (member_id INTEGER NOT NULL, question_id TEXT,
                     due TEXT);
-                INSERT INTO review_cards VALUES ({member_id(db, ALICE)}, 'q1', '2025-01-20');
-                INSERT INTO review_cards VALUES ({member_id(db, BOB)}, 'q2', '2025-01-21');"""
+                INSERT INTO member_notes VALUES ({member_id(db, ALICE)}, 'q1', '2025-01-20');
+                INSERT INTO member_notes VALUES ({member_id(db, BOB)}, 'q2', '2025-01-21');"""
         )
     before = dump(db)
 
@@ -381,7 +381,10 @@ async def test_export_holds_the_members_answers_grades_stats_and_groups_only(
         {"name": "solo", "joined_at": "2025-01-14T08:00:00+00:00", "created_by_you": True},
     ]
     assert doc["setup_channels"] == ["C1"]
-    assert doc["other"] == {"review_cards": [{"question_id": "q1", "due": "2025-01-20"}]}
+    assert doc["other"]["member_notes"] == [{"question_id": "q1", "due": "2025-01-20"}]
+    assert {card["question_id"] for card in doc["other"]["review_cards"]} <= {
+        a["question_id"] for a in doc["attempts"]
+    }
     text = reply.data.document
     assert BOB.user_id not in text and CAROL.user_id not in text and "q2" not in text
 

@@ -100,7 +100,7 @@ async def test_forget_me_asks_then_deletes_the_member_and_their_install_record(c
 
     asked = await command("U01", "forget-me")
     assert fallback("To go ahead: `/quiz forget-me confirm`") in asked
-    assert "1 other record" in asked
+    assert "2 other records" in asked  # the install record and the answer's review card
     done = await command("U01", "forget-me confirm")
 
     assert done.startswith(fallback("Done: everything stored about you in this workspace"))

@@ -173,6 +173,30 @@ class Forget:
     confirm: bool = False
 
 
+# --- practice (FSRS spaced repetition); parsed by parse_practice at the end -------------
+
+
+@dataclass(frozen=True)
+class Goal:
+    """`/quiz goal N` sets the daily practice goal; without N it shows it."""
+
+    goal: int | None = None
+
+
+@dataclass(frozen=True)
+class Practice:
+    """Start (or resume) a practice session; `restart` (`new`) stops the open one first."""
+
+    topic: str | None = None
+    count: int | None = None
+    restart: bool = False
+
+
+@dataclass(frozen=True)
+class PracticeStop:
+    pass
+
+
 # --- every command ------------------------------------------------------------------------
 
 
@@ -197,6 +221,9 @@ Command = (
     | Export
     | ForgetMe
     | Forget
+    | Goal
+    | Practice
+    | PracticeStop
 )
 _NO_ARGS: dict[str, Callable[[], Command]] = {
     "help": Help,
@@ -257,6 +284,8 @@ def parse(text: str) -> Command:
         return ForgetMe(parse_confirm(rest, verb))
     if verb == "forget":
         return parse_forget(rest)
+    if verb in PRACTICE_VERBS:
+        return parse_practice(verb, rest.split())
     raise usage_error(messages.unknown_command(verb))
 
 
@@ -408,3 +437,57 @@ def parse_forget(text: str) -> Forget:
     if not who.strip():
         raise usage_error(messages.FORGET_WHO)
     return Forget(who.strip(), bool(last))
+
+
+# --- practice (FSRS spaced repetition) ------------------------------------------------
+
+DEFAULT_GOAL = 8
+GOAL_RANGE = range(6, 21)
+PRACTICE_COUNT = range(1, 31)
+PRACTICE_VERBS = ("practice", "goal")
+
+
+def parse_practice(verb: str, args: list[str]) -> Goal | Practice | PracticeStop:
+    """`goal [N]`, `practice [new] [topic] [count]` (any order) and `practice stop`."""
+    if verb == "goal":
+        if not args:
+            return Goal()
+        if len(args) > 1:
+            raise usage_error(messages.GOAL_RULE)
+        return Goal(parse_goal(args[0]))
+    words = [arg.lower() for arg in args]
+    if "stop" in words:
+        if len(words) > 1:
+            raise usage_error(messages.PRACTICE_STOP_ALONE)
+        return PracticeStop()
+    topic: str | None = None
+    count: int | None = None
+    restart = False
+    for word in words:
+        if word == "new":
+            if restart:
+                raise usage_error(messages.given_twice("new"))
+            restart = True
+        elif word.isdigit() or word.lstrip("-+").isdigit():
+            if count is not None:
+                raise usage_error(messages.given_twice("count"))
+            count = parse_practice_count(word)
+        elif topic is None:
+            topic = word
+        else:
+            raise usage_error(messages.one_practice_topic(word))
+    return Practice(topic, count, restart)
+
+
+def parse_goal(value: str) -> int:
+    text = value.strip()
+    if not text.isdigit() or int(text) not in GOAL_RANGE:
+        raise UsageError(messages.not_a_goal(text))
+    return int(text)
+
+
+def parse_practice_count(value: str) -> int:
+    text = value.strip()
+    if not text.isdigit() or int(text) not in PRACTICE_COUNT:
+        raise UsageError(messages.not_a_practice_count(text))
+    return int(text)

@@ -75,6 +75,10 @@ async def show_topics(service: QuizService, command: cmd.Topics, inv: Invocation
 
 @handles(cmd.Answer)
 async def answer(service: QuizService, command: cmd.Answer, inv: Invocation) -> Reply:
+    """The member's open practice session takes the answer; else the channel's drill."""
+    if session := await service.open_practice(inv.member):
+        turn = await service.answer_practice(inv, session, command.text)
+        return Reply(messages.practice_text(turn), turn)
     result = await service.answer_in_channel(inv.member, inv.channel, command.text)
     return Reply(messages.answer_feedback(result), result)
 
@@ -135,6 +139,30 @@ async def remind(service: QuizService, command: cmd.Remind, inv: Invocation) -> 
 async def show_plan(service: QuizService, command: cmd.ShowPlan, inv: Invocation) -> Reply:
     status = await service.plan_status(inv.channel)
     return Reply(messages.plan_text(status), status)
+
+
+# --- practice (FSRS spaced repetition) -----------------------------------------------
+
+
+@handles(cmd.Goal)
+async def goal(service: QuizService, command: cmd.Goal, inv: Invocation) -> Reply:
+    if command.goal is None:
+        return Reply(messages.goal_text(await service.practice_goal(inv.member), changed=False))
+    value = await service.set_practice_goal(inv.member, command.goal)
+    return Reply(messages.goal_text(value, changed=True), value)
+
+
+@handles(cmd.Practice)
+async def practice(service: QuizService, command: cmd.Practice, inv: Invocation) -> Reply:
+    turn = await service.start_practice(inv, command)
+    return Reply(messages.practice_text(turn), turn)
+
+
+@handles(cmd.PracticeStop)
+async def stop_practice(service: QuizService, command: cmd.PracticeStop, inv: Invocation) -> Reply:
+    if not await service.stop_practice(inv.member):
+        return Reply(messages.NO_PRACTICE_TO_STOP)
+    return Reply(messages.PRACTICE_STOPPED)
 
 
 # --- channel admins -------------------------------------------------------------------

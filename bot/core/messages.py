@@ -22,6 +22,7 @@ from bot.core.models import (
     ChannelSettings,
     DrillResult,
     Forgotten,
+    Grade,
     Group,
     Leaderboard,
     LowBank,
@@ -29,7 +30,9 @@ from bot.core.models import (
     MemberStats,
     Period,
     PlanStatus,
+    PracticeTurn,
     Question,
+    ReviewSummary,
     StudyPlan,
     Verdict,
 )
@@ -54,7 +57,11 @@ DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 USAGE = """\
 Daily Drill commands:
-`/quiz answer <text>`: answer today's question (a letter for multiple choice)
+`/quiz answer <text>`: answer today's question (a letter for multiple choice), or your \
+practice question while a practice session is open
+`/quiz practice [topic] [count]`: a private practice session (spaced repetition); \
+`/quiz practice new` starts over, `/quiz practice stop` ends it
+`/quiz goal 6-20`: your daily practice goal (default 8)
 `/quiz stats [member]`: accuracy, points, rank and streak
 `/quiz leaderboard [week|month|all] [group:NAME]`
 `/quiz group create|join|leave NAME`, `/quiz group list`
@@ -177,11 +184,23 @@ def answer_feedback(result: AnswerResult) -> str:
         head = f"Correct, +{attempt.points} points!"
     elif grade.verdict is Verdict.PARTIAL:
         head = f"Partly right, +{attempt.points} points."
-    elif _kind(question).answers_in_prose:
-        head = "Not quite."
     else:
-        head = f"Not quite. The answer is {sentence(answer_key(question))}"
-    lines = [head]
+        head = not_quite(question)
+    lines = [head, *grade_lines(question, grade)]
+    if result.streak > 1:
+        lines.append(f"Streak: {result.streak} days.")
+    return "\n".join(lines)
+
+
+def not_quite(question: Question) -> str:
+    if _kind(question).answers_in_prose:
+        return "Not quite."
+    return f"Not quite. The answer is {sentence(answer_key(question))}"
+
+
+def grade_lines(question: Question, grade: Grade) -> list[str]:
+    """What an answer covered and missed, then the explanation: daily and practice alike."""
+    lines: list[str] = []
     if grade.covered:
         lines.append("You covered: " + "; ".join(grade.covered))
     if grade.missed and _kind(question).lists_missed:
@@ -191,9 +210,7 @@ def answer_feedback(result: AnswerResult) -> str:
     if _kind(question).answers_in_prose and grade.verdict is not Verdict.GOOD:
         lines += ["A full answer:", question.reference.strip()]
     lines.append(question.explanation.strip())
-    if result.streak > 1:
-        lines.append(f"Streak: {result.streak} days.")
-    return "\n".join(lines)
+    return lines
 
 
 def already_answered(previous: str) -> str:
@@ -280,6 +297,8 @@ def stats_text(stats: MemberStats) -> str:
         f"Streak: {stats.current_streak} (best {stats.best_streak})"
         f" · freezes: {stats.freezes} of {MAX_FREEZES}",
     ]
+    if stats.reviews is not None:
+        lines.append(reviews_line(stats.reviews))
     if stats.topics:
         lines.append("By topic, weakest first:")
         lines.extend(
@@ -712,7 +731,7 @@ CONSOLE_HELP = """\
 Console drill: type `/quiz help` for the commands.
   :as NAME   speak as another member (everyone is an admin here)
   :quit      leave (end of input works too)
-Any other text answers the open question."""
+Any other text answers the open question (your practice question while a session is open)."""
 CONSOLE_NAME_RULE = "Give a name: `:as alice` (letters, digits, spaces, . - _)."
 
 
@@ -931,3 +950,118 @@ def forgot_member(result: Forgotten) -> str:
 
 def nothing_stored_about(name: str) -> str:
     return f"Nothing is stored about {echo(name, 60)} in this workspace."
+
+
+# --- practice and spaced repetition (/quiz practice, /quiz goal) ------------------------
+
+GOAL_RULE = "Your daily practice goal is a whole number from 6 to 20, like `/quiz goal 10`."
+PRACTICE_STOP_ALONE = "`practice stop` takes no other options."
+NOTHING_TO_PRACTICE = "There's nothing to practise on that topic right now."
+NO_PRACTICE = "You have no practice session open: start one with `/quiz practice`."
+PRACTICE_ALREADY_ANSWERED = (
+    "You've already answered that practice question. `/quiz practice` shows where you are."
+)
+PRACTICE_FORM_STALE = "That practice session has ended: `/quiz practice` starts a new one."
+PRACTICE_STOPPED = "Practice stopped. `/quiz answer` answers the daily question again."
+NO_PRACTICE_TO_STOP = "You have no practice session open."
+PRACTICE_TITLE = "Practice"
+HEADS = {Verdict.GOOD: "Correct!", Verdict.PARTIAL: "Partly right."}
+
+
+def not_a_goal(value: str) -> str:
+    return f"`{value[:40]}` is not a goal. {GOAL_RULE}"
+
+
+def not_a_practice_count(value: str) -> str:
+    return f"`{value[:40]}` is not a number of questions: use 1 to 30."
+
+
+def one_practice_topic(word: str) -> str:
+    return f"Give one topic at most; `{word[:40]}` is a second one. See `/quiz topics`."
+
+
+def goal_text(goal: int, changed: bool) -> str:
+    if changed:
+        return f"Your daily practice goal is now {goal} questions."
+    return f"Your daily practice goal is {goal} questions. Change it with `/quiz goal 6-20`."
+
+
+def short_date(instant: datetime, timezone: str) -> str:
+    return instant.astimezone(ZoneInfo(timezone)).strftime("%a %d %b")
+
+
+def reviews_line(reviews: ReviewSummary) -> str:
+    if reviews.due_today == 0 and reviews.next_due is None:
+        return "Reviews: none yet. Missed questions come back in `/quiz practice`."
+    line = f"Reviews due today: {reviews.due_today}"
+    if reviews.next_due is not None:
+        line += f" · next: {short_date(reviews.next_due, reviews.timezone)}"
+    return line
+
+
+def comes_back(seconds: float) -> str:
+    """When a reviewed question is due again, as a member reads it."""
+    minutes = max(1, round(seconds / 60))
+    if minutes < 60:
+        return f"Next review: in {minutes} minute{'s' if minutes != 1 else ''}."
+    hours = round(minutes / 60)
+    if hours < 24:
+        return f"Next review: in {hours} hour{'s' if hours != 1 else ''}."
+    days = round(hours / 24)
+    return f"Next review: in {days} day{'s' if days != 1 else ''}."
+
+
+def practice_text(turn: PracticeTurn) -> str:
+    """A practice reply: feedback on the answer, then the next question or the summary."""
+    session = turn.session
+    lines: list[str] = []
+    if (answered := turn.answered) is not None:
+        grade = answered.grade
+        lines += [HEADS.get(grade.verdict) or not_quite(answered.question)]
+        lines += grade_lines(answered.question, grade)
+        lines += [comes_back(answered.comes_back_in.total_seconds()), ""]
+    if turn.resumed:
+        lines += [
+            f"Resuming your practice session at question {session.answered + 1} of "
+            f"{len(session.items)}. `/quiz practice new` starts over, "
+            "`/quiz practice stop` ends it.",
+            "",
+        ]
+    if turn.question is not None and session.current is not None:
+        question = turn.question
+        review = " · review" if session.current.review else ""
+        lines += [
+            f"{PRACTICE_TITLE} {session.current.position}/{len(session.items)} · "
+            f"{question_header(question)}{review}",
+            question_body(question),
+            answer_hint(question),
+        ]
+        return "\n".join(lines)
+    right, partly = session.count(Verdict.GOOD), session.count(Verdict.PARTIAL)
+    summary = f"Practice done: {right} of {session.answered} right"
+    lines.append(summary + (f", {partly} partly." if partly else "."))
+    met = " Goal met!" if turn.practised_today >= turn.goal else ""
+    lines.append(f"Today: {turn.practised_today} of your goal of {turn.goal}.{met}")
+    if turn.reviews is not None:
+        lines.append(reviews_line(turn.reviews))
+    lines.append("Practice again with `/quiz practice`; it never changes leaderboard points.")
+    return "\n".join(lines)
+
+
+SLASH_DESCRIPTIONS |= {
+    "practice": "A private practice session: due reviews, then your weakest topics",
+    "goal": "Your daily practice goal (6-20 questions)",
+}
+SLASH_OPTIONS |= {
+    "practice": {
+        "topic": "Only this topic (every topic if left out)",
+        "count": "How many questions (your daily goal if left out)",
+        "action": "resume (default), new to start over, or stop",
+    },
+    "goal": {"questions": "6 to 20 (shows your goal if left out)"},
+}
+PRACTICE_ACTIONS = {
+    "resume": "resume the open session (or start one)",
+    "new": "new: stop the open session and start over",
+    "stop": "stop: end the open session",
+}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from bot.core.kinds.names import Kind as Kind  # defined with the kinds, re-exported here
@@ -284,6 +284,16 @@ class Streak:
 
 
 @dataclass(frozen=True)
+class ReviewSummary:
+    """A member's FSRS cards as /quiz stats shows them: how many are due by the end of
+    today, and the first due instant after today (None when no card is due later)."""
+
+    due_today: int
+    next_due: datetime | None
+    timezone: str = "UTC"
+
+
+@dataclass(frozen=True)
 class MemberStats:
     member: MemberRef
     answered: int
@@ -295,6 +305,7 @@ class MemberStats:
     best_streak: int
     topics: tuple[TopicStat, ...] = field(default=())
     freezes: int = 0
+    reviews: ReviewSummary | None = None
 
     @property
     def accuracy(self) -> float:
@@ -555,3 +566,82 @@ class Forgotten:
     @property
     def nothing(self) -> bool:
         return self.rows == 0
+
+
+# --- practice and spaced repetition ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReviewedCard:
+    """An FSRS card after a review: py-fsrs's Card.to_json(), its due instant, the rating."""
+
+    card: str
+    due: datetime
+    rating: int
+
+
+class PracticeState(StrEnum):
+    OPEN = "open"
+    DONE = "done"
+    STOPPED = "stopped"
+
+
+@dataclass(frozen=True)
+class PracticeItem:
+    """One question of a practice session; the answer fields are None until answered."""
+
+    position: int
+    question_id: str
+    topic: str
+    review: bool
+    verdict: Verdict | None = None
+    answered_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class PracticeSession:
+    id: int
+    member: MemberRef
+    topic: str | None
+    state: PracticeState
+    started_at: datetime
+    asked_at: datetime
+    items: tuple[PracticeItem, ...]
+
+    @property
+    def current(self) -> PracticeItem | None:
+        """The first unanswered item: the question the member is on."""
+        return next((item for item in self.items if item.answered_at is None), None)
+
+    @property
+    def answered(self) -> int:
+        return sum(item.answered_at is not None for item in self.items)
+
+    def count(self, verdict: Verdict) -> int:
+        return sum(item.verdict is verdict for item in self.items)
+
+
+@dataclass(frozen=True)
+class PracticeAnswer:
+    """One graded practice answer: what the feedback shows, and the card's next due."""
+
+    question: Question
+    answer: str
+    grade: Grade
+    rating: int
+    next_due: datetime
+    comes_back_in: timedelta
+
+
+@dataclass(frozen=True)
+class PracticeTurn:
+    """What a practice command shows: the feedback on an answer (if one was given), then
+    the next question, or the summary once the session is done."""
+
+    session: PracticeSession
+    answered: PracticeAnswer | None = None
+    question: Question | None = None
+    resumed: bool = False
+    reviews: ReviewSummary | None = None
+    goal: int = 8
+    practised_today: int = 0

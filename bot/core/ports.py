@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from bot.core.models import (
     AnswerCount,
@@ -18,6 +18,7 @@ from bot.core.models import (
     DrillResult,
     DrillState,
     Forgotten,
+    Grade,
     Group,
     GroupStanding,
     Leaderboard,
@@ -28,10 +29,19 @@ from bot.core.models import (
     OutboxState,
     Period,
     PostClaim,
+    PracticeSession,
     Question,
+    ReviewedCard,
     Streak,
     TopicStat,
 )
+
+if TYPE_CHECKING:
+    from bot.core.review import PracticePick
+
+# Reviews one FSRS card: its stored JSON (None for a new card) to the card after the
+# review. The repository calls it inside the transaction that stores the graded answer.
+CardReview = Callable[[str | None], ReviewedCard]
 
 
 class Clock(Protocol):
@@ -212,7 +222,7 @@ class Repository(Protocol):
     async def drills_in_states(self, states: Sequence[DrillState]) -> list[Drill]: ...
 
     async def record_attempt(
-        self, attempt: Attempt, topic: str, local_date: date
+        self, attempt: Attempt, topic: str, local_date: date, review: CardReview | None = None
     ) -> tuple[Attempt, bool, int]: ...
 
     async def drill_with_settings(self, drill_id: int) -> tuple[Drill, ChannelSettings] | None: ...
@@ -274,3 +284,48 @@ class Repository(Protocol):
         """Delete every row holding the member's id in its workspace, aggregates kept
         true, in one transaction (for /quiz forget-me and /quiz forget)."""
         ...
+
+    # --- practice sessions and FSRS review cards ---
+
+    async def member_cards(self, member: MemberRef) -> list[tuple[str, datetime]]: ...
+
+    async def card_of(self, member: MemberRef, question_id: str) -> str | None: ...
+
+    async def review_summary(
+        self, member: MemberRef, until: datetime
+    ) -> tuple[int, datetime | None]: ...
+
+    async def practice_goal(self, member: MemberRef) -> int | None: ...
+
+    async def set_practice_goal(self, member: MemberRef, goal: int, now: datetime) -> None: ...
+
+    async def live_questions(self, workspace: ChannelRef) -> set[str]: ...
+
+    async def open_practice(self, member: MemberRef) -> PracticeSession | None: ...
+
+    async def start_practice(
+        self,
+        member: MemberRef,
+        topic: str | None,
+        picks: Sequence[PracticePick],
+        now: datetime,
+        *,
+        restart: bool,
+    ) -> tuple[PracticeSession, bool]: ...
+
+    async def answer_practice(
+        self,
+        session: PracticeSession,
+        position: int,
+        answer: str,
+        grade: Grade,
+        latency_ms: int,
+        review: CardReview,
+        now: datetime,
+    ) -> tuple[PracticeSession, ReviewedCard | None]: ...
+
+    async def touch_practice(self, session_id: int, now: datetime) -> None: ...
+
+    async def stop_practice(self, member: MemberRef, now: datetime) -> bool: ...
+
+    async def practised_since(self, member: MemberRef, since: datetime) -> int: ...

@@ -46,8 +46,12 @@ from bot.core.models import (
     Period,
     PlanStatus,
     PostClaim,
+    PracticeAnswer,
+    PracticeSession,
+    PracticeTurn,
     Question,
     RevealMode,
+    ReviewSummary,
     StudyPlan,
     Verdict,
 )
@@ -63,6 +67,7 @@ from bot.core.picking import (
 )
 from bot.core.ports import Clock, Delivery, Publisher, Repository
 from bot.core.privacy import member_export
+from bot.core.review import plan_practice, rating_for, reviewer
 from bot.core.schedule import (
     close_for,
     is_skipped,
@@ -449,8 +454,9 @@ class QuizService:
             latency_ms=int(latency.total_seconds() * 1000),
             drill_id=drill.id,
         )
+        rating = rating_for(question, result, latency)
         stored, created, streak = await self.repo.record_attempt(
-            attempt, question.topic, drill.local_date
+            attempt, question.topic, drill.local_date, reviewer(rating, now)
         )
         if not created:
             given = messages.given_answer(question, stored.answer, stored.grade.normalized)
@@ -823,7 +829,141 @@ class QuizService:
             best_streak=streak.best,
             freezes=streak.freezes,
             topics=tuple(sorted(topics, key=lambda t: (t.accuracy, -t.answered, t.topic))),
+            reviews=await self.review_summary(member, channel),
         )
+
+    # --- practice with spaced repetition (FSRS; see bot.core.review) ------------------------
+
+    async def _timezone(self, channel: ChannelRef) -> str:
+        """Whose calendar "today" follows for a member: the channel's, else UTC."""
+        settings = await self.repo.get_settings(channel)
+        return settings.timezone if settings else "UTC"
+
+    async def _day_start(self, channel: ChannelRef) -> tuple[datetime, str]:
+        timezone = await self._timezone(channel)
+        return at_local_time(local_date(self.clock.now(), timezone), "00:00", timezone), timezone
+
+    async def review_summary(self, member: MemberRef, channel: ChannelRef) -> ReviewSummary:
+        """Cards due by the end of the member's today, and the next due after it."""
+        start, timezone = await self._day_start(channel)
+        tomorrow = local_date(start, timezone) + timedelta(days=1)
+        due, next_due = await self.repo.review_summary(
+            member, at_local_time(tomorrow, "00:00", timezone)
+        )
+        return ReviewSummary(due, next_due, timezone)
+
+    async def practice_goal(self, member: MemberRef) -> int:
+        return await self.repo.practice_goal(member) or cmd.DEFAULT_GOAL
+
+    async def set_practice_goal(self, member: MemberRef, goal: int) -> int:
+        """Set the daily goal; the grammar has checked its range (the column checks too)."""
+        await self.repo.set_practice_goal(member, goal, self.clock.now())
+        return goal
+
+    async def open_practice(self, member: MemberRef) -> PracticeSession | None:
+        return await self.repo.open_practice(member)
+
+    async def start_practice(self, inv: Invocation, command: cmd.Practice) -> PracticeTurn:
+        """Resume the member's open session, or start one: due reviews first, then new
+        questions from their weakest topics (bot.core.review.plan_practice). `new` stops
+        the open session and starts over."""
+        member, now = inv.member, self.clock.now()
+        if command.topic is not None and command.topic not in self.bank.topics():
+            raise UsageError(messages.unknown_topics([command.topic]))
+        if not command.restart and (session := await self.repo.open_practice(member)):
+            return await self._resume(inv, session)
+        count = command.count or await self.practice_goal(member)
+        live = await self.repo.live_questions(inv.channel)
+        topics = (command.topic,) if command.topic else ()
+        pool = [q for q in eligible(self.bank, topics) if q.id not in live]
+        seed = f"{member.platform}:{member.workspace_id}:{member.user_id}:{now.isoformat()}"
+        picks = plan_practice(
+            pool,
+            await self.repo.member_cards(member),
+            await self.repo.topic_stats(member),
+            count,
+            now,
+            seed,
+        )
+        if not picks:
+            raise NotFound(messages.NOTHING_TO_PRACTICE)
+        session, created = await self.repo.start_practice(
+            member, command.topic, picks, now, restart=command.restart
+        )
+        if not created:  # another start won the race: that session is the one
+            return await self._resume(inv, session)
+        return await self._turn(inv, session)
+
+    async def _resume(self, inv: Invocation, session: PracticeSession) -> PracticeTurn:
+        await self.repo.touch_practice(session.id, self.clock.now())
+        return await self._turn(inv, session, resumed=True)
+
+    async def _turn(
+        self,
+        inv: Invocation,
+        session: PracticeSession,
+        answered: PracticeAnswer | None = None,
+        *,
+        resumed: bool = False,
+    ) -> PracticeTurn:
+        current = session.current
+        if current is not None:
+            return PracticeTurn(
+                session, answered, self.question(current.question_id), resumed=resumed
+            )
+        start, _ = await self._day_start(inv.channel)
+        return PracticeTurn(
+            session,
+            answered,
+            reviews=await self.review_summary(inv.member, inv.channel),
+            goal=await self.practice_goal(inv.member),
+            practised_today=await self.repo.practised_since(inv.member, start),
+        )
+
+    async def answer_practice(
+        self, inv: Invocation, session: PracticeSession, text: str
+    ) -> PracticeTurn:
+        """Grade the answer to the session's current question, review its card, and go
+        on to the next question (or the summary). Never scores points or streaks."""
+        cmd.check_length(text)
+        current = session.current
+        if current is None:
+            raise NotFound(messages.NO_PRACTICE)
+        question = self.question(current.question_id)
+        grade = registry.grade(question, text)
+        now = self.clock.now()
+        latency = max(now - session.asked_at, timedelta(0))
+        rating = rating_for(question, grade, latency)
+        after, reviewed = await self.repo.answer_practice(
+            session,
+            current.position,
+            text.strip(),
+            grade,
+            int(latency.total_seconds() * 1000),
+            reviewer(rating, now),
+            now,
+        )
+        if reviewed is None:
+            raise AlreadyAnswered(messages.PRACTICE_ALREADY_ANSWERED)
+        answered = PracticeAnswer(
+            question, text.strip(), grade, reviewed.rating, reviewed.due, reviewed.due - now
+        )
+        return await self._turn(inv, after, answered)
+
+    async def answer_practice_form(
+        self, inv: Invocation, session_id: int, position: int, text: str
+    ) -> PracticeTurn:
+        """An answer from a form opened for one item (a Discord modal): refused unless that
+        item is still the one the member is on, so a stale form never answers the next."""
+        session = await self.repo.open_practice(inv.member)
+        if session is None or session.id != session_id:
+            raise NotFound(messages.PRACTICE_FORM_STALE)
+        if session.current is None or session.current.position != position:
+            raise AlreadyAnswered(messages.PRACTICE_ALREADY_ANSWERED)
+        return await self.answer_practice(inv, session, text)
+
+    async def stop_practice(self, member: MemberRef) -> bool:
+        return await self.repo.stop_practice(member, self.clock.now())
 
     async def channel_board(self, channel: ChannelRef, period: Period) -> Leaderboard:
         viewer = MemberRef(channel.platform, channel.workspace_id, "")

@@ -13,6 +13,7 @@ from bot.core import messages
 from bot.core.service import QuizService
 from bot.discord_adapter.commands import QuizTree, quiz_group
 from bot.discord_adapter.forget import ForgetButton
+from bot.discord_adapter.practice import submit_practice_modal
 from bot.discord_adapter.publisher import DiscordPublisher
 from bot.discord_adapter.replies import NO_MENTIONS, PLATFORM, REPLY_BUDGET
 from bot.discord_adapter.sync import hash_file_for, sync_commands
@@ -53,6 +54,7 @@ class DrillBot(discord.Client):
 
     async def on_interaction(self, interaction: discord.Interaction) -> None:
         await submit_modal(interaction)
+        await submit_practice_modal(interaction)
 
 
 def create_bot(

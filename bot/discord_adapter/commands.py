@@ -23,6 +23,12 @@ from bot.core.service import Reply
 from bot.core.zones import canonical_zones
 from bot.discord_adapter.forget import forget_reply
 from bot.discord_adapter.invite import missing_permissions
+from bot.discord_adapter.practice import (
+    ACTIONS,
+    goal_command,
+    practice_command,
+    send_practice_modal,
+)
 from bot.discord_adapter.render import (
     CHOICE_LIMIT,
     CHOICE_NAME_LIMIT,
@@ -35,6 +41,7 @@ from bot.discord_adapter.replies import (
     describe,
     drill_bot,
     invocation,
+    member_ref,
     respond,
     send_private,
 )
@@ -142,11 +149,20 @@ def topic_choices(current: str, topics: Iterable[str]) -> list[Choice[str]]:
     return [Choice(name=v, value=v) for v in fitting[:CHOICE_LIMIT]]
 
 
+def one_topic_choices(current: str, topics: Iterable[str]) -> list[Choice[str]]:
+    """The topics containing what was typed (practice takes one topic)."""
+    needle = current.strip().lower()
+    return [Choice(name=t, value=t) for t in topics if needle in t][:CHOICE_LIMIT]
+
+
 async def answer_in_modal(interaction: discord.Interaction) -> None:
-    """`/quiz answer` without text: open the modal for the channel's open drill."""
+    """`/quiz answer` without text: open the modal for the member's practice question
+    while a session is open, else for the channel's open drill."""
 
     async def work() -> PrivateReply | None:
         service = drill_bot(interaction).service
+        if session := await service.open_practice(member_ref(interaction)):
+            return await send_practice_modal(interaction, session)
         drill = await service.open_drill_in(channel_ref(interaction))
         title = messages.question_header(service.question(drill.question_id))
         await interaction.response.send_modal(answer_modal(drill.id, title))
@@ -301,4 +317,35 @@ def quiz_group() -> app_commands.Group:
     ) -> None:
         await run(interaction, "forget", lambda: cmd.Forget(member.mention, confirm), forget_reply)
 
+    add_practice_commands(quiz)
     return quiz
+
+
+# --- practice (FSRS): /quiz practice and /quiz goal (see bot.discord_adapter.practice) ---
+
+
+def add_practice_commands(quiz: app_commands.Group) -> None:
+    """Options are the grammar's words, parsed by it: bad values get the console's text."""
+
+    @quiz.command(name="practice", description=messages.SLASH_DESCRIPTIONS["practice"])
+    @app_commands.describe(**messages.SLASH_OPTIONS["practice"])
+    @app_commands.choices(action=ACTIONS)
+    async def practice(
+        interaction: discord.Interaction,
+        topic: str | None = None,
+        count: int | None = None,
+        action: str | None = None,
+    ) -> None:
+        await run(interaction, "practice", lambda: practice_command(topic, count, action))
+
+    @practice.autocomplete("topic")
+    async def practice_topic(interaction: discord.Interaction, current: str) -> list[Choice[str]]:
+        topics = drill_bot(interaction).service.topic_counts()
+        return [
+            c for c in topic_choices(current, topics) if c.value != "all" and "," not in c.value
+        ]
+
+    @quiz.command(name="goal", description=messages.SLASH_DESCRIPTIONS["goal"])
+    @app_commands.describe(**messages.SLASH_OPTIONS["goal"])
+    async def goal(interaction: discord.Interaction, questions: int | None = None) -> None:
+        await run(interaction, "goal", lambda: goal_command(questions))

@@ -34,8 +34,12 @@ from bot.core.models import (
     OutboxState,
     Period,
     PostClaim,
+    PracticeItem,
+    PracticeSession,
+    PracticeState,
     Question,
     RevealMode,
+    ReviewedCard,
     ScoreTotal,
     Streak,
     StreakRecord,
@@ -43,6 +47,8 @@ from bot.core.models import (
     TopicStat,
     Verdict,
 )
+from bot.core.ports import CardReview
+from bot.core.review import PracticePick
 from bot.core.scoring import FREEZE_EVERY, MAX_FREEZES, period_key
 from bot.storage.sqlite import Database
 
@@ -96,6 +102,12 @@ def _ts(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
+@overload
+def _utc(value: datetime) -> str: ...
+@overload
+def _utc(value: None) -> None: ...
+@overload
+def _utc(value: datetime | None) -> str | None: ...
 def _utc(value: datetime | None) -> str | None:
     """Instants that are compared as text (due times) are stored in UTC."""
     return value.astimezone(UTC).isoformat() if value else None
@@ -446,11 +458,14 @@ class SqliteRepository:
     # --- answers --------------------------------------------------------------------------
 
     async def record_attempt(
-        self, attempt: Attempt, topic: str, local_date: date
+        self, attempt: Attempt, topic: str, local_date: date, review: CardReview | None = None
     ) -> tuple[Attempt, bool, int]:
         """Store an answer; aggregates follow by trigger in the same transaction.
 
         An answer to an open at_close drill is stored uncounted: the close counts it.
+        With `review`, the member's FSRS card for the question is reviewed in the same
+        transaction (a repeat reviews nothing); for an uncounted attempt the review is
+        held back until the close counts it.
 
         Returns (the stored attempt, created, the member's streak in the drill's channel).
         A repeat for the same drill and member (a double click, a retried delivery,
@@ -469,7 +484,9 @@ class SqliteRepository:
                                      FROM drills d JOIN channels c ON c.id = d.channel_id
                                      WHERE d.id = ?), 1))
                    ON CONFLICT (drill_id, member_id) DO NOTHING
-                   RETURNING id""",
+                   RETURNING id, counted,
+                             (SELECT coalesce(pending_card, card) FROM review_cards
+                              WHERE member_id = ? AND question_id = ?)""",
                 (
                     member_id,
                     attempt.drill_id,
@@ -485,6 +502,8 @@ class SqliteRepository:
                     period_key(Period.WEEK, local_date),
                     period_key(Period.MONTH, local_date),
                     attempt.drill_id,
+                    member_id,
+                    attempt.question_id,
                 ),
             )
             if row is None:
@@ -495,6 +514,11 @@ class SqliteRepository:
                     (attempt.drill_id, member_id),
                 )
                 return self._stored_attempt(attempt, existing), False, 0
+            if review is not None:
+                # The card came back with the insert: one round trip less on the hot path.
+                await self._write_card(
+                    conn, member_id, attempt.question_id, review(row[2]), now, held=not row[1]
+                )
             streak = 0
             if attempt.drill_id is not None:
                 row = await self._single(
@@ -1033,6 +1057,7 @@ class SqliteRepository:
         )
         if row is None:
             return False
+        await self._land_held_reviews(conn, drill_id)
         await conn.execute(
             "UPDATE attempts SET counted = 1 WHERE drill_id = ? AND counted = 0", (drill_id,)
         )
@@ -1591,3 +1616,340 @@ class SqliteRepository:
             rows + attempts + groups,
         )
         return Forgotten(member, attempts, groups, rows + attempts + groups)
+
+    # --- practice sessions and FSRS review cards (migration 0011) --------------------------
+
+    async def _review_card(
+        self,
+        conn: aiosqlite.Connection,
+        member_id: int,
+        question_id: str,
+        review: CardReview,
+        stamp: str,
+    ) -> ReviewedCard:
+        """Read the member's card, review it, write it back: inside the caller's
+        transaction, so no other writer sees or changes it in between."""
+        row = await self._one(
+            conn,
+            """SELECT coalesce(pending_card, card) FROM review_cards
+               WHERE member_id = ? AND question_id = ?""",
+            (member_id, question_id),
+        )
+        reviewed = review(row[0] if row else None)
+        await self._write_card(conn, member_id, question_id, reviewed, stamp, held=False)
+        return reviewed
+
+    @staticmethod
+    async def _write_card(
+        conn: aiosqlite.Connection,
+        member_id: int,
+        question_id: str,
+        reviewed: ReviewedCard,
+        stamp: str,
+        *,
+        held: bool,
+    ) -> None:
+        """Store a reviewed card; `held` (an answer to an open at_close drill) stores it
+        as pending, for the close to land (_land_held_reviews)."""
+        params = (member_id, question_id, reviewed.card, _utc(reviewed.due), stamp)
+        if held:
+            await conn.execute(
+                """INSERT INTO review_cards (member_id, question_id, pending_card, pending_due,
+                                             updated_at)
+                   VALUES (?, ?, ?, ?, ?)
+                   ON CONFLICT (member_id, question_id) DO UPDATE SET
+                       pending_card = excluded.pending_card, pending_due = excluded.pending_due,
+                       updated_at = excluded.updated_at""",
+                params,
+            )
+        else:
+            await conn.execute(
+                """INSERT INTO review_cards (member_id, question_id, card, due_at, reviews,
+                                             updated_at)
+                   VALUES (?, ?, ?, ?, 1, ?)
+                   ON CONFLICT (member_id, question_id) DO UPDATE SET
+                       card = excluded.card, due_at = excluded.due_at,
+                       pending_card = NULL, pending_due = NULL,
+                       reviews = reviews + 1, updated_at = excluded.updated_at""",
+                params,
+            )
+
+    @staticmethod
+    async def _land_held_reviews(conn: aiosqlite.Connection, drill_id: int) -> None:
+        """The close of an at_close drill: the pending reviews of its uncounted attempts
+        become the cards (before the attempts are counted, in the same transaction)."""
+        await conn.execute(
+            """UPDATE review_cards SET card = pending_card, due_at = pending_due,
+                   pending_card = NULL, pending_due = NULL, reviews = reviews + 1
+               WHERE pending_card IS NOT NULL
+                 AND (member_id, question_id) IN (
+                     SELECT member_id, question_id FROM attempts
+                     WHERE drill_id = ? AND counted = 0)""",
+            (drill_id,),
+        )
+
+    async def member_cards(self, member: MemberRef) -> list[tuple[str, datetime]]:
+        """The member's cards as (question id, due instant), soonest due first (a card
+        whose only review is still held back by an at_close drill is not one yet)."""
+        async with self.db.reading() as conn:
+            rows = await self._all(
+                conn,
+                """SELECT r.question_id, r.due_at FROM review_cards r
+                   JOIN members m ON m.id = r.member_id
+                   WHERE m.platform = ? AND m.workspace_id = ? AND m.user_id = ?
+                     AND r.due_at IS NOT NULL
+                   ORDER BY r.due_at, r.question_id""",
+                (member.platform, member.workspace_id, member.user_id),
+            )
+        return [(row[0], datetime.fromisoformat(row[1])) for row in rows]
+
+    async def card_of(self, member: MemberRef, question_id: str) -> str | None:
+        """The member's card for one question as stored (Card.to_json()), if any."""
+        async with self.db.reading() as conn:
+            row = await self._one(
+                conn,
+                """SELECT r.card FROM review_cards r JOIN members m ON m.id = r.member_id
+                   WHERE m.platform = ? AND m.workspace_id = ? AND m.user_id = ?
+                     AND r.question_id = ?""",
+                (member.platform, member.workspace_id, member.user_id, question_id),
+            )
+        return row[0] if row else None
+
+    async def review_summary(
+        self, member: MemberRef, until: datetime
+    ) -> tuple[int, datetime | None]:
+        """(cards due before `until`, the first due instant from `until` on)."""
+        async with self.db.reading() as conn:
+            row = await self._single(
+                conn,
+                """SELECT count(CASE WHEN r.due_at < :until THEN 1 END),
+                          min(CASE WHEN r.due_at >= :until THEN r.due_at END)
+                   FROM review_cards r JOIN members m ON m.id = r.member_id
+                   WHERE m.platform = :platform AND m.workspace_id = :workspace
+                     AND m.user_id = :user""",
+                {
+                    "until": _utc(until),
+                    "platform": member.platform,
+                    "workspace": member.workspace_id,
+                    "user": member.user_id,
+                },
+            )
+        return row[0], _dt(row[1])
+
+    async def practice_goal(self, member: MemberRef) -> int | None:
+        """The member's daily practice goal; None for a member not stored yet."""
+        async with self.db.reading() as conn:
+            row = await self._one(
+                conn,
+                """SELECT practice_goal FROM members
+                   WHERE platform = ? AND workspace_id = ? AND user_id = ?""",
+                (member.platform, member.workspace_id, member.user_id),
+            )
+        return row[0] if row else None
+
+    async def set_practice_goal(self, member: MemberRef, goal: int, now: datetime) -> None:
+        async with self.db.transaction() as conn:
+            member_id = await self._upsert_member(conn, member, _ts(now))
+            await conn.execute(
+                "UPDATE members SET practice_goal = ? WHERE id = ?", (goal, member_id)
+            )
+
+    async def live_questions(self, workspace: ChannelRef) -> set[str]:
+        """Questions of the workspace's daily drills that are still live: practice must
+        not show a question before its channel's reveal."""
+        async with self.db.reading() as conn:
+            rows = await self._all(
+                conn,
+                f"""SELECT DISTINCT d.question_id FROM drills d
+                    JOIN channels c ON c.id = d.channel_id
+                    WHERE d.state IN {_LIVE} AND c.platform = ? AND c.workspace_id = ?""",
+                (workspace.platform, workspace.workspace_id),
+            )
+        return {row[0] for row in rows}
+
+    async def _practice(
+        self, conn: aiosqlite.Connection, member: MemberRef, session_id: int
+    ) -> PracticeSession:
+        head = await self._single(
+            conn,
+            "SELECT id, topic, state, started_at, asked_at FROM practice_sessions WHERE id = ?",
+            (session_id,),
+        )
+        rows = await self._all(
+            conn,
+            """SELECT position, question_id, topic, review, verdict, answered_at
+               FROM practice_items WHERE session_id = ? ORDER BY position""",
+            (session_id,),
+        )
+        items = tuple(
+            PracticeItem(
+                position=row[0],
+                question_id=row[1],
+                topic=row[2],
+                review=bool(row[3]),
+                verdict=Verdict(row[4]) if row[4] else None,
+                answered_at=_dt(row[5]),
+            )
+            for row in rows
+        )
+        return PracticeSession(
+            id=head[0],
+            member=member,
+            topic=head[1],
+            state=PracticeState(head[2]),
+            started_at=datetime.fromisoformat(head[3]),
+            asked_at=datetime.fromisoformat(head[4]),
+            items=items,
+        )
+
+    async def _open_practice_id(self, conn: aiosqlite.Connection, member: MemberRef) -> int | None:
+        row = await self._one(
+            conn,
+            """SELECT s.id FROM practice_sessions s JOIN members m ON m.id = s.member_id
+               WHERE m.platform = ? AND m.workspace_id = ? AND m.user_id = ?
+                 AND s.state = 'open'""",
+            (member.platform, member.workspace_id, member.user_id),
+        )
+        return row[0] if row else None
+
+    async def open_practice(self, member: MemberRef) -> PracticeSession | None:
+        async with self.db.reading() as conn:
+            session_id = await self._open_practice_id(conn, member)
+            return await self._practice(conn, member, session_id) if session_id else None
+
+    async def start_practice(
+        self,
+        member: MemberRef,
+        topic: str | None,
+        picks: Sequence[PracticePick],
+        now: datetime,
+        *,
+        restart: bool,
+    ) -> tuple[PracticeSession, bool]:
+        """Start a session with these questions, or return the open one (created=False).
+        `restart` stops the open session first, in the same transaction; the
+        practice_one_open index keeps one open session whoever starts at the same time."""
+        stamp = _utc(now)
+        async with self.db.transaction() as conn:
+            member_id = await self._upsert_member(conn, member, stamp)
+            if restart:
+                await conn.execute(
+                    """UPDATE practice_sessions SET state = 'stopped', finished_at = ?
+                       WHERE member_id = ? AND state = 'open'""",
+                    (stamp, member_id),
+                )
+            row = await self._one(
+                conn,
+                """INSERT INTO practice_sessions (member_id, topic, state, started_at, asked_at)
+                   VALUES (?, ?, 'open', ?, ?)
+                   ON CONFLICT (member_id) WHERE state = 'open' DO NOTHING
+                   RETURNING id""",
+                (member_id, topic, stamp, stamp),
+            )
+            if row is None:  # the open session the index kept this one from joining
+                session_id = await self._open_practice_id(conn, member)
+                assert session_id is not None, "the conflicting session is open"
+                return await self._practice(conn, member, session_id), False
+            await conn.executemany(
+                """INSERT INTO practice_items (session_id, position, question_id, topic, review)
+                   VALUES (?, ?, ?, ?, ?)""",
+                [
+                    (row[0], position, pick.question_id, pick.topic, int(pick.review))
+                    for position, pick in enumerate(picks, start=1)
+                ],
+            )
+            return await self._practice(conn, member, row[0]), True
+
+    async def answer_practice(
+        self,
+        session: PracticeSession,
+        position: int,
+        answer: str,
+        grade: Grade,
+        latency_ms: int,
+        review: CardReview,
+        now: datetime,
+    ) -> tuple[PracticeSession, ReviewedCard | None]:
+        """Store the answer to one item and review its card, in one transaction; the
+        session is done with its last item. Only an open session's unanswered item takes
+        an answer: a repeat (a double submit) gets (the session as it is, None)."""
+        stamp = _utc(now)
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                """UPDATE practice_items SET answer = ?, normalized = ?, verdict = ?, score = ?,
+                       latency_ms = ?, answered_at = ?
+                   WHERE session_id = ? AND position = ? AND answered_at IS NULL
+                     AND (SELECT state FROM practice_sessions WHERE id = ?) = 'open'""",
+                (
+                    answer,
+                    grade.normalized,
+                    grade.verdict.value,
+                    grade.score,
+                    latency_ms,
+                    stamp,
+                    session.id,
+                    position,
+                    session.id,
+                ),
+            )
+            reviewed = None
+            if cursor.rowcount == 1:
+                item = await self._single(
+                    conn,
+                    """SELECT i.question_id, s.member_id FROM practice_items i
+                       JOIN practice_sessions s ON s.id = i.session_id
+                       WHERE i.session_id = ? AND i.position = ?""",
+                    (session.id, position),
+                )
+                reviewed = await self._review_card(conn, item[1], item[0], review, stamp)
+                await conn.execute(
+                    "UPDATE practice_items SET rating = ? WHERE session_id = ? AND position = ?",
+                    (reviewed.rating, session.id, position),
+                )
+                await conn.execute(
+                    """UPDATE practice_sessions SET asked_at = :now,
+                           state = CASE WHEN EXISTS (SELECT 1 FROM practice_items
+                                                     WHERE session_id = :id
+                                                       AND answered_at IS NULL)
+                                        THEN 'open' ELSE 'done' END,
+                           finished_at = CASE WHEN EXISTS (SELECT 1 FROM practice_items
+                                                           WHERE session_id = :id
+                                                             AND answered_at IS NULL)
+                                              THEN NULL ELSE :now END
+                       WHERE id = :id""",
+                    {"now": stamp, "id": session.id},
+                )
+            return await self._practice(conn, session.member, session.id), reviewed
+
+    async def touch_practice(self, session_id: int, now: datetime) -> None:
+        """The current question was shown again (a resume): its speed counts from now."""
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE practice_sessions SET asked_at = ? WHERE id = ? AND state = 'open'",
+                (_utc(now), session_id),
+            )
+
+    async def stop_practice(self, member: MemberRef, now: datetime) -> bool:
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                """UPDATE practice_sessions SET state = 'stopped', finished_at = ?
+                   WHERE state = 'open' AND member_id = (
+                       SELECT id FROM members
+                       WHERE platform = ? AND workspace_id = ? AND user_id = ?)""",
+                (_ts(now), member.platform, member.workspace_id, member.user_id),
+            )
+            return cursor.rowcount == 1
+
+    async def practised_since(self, member: MemberRef, since: datetime) -> int:
+        """Practice answers the member gave from `since` on (today's, for the goal)."""
+        async with self.db.reading() as conn:
+            row = await self._single(
+                conn,
+                """SELECT count(*) FROM practice_items i
+                   JOIN practice_sessions s ON s.id = i.session_id
+                   JOIN members m ON m.id = s.member_id
+                   WHERE m.platform = ? AND m.workspace_id = ? AND m.user_id = ?
+                     AND i.answered_at >= ?""",
+                (member.platform, member.workspace_id, member.user_id, _utc(since)),
+            )
+        return row[0]
