@@ -106,6 +106,9 @@ class HttpPublisher:
     async def post_private(self, channel: ChannelRef, user_id: str, text: str) -> None:
         await self._call("dm", channel=channel.channel_id, user=user_id)
 
+    async def remind(self, post: DrillPost, user_id: str, text: str) -> None:
+        await self._call("remind", channel=post.drill.channel.channel_id, user=user_id)
+
     def channel_mention(self, channel: ChannelRef) -> str:
         return f"#{channel.channel_id}"
 
@@ -132,7 +135,7 @@ def child(db_url: str, clock_file: str, platform_url: str) -> None:
     from bot.scheduler import DrillScheduler
 
     async def main() -> None:
-        config = Config(database_url=db_url, questions_dir=TEST_BANK)
+        config = Config(database_url=db_url, questions_dir=TEST_BANK, low_bank_warning=0)
         async with (
             ClientSession() as session,
             open_service(config, FileClock(Path(clock_file))) as service,
@@ -157,7 +160,7 @@ async def seed(db_url: str, clock_file: Path, channels: int) -> None:
     from bot.core.service import Invocation
 
     set_clock(clock_file, PHASES[0] - timedelta(minutes=1))
-    config = Config(database_url=db_url, questions_dir=TEST_BANK)
+    config = Config(database_url=db_url, questions_dir=TEST_BANK, low_bank_warning=0)
     async with open_service(config, FileClock(clock_file)) as service:
         for i in range(channels):
             admin = Invocation(

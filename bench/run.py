@@ -50,7 +50,11 @@ def percentile(values: list[float], share: float) -> float:
 
 async def answer_burst(workdir: Path, members: int, concurrency: int) -> None:
     print(f"Answer burst: {members:,} members answer one drill, {concurrency} at a time")
-    config = Config(database_url=f"sqlite:///{workdir / 'burst.db'}", questions_dir=TEST_BANK)
+    config = Config(
+        database_url=f"sqlite:///{workdir / 'burst.db'}",
+        questions_dir=TEST_BANK,
+        low_bank_warning=0,
+    )
     clock = FakeClock(NOW)
     publisher = RecordingPublisher()
     async with open_service(config, clock) as service:
@@ -216,7 +220,7 @@ async def leaderboard_at_scale(workdir: Path, members: int, attempts: int, repea
     start = time.perf_counter()
     seed_large(path, members, attempts)
     print(f"  (seeded in {time.perf_counter() - start:.1f} s)")
-    config = Config(database_url=f"sqlite:///{path}", questions_dir=TEST_BANK)
+    config = Config(database_url=f"sqlite:///{path}", questions_dir=TEST_BANK, low_bank_warning=0)
     async with open_service(config, FakeClock(NOW)) as service:
         channel = ChannelRef("bench", "W", "C")
         rng = random.Random(3)

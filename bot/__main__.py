@@ -10,6 +10,7 @@ import sys
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from typing import Any
 
 from bot import questions_cli
 from bot.app import open_service
@@ -90,7 +91,7 @@ async def delivering(service: QuizService, config: Config) -> AsyncIterator[Dril
 
 async def run_console(config: Config) -> None:
     async with open_service(config) as service:
-        console = Console(service)  # registers the console publisher
+        console = Console(service, data_dir=config.data_dir)  # registers the console publisher
         async with delivering(service, config):
             await console.run()
 
@@ -129,7 +130,8 @@ async def serve_adapters(service: QuizService, config: Config, runners: list[Run
     ]
     try:
         all_ready = asyncio.ensure_future(asyncio.gather(*(event.wait() for event in ready)))
-        await asyncio.wait([all_ready, *tasks], return_when=asyncio.FIRST_COMPLETED)
+        watched: list[asyncio.Future[Any]] = [all_ready, *tasks]
+        await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
         all_ready.cancel()
         for task in tasks:
             if task.done():

@@ -26,7 +26,9 @@ async def open_service(config: Config, clock: Clock | None = None) -> AsyncItera
     db = await Database.open(config.database_url)
     try:
         await migrate(db)
-        service = QuizService(SqliteRepository(db), bank, clock or SystemClock())
+        service = QuizService(
+            SqliteRepository(db), bank, clock or SystemClock(), low_bank=config.low_bank_warning
+        )
         Dispatcher(service)  # its background task starts once the publishers exist
         await service.start()
         log.info("loaded %d questions; database %s", len(bank), config.database_label)

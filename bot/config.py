@@ -10,6 +10,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from bot.core import messages
 from bot.core.bank import DEFAULT_QUESTIONS_DIR
+from bot.core.picking import LOW_BANK
 from bot.storage.sqlite import DEFAULT_URL, BadDatabaseUrl, path_from_url, url_scheme
 
 DEFAULT_DATA_DIR = Path("data")
@@ -102,6 +103,8 @@ class Config:
     slack_api_url: str = ""
     slack_admin_user_ids: tuple[str, ...] = field(default=())
     port: int = 3000
+    # Warn a channel once when fewer unasked questions than this are left (0: never).
+    low_bank_warning: int = LOW_BANK
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -127,6 +130,9 @@ class Config:
             slack_api_url=get("SLACK_API_URL"),
             slack_admin_user_ids=_split(get("SLACK_ADMIN_USER_IDS")),
             port=_whole_number("PORT", get("PORT"), 3000, 1, 65535),
+            low_bank_warning=_whole_number(
+                "LOW_BANK_WARNING", get("LOW_BANK_WARNING"), LOW_BANK, 0, None
+            ),
         )
 
     def log_level_for(self, *, in_terminal: bool) -> str:

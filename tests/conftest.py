@@ -13,7 +13,9 @@ import pytest
 
 from bot.app import open_service
 from bot.config import Config
-from bot.core.models import ChannelRef, MemberRef
+from bot.core.models import ChannelRef, Drill, MemberRef
+from bot.core.picking import eligible
+from bot.core.scoring import local_date
 from bot.core.service import Invocation, QuizService
 from bot.delivery.dispatcher import Dispatcher
 from tests.discord_fakes import TOKEN as DISCORD_TOKEN
@@ -78,7 +80,11 @@ def db_url(tmp_path: Path) -> str:
 
 @pytest.fixture
 def config(db_url: str, tmp_path: Path) -> Config:
-    return Config(database_url=db_url, questions_dir=TEST_BANK, data_dir=tmp_path)
+    # The test bank's 8 questions would warn every channel that its bank runs low, an
+    # extra message in each; the tests of that warning (test_plan.py) turn it on.
+    return Config(
+        database_url=db_url, questions_dir=TEST_BANK, data_dir=tmp_path, low_bank_warning=0
+    )
 
 
 @pytest.fixture
@@ -114,6 +120,29 @@ def channel() -> ChannelRef:
 
 def member(name: str, workspace: str = "W1") -> MemberRef:
     return MemberRef("test", workspace, f"U-{name}", name)
+
+
+async def claim_todays_drill(
+    service: QuizService, channel: ChannelRef, question_id: str | None = None
+) -> Drill:
+    """Claim today's drill and its post row as the scheduler does, without delivering it:
+    the drill stays pending, as in a process that stops right after the claim."""
+    settings = await service.settings_for(channel)
+    now = service.clock.now()
+    question_id = question_id or eligible(service.bank, settings.topics)[0].id
+    claim = await service.repo.claim_post(
+        channel, local_date(now, settings.timezone), question_id, now, None
+    )
+    assert claim.drill is not None
+    return claim.drill
+
+
+async def open_drill_on(service: QuizService, channel: ChannelRef, question_id: str) -> int:
+    """Today's drill on a chosen question, claimed and delivered through the outbox."""
+    drill = await claim_todays_drill(service, channel, question_id)
+    [post] = await service.claim_deliveries(10, channel)
+    await service.repo.finish_outbox(post.id, "message-1", service.clock.now())
+    return drill.id
 
 
 @pytest.fixture

@@ -301,7 +301,7 @@ class FakeDiscord:
 
     async def _rest(self, request: web.Request) -> web.Response:
         path = "/" + request.match_info["tail"]
-        body = await request.json() if request.body_exists else None
+        body = await _body(request)
         refusal = self.refusals.get((request.method, path))
         status, headers = 200, {}
         writes_message = request.method in ("POST", "PATCH") and path.startswith("/channels/")
@@ -411,6 +411,22 @@ class FakeDiscord:
             message["nonce"] = body["nonce"]
         self.messages[message_id] = message
         return copy.deepcopy(message)
+
+
+async def _body(request: web.Request) -> Any:
+    """The JSON body; a multipart one (a message with files) is its `payload_json` plus
+    `_files`, each attachment's filename and bytes, as Discord would store them."""
+    if not request.body_exists:
+        return None
+    if request.content_type != "multipart/form-data":
+        return await request.json()
+    body: dict[str, Any] = {"_files": {}}
+    async for part in await request.multipart():
+        if part.name == "payload_json":
+            body.update(json.loads(await part.text()))
+        elif part.filename:
+            body["_files"][part.filename] = bytes(await part.read())
+    return body
 
 
 def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
@@ -552,6 +568,24 @@ def click(custom_id: str, message: dict[str, Any], who: Person) -> dict[str, Any
     return interaction_payload(
         3, {"custom_id": custom_id, "component_type": 2}, who, message=message
     )
+
+
+def dm_click(
+    custom_id: str, message: dict[str, Any], who: Person, dm_channel_id: str
+) -> dict[str, Any]:
+    """A click on a message in the member's DMs with the bot: no guild, a user, not a
+    member, and the bot-DM context."""
+    payload = click(custom_id, message, who)
+    for key in ("guild_id", "guild", "member", "guild_locale"):
+        payload.pop(key)
+    payload |= {
+        "user": user_payload(who.user_id, who.name),
+        "channel_id": dm_channel_id,
+        "channel": {"id": dm_channel_id, "type": 1},
+        "context": 1,
+        "authorizing_integration_owners": {"0": GUILD_ID},
+    }
+    return payload
 
 
 def modal_submit(custom_id: str, value: str, who: Person) -> dict[str, Any]:

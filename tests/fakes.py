@@ -47,6 +47,8 @@ class RecordingPublisher:
     reveals: list[DrillResult] = field(default_factory=list)
     boards: list[tuple[ChannelRef, Leaderboard, str]] = field(default_factory=list)
     private: list[tuple[ChannelRef, str, str]] = field(default_factory=list)
+    reminders: list[tuple[DrillPost, str, str]] = field(default_factory=list)
+    notices: list[tuple[ChannelRef, str]] = field(default_factory=list)
     fail_posts: int = 0
 
     async def post_drill(self, post: DrillPost) -> str:
@@ -72,11 +74,17 @@ class RecordingPublisher:
     async def post_leaderboard(self, channel: ChannelRef, board: Leaderboard, title: str) -> None:
         self.boards.append((channel, board, title))
 
+    async def post_notice(self, channel: ChannelRef, text: str) -> None:
+        self.notices.append((channel, text))
+
     def channel_mention(self, channel: ChannelRef) -> str:
         return f"#{channel.channel_id}"
 
     async def post_private(self, channel: ChannelRef, user_id: str, text: str) -> None:
         self.private.append((channel, user_id, text))
+
+    async def remind(self, post: DrillPost, user_id: str, text: str) -> None:
+        self.reminders.append((post, user_id, text))
 
 
 class FakeRateLimit:

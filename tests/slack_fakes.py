@@ -1,7 +1,8 @@
 """A fake Slack on 127.0.0.1 that records every call, and signed requests to send the app.
 
 FakeSlack serves the Web API under /api/<method> (point AsyncWebClient at
-f"{url}/api/"), the response_url webhooks under /respond/<key>, and a Socket Mode
+f"{url}/api/"), the response_url webhooks under /respond/<key>, the upload URLs of files
+upload v2 under /upload/<file id> (their bytes land in `uploads`), and a Socket Mode
 websocket under /socket. Every call lands in `calls`, in order, with its arguments and
 the bot token it carried, so tests assert on what Slack would have received.
 
@@ -66,6 +67,7 @@ class FakeSlack:
         self.fail_status = 502
         self.rate_limited = 0
         self.posted: dict[str, list[dict]] = {}
+        self.uploads: dict[str, bytes] = {}  # file id -> the bytes sent to its upload URL
         self.sockets: list[web.WebSocketResponse] = []
         self.socket_acks: list[dict] = []
         self._ts = 0
@@ -73,6 +75,7 @@ class FakeSlack:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self.api)
         app.router.add_post("/respond/{key}", self.respond)
+        app.router.add_post("/upload/{file_id}", self.upload)
         app.router.add_get("/socket", self.socket)
         self.server = TestServer(app, host="127.0.0.1", port=0)
 
@@ -250,6 +253,15 @@ class FakeSlack:
     def _conversations_open(self, args: dict, token: str | None) -> dict:
         return {"ok": True, "channel": {"id": "D" + str(args.get("users", ""))}}
 
+    def _files_getUploadURLExternal(self, args: dict, token: str | None) -> dict:
+        file_id = f"F{len(self.uploads) + 1:04d}"
+        self.uploads[file_id] = b""
+        return {"ok": True, "file_id": file_id, "upload_url": f"{self.url}/upload/{file_id}"}
+
+    def _files_completeUploadExternal(self, args: dict, token: str | None) -> dict:
+        files = _as_list(args.get("files"))
+        return {"ok": True, "files": [{"id": f["id"], "title": f.get("title")} for f in files]}
+
     def _oauth_v2_access(self, args: dict, token: str | None) -> dict:
         self.token_teams["xoxb-T2-installed"] = "T2"
         return {
@@ -267,6 +279,15 @@ class FakeSlack:
 
     def _apps_connections_open(self, args: dict, token: str | None) -> dict:
         return {"ok": True, "url": self.url.replace("http://", "ws://") + "/socket"}
+
+    async def upload(self, request: web.Request) -> web.Response:
+        """The upload URL files.getUploadURLExternal hands out: it takes the raw bytes."""
+        file_id = request.match_info["file_id"]
+        if file_id not in self.uploads:
+            return web.Response(status=404)
+        self.uploads[file_id] = await request.read()
+        self._changed.set()
+        return web.Response(text="OK - 1")
 
     async def respond(self, request: web.Request) -> web.Response:
         self._record(Call("response_url", await request.json(), None, request.path))

@@ -68,6 +68,15 @@ def test_shipped_bank_loads_and_passes_quality_checks() -> None:
     assert [str(problem) for problem in check_bank(bank)] == []
 
 
+def test_shipped_bank_has_multi_questions_over_topics_with_right_and_wrong_picks() -> None:
+    """Issue 17: at least 30 multi questions over 12 topics, none a disguised single choice."""
+    multi = [q for q in load_bank(DEFAULT_QUESTIONS_DIR) if q.kind is Kind.MULTI]
+    assert len(multi) >= 30
+    assert len({q.topic for q in multi}) >= 12
+    assert [q.id for q in multi if len(q.correct_letters) < 2] == []
+    assert [q.id for q in multi if len(q.correct_letters) == len(q.choices)] == []
+
+
 def test_sample_pack_loads_every_kind() -> None:
     questions = load_pack(SAMPLE)
     assert [q.kind for q in questions] == [Kind.OPEN, Kind.SHORT, Kind.CHOICE, Kind.NUMERIC]

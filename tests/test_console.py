@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import io
+import json
 import os
+import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
 
 import yaml
 
 from bot.console_adapter.console import CHANNEL, ConsolePublisher
+from bot.core import messages
 from tests.conftest import TEST_BANK
 from tests.fakes import drill_post
 
@@ -38,6 +42,7 @@ def run_console(tmp_path: Path, script: str, bank: Path = TEST_BANK) -> str:
         **os.environ,
         "DATABASE_URL": f"sqlite:///{tmp_path / 'console.db'}",
         "QUESTIONS_DIR": str(bank),
+        "DATA_DIR": str(tmp_path / "data"),
     }
     for name in list(env):
         if name.startswith(("DISCORD_", "SLACK_")):
@@ -137,3 +142,72 @@ async def test_the_console_publisher_finds_only_the_drills_it_posted():
     message_id = await publisher.post_drill(drill_post(CHANNEL, 3))
     assert await publisher.find_drill_post(CHANNEL, 3) == message_id
     assert await publisher.find_drill_post(CHANNEL, 4) is None
+
+
+def test_remind_on_and_off_on_the_console(tmp_path):
+    out = run_console(
+        tmp_path,
+        "/quiz setup tz:Europe/Berlin\n:as alice\n/quiz remind on\n/quiz remind on\n"
+        "/quiz remind off\n/quiz remind soon\n",
+    )
+    assert f"[private to alice] {messages.REMINDER_ON}" in out
+    assert f"[private to alice] {messages.REMINDER_ALREADY_ON}" in out
+    assert f"[private to alice] {messages.REMINDER_OFF}" in out
+    assert messages.REMIND_SWITCH in out
+
+
+async def test_a_console_reminder_shows_the_question_privately():
+    out = io.StringIO()
+    publisher = ConsolePublisher(out)
+    post = drill_post(CHANNEL, 5)
+    await publisher.remind(post, "alice", "Reminder: closes soon.")
+    text = out.getvalue()
+    assert text.startswith("[private to alice] Reminder: closes soon.\n")
+    assert "Question 5: which choice is right?" in text and "\nB) " in text
+
+
+RIGHTS_SCRIPT = """\
+/quiz setup time:09:00 tz:Europe/Berlin topics:testing
+/quiz post-now
+:as alice
+/quiz answer A
+:as bob
+/quiz answer B
+/quiz close-now
+:as alice
+/quiz group create nlp
+/quiz export
+/quiz forget-me
+/quiz forget-me confirm
+/quiz forget-me confirm
+:as bob
+/quiz forget alice confirm
+/quiz leaderboard all
+"""
+
+
+def test_export_writes_a_private_json_file_and_forget_me_deletes_the_member(tmp_path):
+    out = run_console(tmp_path, RIGHTS_SCRIPT)
+
+    (path,) = (tmp_path / "data" / "exports").glob("daily-drill-console-local-alice-*.json")
+    assert "[private to alice] Everything Daily Drill stores about you in this workspace: " in out
+    assert f"The JSON file is at `{path}`; only you should read it." in out
+    assert path.stat().st_mode & 0o777 == 0o600
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    assert doc["member"]["user_id"] == "alice"
+    assert [a["answer"] for a in doc["attempts"]] == ["A"]
+    assert doc["groups"][0]["name"] == "nlp"
+    assert "To go ahead: `/quiz forget-me confirm`" in out
+    assert (
+        "[private to alice] Done: everything stored about you in this workspace is deleted" in out
+    )
+    assert f"[private to alice] {messages.NOTHING_TO_FORGET}" in out
+    # Everyone is an admin on the console: forgetting her again finds nothing.
+    assert "[private to bob] Nothing is stored about alice in this workspace." in out
+    board = out[out.rindex("Leaderboard: all time") :]
+    assert "bob" in board and "alice" not in board
+    with closing(sqlite3.connect(tmp_path / "console.db")) as conn:
+        users = [row[0] for row in conn.execute("SELECT user_id FROM members")]
+        groups = conn.execute("SELECT count(*) FROM study_groups").fetchone()
+    assert users == ["bob"] and groups == (0,)
+    assert "Traceback" not in out

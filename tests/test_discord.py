@@ -12,6 +12,7 @@ import re
 import sqlite3
 from contextlib import closing
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from bot.core.service import QuizService
 from bot.discord_adapter.runner import run_discord
 from bot.discord_adapter.sync import HASH_FILE
 from bot.scheduler import DrillScheduler
+from tests.conftest import dispatcher_of
 from tests.discord_fakes import (
     APP_ID,
     CHANNEL_ID,
@@ -34,6 +36,7 @@ from tests.discord_fakes import (
     button_ids,
     buttons,
     click,
+    dm_click,
     install,
     modal_submit,
     person,
@@ -514,8 +517,9 @@ async def test_commands_sync_once_and_again_only_when_the_tree_changes(
     assert quiz["name"] == "quiz" and quiz["contexts"] == [0] and not quiz["dm_permission"]
     names = {option["name"] for option in quiz["options"]}
     assert names == {
-        *("help", "topics", "stats", "leaderboard", "answer", "group", "setup"),
-        *("post-now", "close-now", "pause", "resume", "skip"),
+        *("help", "topics", "stats", "leaderboard", "answer", "group", "setup", "remind"),
+        *("post-now", "close-now", "pause", "resume", "skip", "plan"),
+        *("export", "forget-me", "forget", "practice", "goal"),
     }
     stored = (tmp_path / HASH_FILE).read_text()
 
@@ -686,6 +690,25 @@ async def test_multi_answers_get_full_partial_or_no_credit_once_each_and_the_rev
     assert f"Points: {base // 2} · " in stats["description"]
 
 
+async def test_a_multi_question_takes_typed_letters_and_then_refuses_a_menu_pick(
+    fake, bot, service
+):
+    await setup_channel(fake, topics="select")
+    message = await post_now(fake)
+    drill_id, question = await open_question(service)
+    right = question.correct_letters
+    typed = ", ".join(reversed(right)).lower()  # any order, any case, with separators
+    reply = text_of(await fake.interact(slash("answer", person("dee"), text=typed)))
+    assert reply.startswith("Correct, +")
+
+    menu = await fake.interact(pick(f"drill:{drill_id}:pick", [right[0]], message, person("dee")))
+    assert text_of(menu) == messages.already_answered(", ".join(right))
+    refused = text_of(await fake.interact(slash("answer", person("eve"), text="A Z")))
+    assert refused == messages.pick_letters_hint(question.letters)
+    result = await service.drill_result(drill_id)
+    assert (result.answered, result.correct) == (1, 1)  # neither the repeat nor "A Z" counts
+
+
 async def test_a_pick_on_a_multi_post_from_before_a_restart_is_recorded(
     fake, service, config, clock, tmp_path
 ):
@@ -717,3 +740,42 @@ async def test_a_reveal_without_a_post_to_edit_is_posted_as_a_message(fake, bot,
     summary = messages.reveal_summary(await service.drill_result(claim.drill.id))
     assert summary in [field["name"] for field in reveal["fields"]]
     assert not fake.find("PATCH", EDITS)
+
+
+# --- reminders -----------------------------------------------------------------------------------
+
+
+async def test_a_reminder_is_a_dm_whose_buttons_answer_the_drill(
+    fake, service, config, clock, tmp_path
+):
+    kim, lee = person("kim"), person("lee")
+    async with running_bot(service, config):
+        await setup_channel(fake, close="17:00")
+        for who in (kim, lee):
+            reply = await fake.interact(slash("remind", who, switch="on"))
+            assert text_of(reply) == messages.REMINDER_ON
+        message = await post_now(fake)
+        drill_id, question = await open_question(service)
+        clock.set(datetime(2025, 1, 15, 15, 0, tzinfo=UTC))  # 16:00 in Berlin
+        await service.fire_due(timedelta(hours=12))
+        await dispatcher_of(service).drain()
+
+        opened = fake.find("POST", "/users/@me/channels")
+        recipients = {str(call.body["recipient_id"]): call.response["id"] for call in opened}
+        assert sorted(recipients) == sorted([kim.user_id, lee.user_id])
+        dm_id = recipients[kim.user_id]
+        (reminder,) = fake.channel_messages(dm_id)
+        assert reminder["content"] == (
+            f"Reminder: today's question in <#{CHANNEL_ID}> closes at 17:00 Europe/Berlin."
+            " Answer here:"
+        )
+        assert button_ids(reminder) == button_ids(message)
+        right = f"drill:{drill_id}:answer:{question.correct_letter}"
+        reply = await fake.interact(dm_click(right, reminder, kim, dm_id))
+        assert text_of(reply).startswith("Correct, +")
+        again = await fake.interact(dm_click(right, reminder, kim, dm_id))
+        assert text_of(again).startswith("You've already answered")
+        stranger = await fake.interact(dm_click(right, reminder, person("max"), dm_id))
+        assert text_of(stranger) == messages.OTHER_WORKSPACE
+    assert totals(tmp_path / "drill.db", kim.user_id)[:2] == (1, 1)
+    assert totals(tmp_path / "drill.db", person("max").user_id) == (0, 0, 0)

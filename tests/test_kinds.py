@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import copy
 import dataclasses
+import re
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -85,23 +86,38 @@ def test_every_core_module_imports_on_its_own_without_an_import_cycle():
     assert done.returncode == 0, done.stderr
 
 
+def _is_kind(node: ast.AST) -> bool:
+    """`Kind` or a qualified `models.Kind`."""
+    return (isinstance(node, ast.Name) and node.id == "Kind") or (
+        isinstance(node, ast.Attribute) and node.attr == "Kind"
+    )
+
+
+def _reads_a_kind(node: ast.AST) -> bool:
+    """`q.kind` or `q.kind.value`."""
+    if isinstance(node, ast.Attribute) and node.attr == "value":
+        node = node.value
+    return isinstance(node, ast.Attribute) and node.attr == "kind"
+
+
 def kind_mentions(source: str) -> list[str]:
     """Places in Python source that branch on or spell a question kind."""
     names = {kind.value for kind in Kind}
     # "open" is also a drill state; its kind uses are caught by the other patterns.
     ambiguous = {state.value for state in DrillState}
+    in_sql = re.compile(rf"\bkind\s*(?:=|==|!=|<>|in\s*\()\s*'({'|'.join(names)})'", re.I)
     found = []
     for node in ast.walk(ast.parse(source)):
         line = getattr(node, "lineno", 0)
-        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
-            if node.value.id == "Kind":
-                found.append(f"line {line}: Kind.{node.attr}")
+        if isinstance(node, ast.Attribute) and _is_kind(node.value):
+            found.append(f"line {line}: Kind.{node.attr}")
+        elif isinstance(node, ast.Call) and _is_kind(node.func):
+            found.append(f"line {line}: Kind(...)")
         elif isinstance(node, ast.Compare):
-            sides = [node.left, *node.comparators]
-            if any(isinstance(side, ast.Attribute) and side.attr == "kind" for side in sides):
+            if any(_reads_a_kind(side) for side in [node.left, *node.comparators]):
                 found.append(f"line {line}: compares a .kind")
         elif isinstance(node, ast.Match):
-            if isinstance(node.subject, ast.Attribute) and node.subject.attr == "kind":
+            if _reads_a_kind(node.subject):
                 found.append(f"line {line}: matches on a .kind")
         elif isinstance(node, ast.Dict):
             found += [
@@ -110,12 +126,10 @@ def kind_mentions(source: str) -> list[str]:
                 if isinstance(key, ast.Constant) and key.value == "kind"
                 if isinstance(value, ast.Constant)
             ]
-        elif (
-            isinstance(node, ast.Constant)
-            and isinstance(node.value, str)
-            and node.value in names - ambiguous
-        ):
-            found.append(f"line {line}: {node.value!r}")
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            if node.value in names - ambiguous:
+                found.append(f"line {line}: {node.value!r}")
+            found += [f"line {line}: SQL kind {m!r}" for m in in_sql.findall(node.value)]
     return found
 
 
@@ -127,9 +141,17 @@ match q.kind:
     case _: pass
 row = {"kind": "open", "answers": []}
 label = "numeric"
+if models.Kind.MULTI: pass
+if q.kind.value != name: pass
+wanted = Kind("open")
+match q.kind.value:
+    case _: pass
+sql = "SELECT id FROM questions WHERE kind = 'open'"
 """
-    assert len(kind_mentions(source)) == 6
+    assert len(kind_mentions(source)) == 11
     assert kind_mentions('state = "open"\nkinds = registry.names()\n') == []
+    sql = "SELECT id FROM drills WHERE state = 'open' AND kind IS NOT NULL"
+    assert kind_mentions(f"x = {sql!r}\nkind = registry.of(q).kind\n") == []
 
 
 def test_no_module_outside_the_kinds_package_names_a_kind():

@@ -23,7 +23,7 @@ from bot.core.service import (
 )
 from bot.storage.migrate import discover, migrate
 from bot.storage.sqlite import Database
-from tests.conftest import member
+from tests.conftest import claim_todays_drill, member
 from tests.fakes import RecordingPublisher
 
 
@@ -40,9 +40,7 @@ def right(publisher: RecordingPublisher) -> str:
 async def crash_while_posting(service: QuizService, admin: Invocation) -> int:
     """Claim today's drill and its post row into 'sending', as a process that then died
     would have."""
-    drill, _ = await service.open_daily_drill(admin.channel)
-    now = service.clock.now()
-    await service.repo.claim_post(admin.channel, drill.local_date, drill.question_id, now, None)
+    drill = await claim_todays_drill(service, admin.channel)
     [sending] = await service.claim_deliveries(10)
     assert sending.key == f"post:{drill.id}"
     return drill.id
@@ -161,13 +159,15 @@ async def test_the_database_refuses_a_second_live_drill_in_a_channel(service, ad
     await setup_channel(service, admin)
     open_one = await service.post_daily(admin.channel, forced=True)
     now = service.clock.now()
-    other, _ = await service.repo.claim_drill(
-        admin.channel, date(2025, 1, 14), open_one.question_id, now, None
-    )
-    assert not await service.repo.transition_drill(
-        other.id, (DrillState.PENDING,), DrillState.OPEN, now
-    )
     stamp = now.isoformat()
+    async with service.repo.db.conn.execute(  # yesterday's drill, claimed and never posted
+        """INSERT INTO drills (channel_id, local_date, question_id, state, opened_at, updated_at)
+           SELECT channel_id, '2025-01-14', question_id, 'pending', ?, ? FROM drills WHERE id = ?
+           RETURNING id""",
+        (stamp, stamp, open_one.id),
+    ) as cursor:
+        (other_id,) = await cursor.fetchone()
+    other = await service.repo.get_drill(other_id)
     await service.repo.db.conn.execute(  # a post row for the other drill, due now
         """INSERT INTO outbox (key, kind, channel_id, drill_id, next_attempt_at, created_at)
            SELECT 'post:' || id, 'post', channel_id, id, ?, ? FROM drills WHERE id = ?""",

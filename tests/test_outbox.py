@@ -407,7 +407,7 @@ async def test_the_migration_reopens_drills_left_posting_with_an_unsure_post_row
             f" '{stamp}', '{stamp}')",
         ):
             await db.conn.execute(sql)
-        assert await migrate(db) == [6]
+        assert await migrate(db) == [m.version for m in discover() if m.version >= 6]
         drills = await db.conn.execute_fetchall("SELECT state FROM drills")
         outbox = await db.conn.execute_fetchall("SELECT key, state, unsure FROM outbox")
         assert [tuple(r) for r in drills] == [("open",)]

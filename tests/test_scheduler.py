@@ -13,7 +13,7 @@ import time_machine
 
 from bot.app import open_service
 from bot.core import commands
-from bot.core.errors import ChannelUnavailable
+from bot.core.errors import AlreadyExists, ChannelUnavailable
 from bot.core.models import ChannelRef, ChannelSettings, DrillState, OutboxState, Period
 from bot.core.service import Invocation, PublishFailed, QuizService
 from bot.delivery.dispatcher import Dispatcher
@@ -25,7 +25,7 @@ from bot.scheduler import (
     weekly_board_lag,
     weekly_board_time,
 )
-from tests.conftest import dispatcher_of, member
+from tests.conftest import claim_todays_drill, dispatcher_of, member
 from tests.fakes import RecordingPublisher
 
 BERLIN = "Europe/Berlin"
@@ -335,8 +335,9 @@ async def test_drill_dates_and_weeks_follow_local_midnight(service, clock, publi
     assert board.period_key == "2025-W04" and board.entries[0].user_id == kolkata.member.user_id
     # 18:29 UTC on Monday is 23:59 on Monday there: still the same drill day.
     clock.set(utc(2025, 1, 20, 18, 29))
-    again, created = await service.open_daily_drill(kolkata.channel)
-    assert again.id == drill.id and not created
+    with pytest.raises(AlreadyExists):
+        await service.post_daily(kolkata.channel, forced=True)
+    assert (await service.repo.latest_drill(kolkata.channel)).id == drill.id
 
 
 @pytest.mark.parametrize(
@@ -407,7 +408,7 @@ async def test_the_catch_up_at_start_up_reposts_a_failed_drill(
     service, admin, clock, publisher, scheduler
 ):
     await setup(service, admin, "time:09:00 topics:testing")
-    drill, _ = await service.open_daily_drill(admin.channel)
+    drill = await claim_todays_drill(service, admin.channel)
     await service.fail_post(admin.channel, "not_in_channel")
     assert (await service.repo.get_drill(drill.id)).state is DrillState.FAILED
     clock.set(utc(2025, 1, 15, 8, 20))

@@ -19,9 +19,9 @@ from bot.core.errors import (
     NotFound,
     UsageError,
 )
-from bot.core.models import ChannelRef, DrillState, Period
+from bot.core.models import ChannelRef, DrillState, MemberRef, Period
 from bot.core.service import Invocation, PublishFailed, QuizService
-from tests.conftest import member
+from tests.conftest import claim_todays_drill, member, open_drill_on
 from tests.fakes import RecordingPublisher
 
 
@@ -45,12 +45,12 @@ def wrong_letter(publisher: RecordingPublisher) -> str:
     return next(letter for letter in "ABCD" if letter != right)
 
 
-async def test_open_daily_drill_is_idempotent_per_channel_and_local_date(service, admin):
+async def test_claiming_todays_post_twice_makes_one_drill_and_one_post_row(service, admin):
     await setup_channel(service, admin)
-    first, created = await service.open_daily_drill(admin.channel)
-    again, created_again = await service.open_daily_drill(admin.channel)
-    assert created and not created_again
+    first = await claim_todays_drill(service, admin.channel)
+    again = await claim_todays_drill(service, admin.channel)
     assert again.id == first.id and again.question_id == first.question_id
+    assert [row.key for row in await service.claim_deliveries(10)] == [f"post:{first.id}"]
 
 
 async def test_post_now_posts_once_and_refuses_a_second_post(service, admin, publisher):
@@ -281,6 +281,19 @@ async def test_workspaces_never_see_each_other(service, clock, publisher):
         await service.submit_answer(member("eve", "W2"), drill.id, "A")
 
 
+async def test_a_member_of_another_platform_with_the_same_workspace_id_cannot_answer(
+    service, admin, publisher
+):
+    await setup_channel(service, admin)
+    drill_id = await post(service, admin)
+    stranger = MemberRef("discord", admin.channel.workspace_id, "U-eve", "eve")
+
+    with pytest.raises(NotFound):
+        await service.submit_answer(stranger, drill_id, correct_letter(publisher))
+
+    assert await service.repo.answer_counts(drill_id) == ()
+
+
 async def test_stats_show_topics_weakest_first_and_rank(service, admin, clock, publisher):
     await setup_channel(service, admin, "days:daily")
     alice, bob = member("alice"), member("bob")
@@ -334,17 +347,9 @@ async def test_skip_pause_and_resume(service, admin, clock):
     assert not settings.paused and settings.skip_date == date(2025, 1, 16)
 
 
-async def open_drill_with(service: QuizService, channel: ChannelRef, question_id: str) -> int:
-    """Open today's drill on a chosen question, as if it had been picked and posted."""
-    now = service.clock.now()
-    drill, _ = await service.repo.claim_drill(channel, date(2025, 1, 15), question_id, now, None)
-    await service.repo.transition_drill(drill.id, (DrillState.PENDING,), DrillState.OPEN, now)
-    return drill.id
-
-
 async def test_open_answers_earn_partial_credit_and_name_what_was_missed(service, admin):
     await setup_channel(service, admin)
-    drill_id = await open_drill_with(service, admin.channel, "testing-open-l1-l2")
+    drill_id = await open_drill_on(service, admin.channel, "testing-open-l1-l2")
     result = await service.submit_answer(member("al"), drill_id, "L1 makes the weights sparse.")
     assert result.attempt.grade.verdict.value == "partial"
     assert result.attempt.points == 15  # half of a hard question's 30
@@ -358,7 +363,7 @@ async def test_open_answers_earn_partial_credit_and_name_what_was_missed(service
 
 async def test_short_answers_match_aliases_but_not_near_misses(service, admin):
     await setup_channel(service, admin)
-    drill_id = await open_drill_with(service, admin.channel, "testing-short-lasso")
+    drill_id = await open_drill_on(service, admin.channel, "testing-short-lasso")
     good = await service.submit_answer(member("al"), drill_id, "Lasso Regression")
     bad = await service.submit_answer(member("bo"), drill_id, "ridge")
     assert good.attempt.grade.correct and not bad.attempt.grade.correct

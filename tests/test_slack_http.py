@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import re
 import socket
 import time
@@ -136,6 +137,21 @@ async def test_a_stale_timestamp_is_refused_with_401(server, http, fake):
     assert fake.calls == []
 
 
+@pytest.mark.parametrize("timestamp", ["abc", "1e9", "", " 1", "١٧٣٦"])
+async def test_a_malformed_timestamp_is_refused_with_401_and_no_traceback(
+    server, http, fake, caplog, timestamp
+):
+    body = command_body("help", user="U01", response_url=fake.response_url("malformed"))
+    headers = signed_headers(body)
+    headers["x-slack-request-timestamp"] = timestamp
+
+    status, _ = await post(http, str(server.make_url("/slack/events")), body, headers)
+
+    assert status == 401
+    assert fake.calls == []
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+
+
 async def test_url_verification_echoes_the_challenge(server, http):
     body = '{"token": "t", "challenge": "c-123", "type": "url_verification"}'
     headers = signed_headers(body, "application/json")
@@ -248,7 +264,9 @@ async def install(http: aiohttp.ClientSession, server: TestServer) -> tuple[int,
         page = await response.text()
         cookie = response.headers["Set-Cookie"]
     link = re.search(r'href="(https://slack.com/oauth/v2/authorize\?[^"]*)"', page).group(1)
-    assert "scope=commands,chat:write,users:read&" in link.replace("&amp;", "&")
+    assert "scope=commands,chat:write,users:read,im:write,files:write&" in link.replace(
+        "&amp;", "&"
+    )
     state = re.search(r"slack-app-oauth-state=([^;]+)", cookie).group(1)
     redirect = server.make_url(f"/slack/oauth_redirect?code=the-code&state={state}")
     headers = {"Cookie": f"slack-app-oauth-state={state}"}

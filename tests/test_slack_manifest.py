@@ -31,6 +31,9 @@ METHOD_SCOPES = {
     "users.info": "users:read",
     "views.open": None,
     "views.publish": None,
+    "conversations.open": "im:write",
+    "files.getUploadURLExternal": "files:write",
+    "files.completeUploadExternal": "files:write",
 }
 NO_SCOPE = {"auth.test"}
 
@@ -103,6 +106,7 @@ async def test_the_manifest_grants_exactly_the_scopes_the_app_calls(manifest, ap
         "application/json",
     )
     await send(app, command_body("close-now", user=ADMIN, response_url=fake.response_url("c")))
+    await send(app, command_body("export", user="U01", response_url=fake.response_url("e")))
 
     called = {call.method for call in fake.calls if call.method != "response_url"} - NO_SCOPE
     assert called == set(METHOD_SCOPES), json.dumps(sorted(called))

@@ -187,10 +187,10 @@ async def test_a_crash_mid_batch_acknowledges_nothing_of_it(
     repo = repo_of(service)
     real = repository._store_attempt
 
-    def crashing(attempt: Attempt, topic: str, day: date, conn: sqlite3.Connection):
+    def crashing(attempt: Attempt, topic: str, day: date, review, conn: sqlite3.Connection):
         if attempt.member.display_name == "boom":
             raise RuntimeError("injected crash")
-        return real(attempt, topic, day, conn)
+        return real(attempt, topic, day, review, conn)
 
     monkeypatch.setattr(repository, "_store_attempt", crashing)
     results = await in_one_batch(
@@ -216,7 +216,10 @@ async def test_a_failed_commit_acknowledges_nothing_of_its_batch(service, channe
     def violates_at_commit(conn: sqlite3.Connection) -> None:
         # A deferred foreign key is checked by COMMIT, after every savepoint was released.
         conn.execute("PRAGMA defer_foreign_keys = ON")
-        conn.execute("INSERT INTO streaks VALUES (999999, 1, 1, 1, '2025-01-15')")
+        conn.execute(
+            "INSERT INTO streaks (member_id, channel_id, current, best, last_date)"
+            " VALUES (999999, 1, 1, 1, '2025-01-15')"
+        )
 
     ann, bad, ben = await in_one_batch(
         repo.db,

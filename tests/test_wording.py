@@ -36,6 +36,7 @@ SENDING = {
     "chat_update",
     "post_private",
     "post_leaderboard",
+    "post_notice",
     "reply_privately",
     "private_reply",
     "fail_post",
@@ -224,5 +225,5 @@ async def test_storage_raises_typed_errors_whose_wording_comes_from_messages(ser
     assert unknown.value.name == "writers"
     assert unknown.value.message == "There's no group called writers. See `/quiz group list`."
     with pytest.raises(NotSetUp) as not_set_up:
-        await repo.claim_drill(channel, now.date(), "q", now, None)
+        await repo.claim_post(channel, now.date(), "q", now, None)
     assert not_set_up.value.message == messages.NOT_SET_UP

@@ -9,14 +9,24 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
 import sys
 import threading
+from pathlib import Path
 from typing import TextIO
 
+from bot.config import DEFAULT_DATA_DIR
 from bot.core import commands, messages
 from bot.core.errors import QuizError
-from bot.core.models import ChannelRef, DrillPost, DrillResult, Leaderboard, MemberRef
+from bot.core.models import (
+    ChannelRef,
+    DrillPost,
+    DrillResult,
+    Leaderboard,
+    MemberExport,
+    MemberRef,
+)
 from bot.core.service import Invocation, QuizService
 
 log = logging.getLogger(__name__)
@@ -24,6 +34,7 @@ log = logging.getLogger(__name__)
 PLATFORM = "console"
 CHANNEL = ChannelRef(PLATFORM, "local", "drills")
 _NAME = re.compile(r"^[\w .-]{1,32}$")
+EXPORTS = "exports"  # /quiz export files, under DATA_DIR
 
 
 def member_named(name: str) -> MemberRef:
@@ -67,17 +78,30 @@ class ConsolePublisher:
     async def post_leaderboard(self, channel: ChannelRef, board: Leaderboard, title: str) -> None:
         self.say(f"#{channel.channel_id} · {messages.leaderboard_text(board, title)}")
 
+    async def post_notice(self, channel: ChannelRef, text: str) -> None:
+        self.say(f"#{channel.channel_id} · {text}")
+
     def channel_mention(self, channel: ChannelRef) -> str:
         return f"#{channel.channel_id}"
 
     async def post_private(self, channel: ChannelRef, user_id: str, text: str) -> None:
         self.say(f"[private to {user_id}] {text}")
 
+    async def remind(self, post: DrillPost, user_id: str, text: str) -> None:
+        question = post.question
+        self.say(
+            f"[private to {user_id}] {text}\n{messages.question_body(question)}\n"
+            f"{messages.answer_hint(question)}"
+        )
+
 
 class Console:
-    def __init__(self, service: QuizService, out: TextIO = sys.stdout) -> None:
+    def __init__(
+        self, service: QuizService, out: TextIO = sys.stdout, data_dir: Path = DEFAULT_DATA_DIR
+    ) -> None:
         self.service = service
         self.out = out
+        self.data_dir = data_dir
         self.publisher = ConsolePublisher(out)
         self.member = member_named("you")
         service.register_publisher(PLATFORM, self.publisher)
@@ -114,6 +138,9 @@ class Console:
                 raise commands.usage_error(messages.only_quiz_commands(text))
             reply = await self.service.execute(commands.parse(text), inv)
             answer = reply.text
+            if isinstance(reply.data, MemberExport):
+                path = await asyncio.to_thread(write_export, self.data_dir, reply.data)
+                answer = f"{answer}\n{messages.export_written(str(path))}"
         except QuizError as exc:
             answer = exc.message
         except Exception:
@@ -133,6 +160,18 @@ class Console:
             line = await lines.get()
             if line is None or not await self.handle(line):
                 break
+
+
+def write_export(data_dir: Path, export: MemberExport) -> Path:
+    """/quiz export on the console: the JSON file under DATA_DIR/exports, readable by
+    its owner only (a terminal has no private attachment to send it as)."""
+    folder = data_dir / EXPORTS
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / export.filename
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as file:
+        file.write(export.document)
+    return path
 
 
 def read_lines(stdin: TextIO) -> asyncio.Queue[str | None]:

@@ -56,7 +56,8 @@ class _Loader(yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader):  
                         None, None, f"duplicate key {key_node.value!r}", key_node.start_mark
                     )
                 seen.add(key_node.value)
-        return super().construct_mapping(node, deep=deep)
+        mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
+        return mapping
 
     def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> str:
         """Dates stay the text the author wrote: `2017-02-30` is not a date, and no field

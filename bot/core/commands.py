@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 
 from bot.core import messages
 from bot.core.errors import UsageError
 from bot.core.messages import DAY_NAMES, USAGE
-from bot.core.models import Period, RevealMode
+from bot.core.models import Period, RevealMode, StudyPlan
 from bot.core.zones import UnknownZone, validate_zone
 
 MAX_TEXT = 2000
@@ -47,6 +49,9 @@ class Setup:
     close: str | None = None
     clear_close: bool = False
     days: tuple[int, ...] | None = None
+    # The 4-week study plan: `start` defaults to the channel's local today.
+    plan: StudyPlan | None = None
+    start: date | None = None
 
 
 @dataclass(frozen=True)
@@ -110,6 +115,91 @@ class GroupList:
     pass
 
 
+@dataclass(frozen=True)
+class Remind:
+    on: bool
+
+
+# --- the 4-week study plan ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ShowPlan:
+    pass
+
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def parse_plan(value: str) -> StudyPlan:
+    try:
+        return StudyPlan(value.lower())
+    except ValueError as exc:
+        raise UsageError(messages.PLAN_RULE) from exc
+
+
+def parse_start(value: str) -> date:
+    """A real calendar date written YYYY-MM-DD (whether it is near enough to today is
+    the service's check: it knows the channel's today)."""
+    try:
+        start = date.fromisoformat(value) if _DATE.match(value) else None
+    except ValueError:  # 2026-02-30 and the like
+        start = None
+    if start is None:
+        raise UsageError(messages.not_a_start_date(value))
+    return start
+
+
+# --- members' rights -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Export:
+    pass
+
+
+@dataclass(frozen=True)
+class ForgetMe:
+    """Without `confirm` it only says what would be deleted."""
+
+    confirm: bool = False
+
+
+@dataclass(frozen=True)
+class Forget:
+    """An admin's forget-me for another member (a mention, a user id or a name)."""
+
+    member: str
+    confirm: bool = False
+
+
+# --- practice (FSRS spaced repetition); parsed by parse_practice at the end -------------
+
+
+@dataclass(frozen=True)
+class Goal:
+    """`/quiz goal N` sets the daily practice goal; without N it shows it."""
+
+    goal: int | None = None
+
+
+@dataclass(frozen=True)
+class Practice:
+    """Start (or resume) a practice session; `restart` (`new`) stops the open one first."""
+
+    topic: str | None = None
+    count: int | None = None
+    restart: bool = False
+
+
+@dataclass(frozen=True)
+class PracticeStop:
+    pass
+
+
+# --- every command ------------------------------------------------------------------------
+
+
 Command = (
     Help
     | Topics
@@ -126,8 +216,16 @@ Command = (
     | GroupJoin
     | GroupLeave
     | GroupList
+    | Remind
+    | ShowPlan
+    | Export
+    | ForgetMe
+    | Forget
+    | Goal
+    | Practice
+    | PracticeStop
 )
-_NO_ARGS = {
+_NO_ARGS: dict[str, Callable[[], Command]] = {
     "help": Help,
     "topics": Topics,
     "post-now": PostNow,
@@ -135,6 +233,8 @@ _NO_ARGS = {
     "pause": Pause,
     "resume": Resume,
     "skip": Skip,
+    "plan": ShowPlan,
+    "export": Export,
 }
 _PERIODS = {"week": Period.WEEK, "month": Period.MONTH, "all": Period.ALL, "all-time": Period.ALL}
 
@@ -178,6 +278,14 @@ def parse(text: str) -> Command:
         return _parse_group(rest.split())
     if verb == "setup":
         return parse_setup(rest.split())
+    if verb == "remind":
+        return parse_remind(rest)
+    if verb == "forget-me":
+        return ForgetMe(parse_confirm(rest, verb))
+    if verb == "forget":
+        return parse_forget(rest)
+    if verb in PRACTICE_VERBS:
+        return parse_practice(verb, rest.split())
     raise usage_error(messages.unknown_command(verb))
 
 
@@ -201,12 +309,22 @@ def _parse_group(args: list[str]) -> Command:
         if len(args) > 1:
             raise usage_error(messages.GROUP_LIST_ARGUMENTS)
         return GroupList()
-    makers = {"create": GroupCreate, "join": GroupJoin, "leave": GroupLeave}
+    makers: dict[str, Callable[[str], Command]] = {
+        "create": GroupCreate,
+        "join": GroupJoin,
+        "leave": GroupLeave,
+    }
     if action not in makers:
         raise usage_error(messages.not_a_group_command(action))
     if len(args) != 2:
         raise usage_error(messages.one_group_name(action))
     return makers[action](parse_group_name(args[1]))
+
+
+def parse_remind(switch: str) -> Remind:
+    if switch.lower() not in ("on", "off"):
+        raise UsageError(messages.REMIND_SWITCH)
+    return Remind(on=switch.lower() == "on")
 
 
 def parse_group_name(name: str) -> str:
@@ -240,8 +358,14 @@ def parse_setup(args: list[str]) -> Setup:
                 values["close"] = parse_time(value)
         elif key == "days":
             values["days"] = parse_days(value)
+        elif key == "plan":
+            values["plan"] = parse_plan(value)
+        elif key == "start":
+            values["start"] = parse_start(value)
         else:
             raise usage_error(messages.not_a_setup_option(key))
+    if values.get("plan") is StudyPlan.NONE and "start" in values:
+        raise UsageError(messages.START_WITHOUT_PLAN)
     return Setup(**values)  # type: ignore[arg-type]
 
 
@@ -294,3 +418,76 @@ def parse_days(value: str) -> tuple[int, ...]:
             raise UsageError(messages.not_a_day_range(part))
         days.update(range(first, last + 1))
     return tuple(sorted(days))
+
+
+def parse_confirm(text: str, verb: str) -> bool:
+    """Nothing (ask first) or the word `confirm` (go ahead); anything else is refused."""
+    if not text:
+        return False
+    if text.lower() == messages.CONFIRM_WORD:
+        return True
+    raise usage_error(messages.not_confirm(text, verb))
+
+
+def parse_forget(text: str) -> Forget:
+    """`<member> [confirm]`: the member as `/quiz stats` takes it (a name may have spaces)."""
+    who, _, last = text.rpartition(" ")
+    if last.lower() != messages.CONFIRM_WORD:
+        who, last = text, ""
+    if not who.strip():
+        raise usage_error(messages.FORGET_WHO)
+    return Forget(who.strip(), bool(last))
+
+
+# --- practice (FSRS spaced repetition) ------------------------------------------------
+
+DEFAULT_GOAL = 8
+GOAL_RANGE = range(6, 21)
+PRACTICE_COUNT = range(1, 31)
+PRACTICE_VERBS = ("practice", "goal")
+
+
+def parse_practice(verb: str, args: list[str]) -> Goal | Practice | PracticeStop:
+    """`goal [N]`, `practice [new] [topic] [count]` (any order) and `practice stop`."""
+    if verb == "goal":
+        if not args:
+            return Goal()
+        if len(args) > 1:
+            raise usage_error(messages.GOAL_RULE)
+        return Goal(parse_goal(args[0]))
+    words = [arg.lower() for arg in args]
+    if "stop" in words:
+        if len(words) > 1:
+            raise usage_error(messages.PRACTICE_STOP_ALONE)
+        return PracticeStop()
+    topic: str | None = None
+    count: int | None = None
+    restart = False
+    for word in words:
+        if word == "new":
+            if restart:
+                raise usage_error(messages.given_twice("new"))
+            restart = True
+        elif word.isdigit() or word.lstrip("-+").isdigit():
+            if count is not None:
+                raise usage_error(messages.given_twice("count"))
+            count = parse_practice_count(word)
+        elif topic is None:
+            topic = word
+        else:
+            raise usage_error(messages.one_practice_topic(word))
+    return Practice(topic, count, restart)
+
+
+def parse_goal(value: str) -> int:
+    text = value.strip()
+    if not text.isdigit() or int(text) not in GOAL_RANGE:
+        raise UsageError(messages.not_a_goal(text))
+    return int(text)
+
+
+def parse_practice_count(value: str) -> int:
+    text = value.strip()
+    if not text.isdigit() or int(text) not in PRACTICE_COUNT:
+        raise UsageError(messages.not_a_practice_count(text))
+    return int(text)

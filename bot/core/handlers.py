@@ -75,6 +75,10 @@ async def show_topics(service: QuizService, command: cmd.Topics, inv: Invocation
 
 @handles(cmd.Answer)
 async def answer(service: QuizService, command: cmd.Answer, inv: Invocation) -> Reply:
+    """The member's open practice session takes the answer; else the channel's drill."""
+    if session := await service.open_practice(inv.member):
+        turn = await service.answer_practice(inv, session, command.text)
+        return Reply(messages.practice_text(turn), turn)
     result = await service.answer_in_channel(inv.member, inv.channel, command.text)
     return Reply(messages.answer_feedback(result), result)
 
@@ -120,13 +124,55 @@ async def list_groups(service: QuizService, command: cmd.GroupList, inv: Invocat
     return Reply(messages.groups_text(groups, mine), groups)
 
 
+@handles(cmd.Remind)
+async def remind(service: QuizService, command: cmd.Remind, inv: Invocation) -> Reply:
+    changed = await service.set_reminder(inv, on=command.on)
+    if command.on:
+        return Reply(messages.REMINDER_ON if changed else messages.REMINDER_ALREADY_ON)
+    return Reply(messages.REMINDER_OFF if changed else messages.REMINDER_ALREADY_OFF)
+
+
+# --- the 4-week study plan -------------------------------------------------------------
+
+
+@handles(cmd.ShowPlan)
+async def show_plan(service: QuizService, command: cmd.ShowPlan, inv: Invocation) -> Reply:
+    status = await service.plan_status(inv.channel)
+    return Reply(messages.plan_text(status), status)
+
+
+# --- practice (FSRS spaced repetition) -----------------------------------------------
+
+
+@handles(cmd.Goal)
+async def goal(service: QuizService, command: cmd.Goal, inv: Invocation) -> Reply:
+    if command.goal is None:
+        return Reply(messages.goal_text(await service.practice_goal(inv.member), changed=False))
+    value = await service.set_practice_goal(inv.member, command.goal)
+    return Reply(messages.goal_text(value, changed=True), value)
+
+
+@handles(cmd.Practice)
+async def practice(service: QuizService, command: cmd.Practice, inv: Invocation) -> Reply:
+    turn = await service.start_practice(inv, command)
+    return Reply(messages.practice_text(turn), turn)
+
+
+@handles(cmd.PracticeStop)
+async def stop_practice(service: QuizService, command: cmd.PracticeStop, inv: Invocation) -> Reply:
+    if not await service.stop_practice(inv.member):
+        return Reply(messages.NO_PRACTICE_TO_STOP)
+    return Reply(messages.PRACTICE_STOPPED)
+
+
 # --- channel admins -------------------------------------------------------------------
 
 
 @handles(cmd.Setup, admin=True)
 async def setup(service: QuizService, command: cmd.Setup, inv: Invocation) -> Reply:
     settings, next_post, next_close = await service.configure_channel(inv, command)
-    return Reply(messages.setup_text(settings, next_post, next_close), settings)
+    low = await service.bank_left(settings, next_post)  # the 4-week study plan's warning
+    return Reply(messages.setup_text(settings, next_post, next_close, low), settings)
 
 
 @handles(cmd.PostNow, admin=True)
@@ -160,3 +206,38 @@ async def resume(service: QuizService, command: cmd.Resume, inv: Invocation) -> 
 async def skip(service: QuizService, command: cmd.Skip, inv: Invocation) -> Reply:
     skipped, paused = await service.skip_next(inv)
     return Reply(messages.skip_text(skipped, paused))
+
+
+# --- members' rights: export, forget-me, and forget for admins ------------------------
+
+
+@handles(cmd.Export)
+async def export(service: QuizService, command: cmd.Export, inv: Invocation) -> Reply:
+    document = await service.export_member(inv.member)
+    if document is None:
+        return Reply(messages.NOTHING_STORED)
+    return Reply(messages.export_summary(document.data), document)
+
+
+@handles(cmd.ForgetMe)
+async def forget_me(service: QuizService, command: cmd.ForgetMe, inv: Invocation) -> Reply:
+    if not command.confirm:
+        data = await service.repo.member_data(inv.member)
+        if data.empty:
+            return Reply(messages.NOTHING_TO_FORGET)
+        return Reply(messages.forget_me_confirm(data), data)
+    result = await service.forget_member(inv.member)
+    if result.nothing:
+        return Reply(messages.NOTHING_TO_FORGET)
+    return Reply(messages.forgot_you(result), result)
+
+
+@handles(cmd.Forget, admin=True)
+async def forget(service: QuizService, command: cmd.Forget, inv: Invocation) -> Reply:
+    data = await service.member_to_forget(inv.channel, command.member)
+    if data.empty:
+        return Reply(messages.nothing_stored_about(command.member))
+    if not command.confirm:
+        return Reply(messages.forget_confirm(data), data)
+    result = await service.forget_member(data.member)
+    return Reply(messages.forgot_member(result), result)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -21,13 +21,22 @@ from bot.core.models import (
     BoardEntry,
     ChannelSettings,
     DrillResult,
+    Forgotten,
+    Grade,
     Group,
     Leaderboard,
+    LowBank,
+    MemberData,
     MemberStats,
     Period,
+    PlanStatus,
+    PracticeTurn,
     Question,
+    ReviewSummary,
+    StudyPlan,
     Verdict,
 )
+from bot.core.scoring import MAX_FREEZES
 
 if TYPE_CHECKING:
     from bot.core.kinds.base import QuestionKind
@@ -48,15 +57,25 @@ DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 USAGE = """\
 Daily Drill commands:
-`/quiz answer <text>`: answer today's question (a letter for multiple choice)
+`/quiz answer <text>`: answer today's question (a letter for multiple choice), or your \
+practice question while a practice session is open
+`/quiz practice [topic] [count]`: a private practice session (spaced repetition); \
+`/quiz practice new` starts over, `/quiz practice stop` ends it
+`/quiz goal 6-20`: your daily practice goal (default 8)
 `/quiz stats [member]`: accuracy, points, rank and streak
 `/quiz leaderboard [week|month|all] [group:NAME]`
 `/quiz group create|join|leave NAME`, `/quiz group list`
 `/quiz topics`: the topics in the bank
+`/quiz remind on|off`: a private reminder an hour before close if you haven't answered
+`/quiz plan`: where this channel is in the 4-week study plan
+`/quiz export`: everything stored about you here, as a JSON file
+`/quiz forget-me`: delete everything stored about you here
 `/quiz help`: this message
 Admins: `/quiz setup [time:HH:MM] [tz:Area/City] [topics:a,b] [reveal:immediate|at_close] \
-[close:HH:MM|none] [days:mon-fri|daily|mon,wed,fri]`
-`/quiz post-now`, `/quiz close-now`, `/quiz pause`, `/quiz resume`, `/quiz skip`"""
+[close:HH:MM|none] [days:mon-fri|daily|mon,wed,fri] \
+[plan:4-week|4-week-once|none] [start:YYYY-MM-DD]`
+`/quiz post-now`, `/quiz close-now`, `/quiz pause`, `/quiz resume`, `/quiz skip`
+`/quiz forget <member>`: delete a member's data (one who left)"""
 
 
 def format_days(days: tuple[int, ...]) -> str:
@@ -165,11 +184,23 @@ def answer_feedback(result: AnswerResult) -> str:
         head = f"Correct, +{attempt.points} points!"
     elif grade.verdict is Verdict.PARTIAL:
         head = f"Partly right, +{attempt.points} points."
-    elif _kind(question).answers_in_prose:
-        head = "Not quite."
     else:
-        head = f"Not quite. The answer is {sentence(answer_key(question))}"
-    lines = [head]
+        head = not_quite(question)
+    lines = [head, *grade_lines(question, grade)]
+    if result.streak > 1:
+        lines.append(f"Streak: {result.streak} days.")
+    return "\n".join(lines)
+
+
+def not_quite(question: Question) -> str:
+    if _kind(question).answers_in_prose:
+        return "Not quite."
+    return f"Not quite. The answer is {sentence(answer_key(question))}"
+
+
+def grade_lines(question: Question, grade: Grade) -> list[str]:
+    """What an answer covered and missed, then the explanation: daily and practice alike."""
+    lines: list[str] = []
     if grade.covered:
         lines.append("You covered: " + "; ".join(grade.covered))
     if grade.missed and _kind(question).lists_missed:
@@ -179,9 +210,7 @@ def answer_feedback(result: AnswerResult) -> str:
     if _kind(question).answers_in_prose and grade.verdict is not Verdict.GOOD:
         lines += ["A full answer:", question.reference.strip()]
     lines.append(question.explanation.strip())
-    if result.streak > 1:
-        lines.append(f"Streak: {result.streak} days.")
-    return "\n".join(lines)
+    return lines
 
 
 def already_answered(previous: str) -> str:
@@ -265,8 +294,11 @@ def stats_text(stats: MemberStats) -> str:
         f"Stats for {stats.member.name}",
         f"Answered: {stats.answered} · correct: {stats.correct} ({stats.accuracy:.0%})",
         f"Points: {stats.points} · rank: {rank}",
-        f"Streak: {stats.current_streak} (best {stats.best_streak})",
+        f"Streak: {stats.current_streak} (best {stats.best_streak})"
+        f" · freezes: {stats.freezes} of {MAX_FREEZES}",
     ]
+    if stats.reviews is not None:
+        lines.append(reviews_line(stats.reviews))
     if stats.topics:
         lines.append("By topic, weakest first:")
         lines.extend(
@@ -282,7 +314,10 @@ def local_time(instant: datetime | None, timezone: str) -> str:
 
 
 def setup_text(
-    settings: ChannelSettings, next_post: datetime | None, next_close: datetime | None
+    settings: ChannelSettings,
+    next_post: datetime | None,
+    next_close: datetime | None,
+    low_bank: LowBank | None = None,
 ) -> str:
     topics = ", ".join(settings.topics) if settings.topics else "all topics"
     close = settings.close_time or "at the next post"
@@ -292,12 +327,16 @@ def setup_text(
         f"{settings.timezone}.",
         f"Topics: {topics}. Reveal: {settings.reveal.value}.",
     ]
+    if settings.plan is not StudyPlan.NONE and settings.plan_start:
+        lines.append(plan_setup_line(settings.plan, settings.plan_start))
     if settings.paused:
         lines.append("Posting is paused: `/quiz resume` to restart.")
     elif next_post:
         lines.append(f"Next post: {local_time(next_post, settings.timezone)}.")
         if next_close:
             lines.append(f"Next close: {local_time(next_close, settings.timezone)}.")
+    if low_bank is not None:
+        lines.append(low_bank_text(low_bank))
     return "\n".join(lines)
 
 
@@ -380,6 +419,7 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 SETTING_RULES = {
     "PORT": "a whole number from 1 to 65535 (default 3000)",
     "MISFIRE_GRACE_SECONDS": "a whole number of seconds, 1 or more (default 3600)",
+    "LOW_BANK_WARNING": "a whole number of questions, 0 (never warn) or more (default 10)",
     "LOG_LEVEL": f"one of {', '.join(LOG_LEVELS)} (default INFO, or WARNING in the console)",
     "DATABASE_URL": "sqlite:///relative/path.db or sqlite:////absolute/path.db",
     "QUESTIONS_DIR": "a directory of *.yaml question packs",
@@ -523,6 +563,92 @@ NO_POST_DAY = "No post day is coming up to skip: check `/quiz setup days:`."
 LIVE_QUESTION_GONE = "a drill still open asks this question; put it back so it can be revealed"
 
 
+# --- the 4-week study plan (`/quiz plan`, `/quiz setup plan:`, the low-bank warning) ------
+
+PLAN_NAMES = {
+    StudyPlan.REPEAT: "4-week (starts again after week 4)",
+    StudyPlan.ONCE: "4-week-once (all topics after week 4)",
+}
+NO_PLAN = "No study plan is set here. An admin can start one with `/quiz setup plan:4-week`."
+PLAN_RULE = "`plan` is `4-week`, `4-week-once` or `none`."
+START_WITHOUT_PLAN = "`start` needs a plan: use `plan:4-week` or `plan:4-week-once` with it."
+START_NEEDS_PLAN = (
+    "This channel has no study plan to start: add `plan:4-week` or `plan:4-week-once`."
+)
+
+
+def not_a_start_date(value: str) -> str:
+    return f"`{value[:40]}` is not a date: write the start as YYYY-MM-DD, like 2026-01-05."
+
+
+def start_out_of_range(start: date, days: int) -> str:
+    return f"The plan can start at most {days} days before or after today, not on {start}."
+
+
+def day_text(day: date) -> str:
+    """A date as plans show it: Mon 05 Jan 2026."""
+    return f"{day:%a %d %b %Y}"
+
+
+def plan_setup_line(plan: StudyPlan, start: date) -> str:
+    return f"Study plan: {PLAN_NAMES[plan]}, week 1 from {day_text(start)}."
+
+
+def topic_list(topics: tuple[tuple[str, int], ...]) -> str:
+    listed = ", ".join(f"{topic} ({count})" for topic, count in topics)
+    return listed or "no questions in this channel's topics"
+
+
+def plan_text(status: PlanStatus) -> str:
+    """The reply to `/quiz plan`: where the channel is and what the coming week covers."""
+    position = status.position
+    if status.plan is StudyPlan.NONE or position is None or status.start is None:
+        return NO_PLAN
+    lines = [f"Study plan: {PLAN_NAMES[status.plan]}, started {day_text(status.start)}."]
+    if position.upcoming:
+        lines[0] = f"Study plan: {PLAN_NAMES[status.plan]}, starts {day_text(status.start)}."
+        lines.append("Until then the daily question comes from all this channel's topics.")
+    elif position.finished:
+        lines.append("The 4 weeks are done: the daily question comes from all topics again.")
+    else:
+        again = f" (round {position.round})" if position.round > 1 else ""
+        lines.append(f"This channel is in week {position.week} of 4{again}, day {position.day}.")
+        lines.append(f"This week covers: {topic_list(status.week_topics)}.")
+    if status.next_week is not None and status.next_start is not None:
+        lines.append(
+            f"Next week (week {status.next_week}, from {day_text(status.next_start)}) covers: "
+            f"{topic_list(status.next_topics)}."
+        )
+    elif status.next_start is not None:
+        lines.append(f"The plan ends on {day_text(status.next_start)}; then all topics come again.")
+    if status.low_bank is not None:
+        lines.append(low_bank_text(status.low_bank))
+    return "\n".join(lines)
+
+
+def unasked_left(left: int) -> str:
+    if not left:
+        return "no unasked questions are"
+    return f"only {left} unasked question is" if left == 1 else f"only {left} unasked questions are"
+
+
+def low_bank_text(low: LowBank, *, after_today: bool = False) -> str:
+    """The warning, in the setup reply, `/quiz plan` and once in the channel (there just
+    before the question that leaves `left`, hence `after_today`)."""
+    topics = ", ".join(low.topics) or "all topics"
+    head = "Heads up: after today's question, " if after_today else "Heads up: "
+    if low.week is not None:
+        return (
+            f"{head}{unasked_left(low.left)} left for week {low.week} of the study plan "
+            f"({topics}). When they run out, the other weeks' unasked questions come first."
+        )
+    return (
+        f"{head}{unasked_left(low.left)} left in this channel's topics ({topics}). "
+        "When they run out, questions repeat, least-asked first; `/quiz setup topics:` "
+        "can add topics."
+    )
+
+
 # Why a /quiz command could not be read (bot.core.commands; the usage follows most of them).
 ANSWER_MISSING = "Tell me your answer, e.g. `/quiz answer B`."
 GROUP_ACTION_MISSING = "Say what to do with groups: create, join, leave or list."
@@ -605,12 +731,33 @@ CONSOLE_HELP = """\
 Console drill: type `/quiz help` for the commands.
   :as NAME   speak as another member (everyone is an admin here)
   :quit      leave (end of input works too)
-Any other text answers the open question."""
+Any other text answers the open question (your practice question while a session is open)."""
 CONSOLE_NAME_RULE = "Give a name: `:as alice` (letters, digits, spaces, . - _)."
 
 
 def speaking_as(name: str) -> str:
     return f"(now speaking as {name})"
+
+
+# Reminders (`/quiz remind on|off`) and the reminder itself.
+REMINDER_ON = (
+    "Reminders on: if you haven't answered, I'll message you privately an hour before "
+    "the question closes."
+)
+REMINDER_ALREADY_ON = "Your reminders are already on here."
+REMINDER_OFF = "Reminders off for this channel."
+REMINDER_ALREADY_OFF = "You have no reminders on here."
+REMIND_SWITCH = "Use `/quiz remind on` or `/quiz remind off`."
+
+
+def reminder_text(channel_mention: str, closes_at: datetime | None, timezone: str) -> str:
+    """The line above the question in a reminder."""
+    when = f" at {local_clock(closes_at, timezone)}" if closes_at else " soon"
+    return f"Reminder: today's question in {channel_mention} closes{when}. Answer here:"
+
+
+def local_clock(instant: datetime, timezone: str) -> str:
+    return instant.astimezone(ZoneInfo(timezone)).strftime("%H:%M ") + timezone
 
 
 def only_quiz_commands(text: str) -> str:
@@ -636,6 +783,11 @@ SLASH_DESCRIPTIONS = {
     "pause": "Admins: stop posting (history is kept)",
     "resume": "Admins: start posting again",
     "skip": "Admins: skip the next post",
+    "remind": "A private reminder an hour before close, if you haven't answered",
+    "plan": "Where this channel is in the 4-week study plan",
+    "export": "Everything stored about you here, as a JSON file",
+    "forget-me": "Delete everything stored about you here",
+    "forget": "Admins: delete a member's data (one who left)",
 }
 # The hint under each option of those commands.
 SLASH_OPTIONS = {
@@ -647,6 +799,7 @@ SLASH_OPTIONS = {
     "answer": {
         "text": "Your answer: a letter, or several (A C) for select-all, else your own words"
     },
+    "remind": {"switch": "on: remind me in this channel; off: stop"},
     "group create": {"name": "1-32 letters, digits, - or _"},
     "group join": {"name": "The group's name"},
     "group leave": {"name": "The group's name"},
@@ -657,7 +810,20 @@ SLASH_OPTIONS = {
         "reveal": "When members see whether they were right",
         "close": "Close time HH:MM, or none to close at the next post",
         "days": "Posting days: mon-fri, daily, or a list like mon,wed,fri",
+        "plan": "Follow the 4-week interview study plan, once or repeating, or none",
+        "start": "The plan's first day, YYYY-MM-DD (today if left out)",
     },
+    "forget-me": {"confirm": "True deletes now; left out, you see what would go first"},
+    "forget": {
+        "member": "Whose data to delete (someone who left: paste their user id)",
+        "confirm": "True deletes now; left out, you see what would go first",
+    },
+}
+# The study plans as the setup picker lists them.
+PLAN_CHOICES = {
+    "4-week": "4-week: weeks 1-4 of the study plan, repeating",
+    "4-week-once": "4-week-once: weeks 1-4, then all topics",
+    "none": "none: no plan, all the channel's topics",
 }
 # The reveal modes as the setup picker lists them.
 REVEAL_CHOICES = {
@@ -694,3 +860,208 @@ NOT_A_DIRECTORY = "is not a directory"
 def not_installed(workspace_id: str) -> str:
     """Why a Slack post failed, as told to the channel's admin."""
     return f"the app is not installed in workspace {workspace_id}"
+
+
+# --- members' rights: /quiz export, /quiz forget-me and /quiz forget ---------------------
+
+CONFIRM_WORD = "confirm"
+FORGET_BUTTON = "Delete it all"
+NOTHING_STORED = "Nothing is stored about you in this workspace."
+NOTHING_TO_FORGET = "Nothing is stored about you in this workspace: there is nothing to delete."
+FORGET_WHO = "Say whose data to delete: `/quiz forget @member`."
+EXPORT_ATTACHED = "The JSON file is attached; only you can see it."
+EXPORT_SENT_DM = "I sent you the JSON file in a direct message (the app's Messages tab)."
+EXPORT_UPLOAD_FAILED = (
+    "I couldn't send you the file: the app may lack the files:write and im:write scopes. "
+    "Ask an admin to reinstall it."
+)
+
+
+def _count(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else (many or one + 's')}"
+
+
+def _stored_summary(data: MemberData) -> str:
+    """What is stored, counted: answers, topics, streaks, groups, and other records."""
+    parts = [
+        _count(len(data.attempts), "answer"),
+        f"stats in {_count(len(data.topics), 'topic')}",
+        _count(len(data.streaks), "streak"),
+        _count(len(data.groups), "study group membership"),
+    ]
+    if data.setup_channels:
+        parts.append(f"the admin contact of {_count(len(data.setup_channels), 'channel')}")
+    others = sum(len(extra.rows) for extra in data.extra) + len(data.slack_installs)
+    if others:
+        parts.append(_count(others, "other record"))
+    return ", ".join(parts)
+
+
+def not_confirm(word: str, command: str) -> str:
+    return f"`{echo(word, 40)}` isn't `{CONFIRM_WORD}`: `/quiz {command} {CONFIRM_WORD}` deletes."
+
+
+def export_summary(data: MemberData) -> str:
+    return f"Everything Daily Drill stores about you in this workspace: {_stored_summary(data)}."
+
+
+def export_written(path: str) -> str:
+    return f"The JSON file is at `{path}`; only you should read it."
+
+
+def forget_me_confirm(data: MemberData) -> str:
+    return (
+        f"This deletes everything stored about you in this workspace: "
+        f"{_stored_summary(data)}. Leaderboards, ranks and weekly boards are recomputed "
+        f"without you. It can't be undone: run `/quiz export` first for a copy.\n"
+        f"To go ahead: `/quiz forget-me {CONFIRM_WORD}`"
+    )
+
+
+def forgot_you(result: Forgotten) -> str:
+    return (
+        f"Done: everything stored about you in this workspace is deleted "
+        f"({_count(result.attempts, 'answer')}, "
+        f"{_count(result.groups, 'study group membership')}). "
+        f"If you answer again, a new record starts."
+    )
+
+
+def forget_confirm(data: MemberData) -> str:
+    who = data.member
+    name = echo(who.display_name or who.user_id, 60)
+    return (
+        f"This deletes everything stored about {name} (`{who.user_id}`) in this workspace: "
+        f"{_stored_summary(data)}. Leaderboards, ranks and weekly boards are recomputed "
+        f"without them. It can't be undone.\n"
+        f"To go ahead: `/quiz forget {who.user_id} {CONFIRM_WORD}`"
+    )
+
+
+def forgot_member(result: Forgotten) -> str:
+    who = result.member
+    name = echo(who.display_name or who.user_id, 60)
+    return (
+        f"Deleted everything stored about {name} (`{who.user_id}`) in this workspace "
+        f"({_count(result.attempts, 'answer')}, "
+        f"{_count(result.groups, 'study group membership')})."
+    )
+
+
+def nothing_stored_about(name: str) -> str:
+    return f"Nothing is stored about {echo(name, 60)} in this workspace."
+
+
+# --- practice and spaced repetition (/quiz practice, /quiz goal) ------------------------
+
+GOAL_RULE = "Your daily practice goal is a whole number from 6 to 20, like `/quiz goal 10`."
+PRACTICE_STOP_ALONE = "`practice stop` takes no other options."
+NOTHING_TO_PRACTICE = "There's nothing to practise on that topic right now."
+NO_PRACTICE = "You have no practice session open: start one with `/quiz practice`."
+PRACTICE_ALREADY_ANSWERED = (
+    "You've already answered that practice question. `/quiz practice` shows where you are."
+)
+PRACTICE_FORM_STALE = "That practice session has ended: `/quiz practice` starts a new one."
+PRACTICE_STOPPED = "Practice stopped. `/quiz answer` answers the daily question again."
+NO_PRACTICE_TO_STOP = "You have no practice session open."
+PRACTICE_TITLE = "Practice"
+HEADS = {Verdict.GOOD: "Correct!", Verdict.PARTIAL: "Partly right."}
+
+
+def not_a_goal(value: str) -> str:
+    return f"`{value[:40]}` is not a goal. {GOAL_RULE}"
+
+
+def not_a_practice_count(value: str) -> str:
+    return f"`{value[:40]}` is not a number of questions: use 1 to 30."
+
+
+def one_practice_topic(word: str) -> str:
+    return f"Give one topic at most; `{word[:40]}` is a second one. See `/quiz topics`."
+
+
+def goal_text(goal: int, changed: bool) -> str:
+    if changed:
+        return f"Your daily practice goal is now {goal} questions."
+    return f"Your daily practice goal is {goal} questions. Change it with `/quiz goal 6-20`."
+
+
+def short_date(instant: datetime, timezone: str) -> str:
+    return instant.astimezone(ZoneInfo(timezone)).strftime("%a %d %b")
+
+
+def reviews_line(reviews: ReviewSummary) -> str:
+    if reviews.due_today == 0 and reviews.next_due is None:
+        return "Reviews: none yet. Missed questions come back in `/quiz practice`."
+    line = f"Reviews due today: {reviews.due_today}"
+    if reviews.next_due is not None:
+        line += f" · next: {short_date(reviews.next_due, reviews.timezone)}"
+    return line
+
+
+def comes_back(seconds: float) -> str:
+    """When a reviewed question is due again, as a member reads it."""
+    minutes = max(1, round(seconds / 60))
+    if minutes < 60:
+        return f"Next review: in {minutes} minute{'s' if minutes != 1 else ''}."
+    hours = round(minutes / 60)
+    if hours < 24:
+        return f"Next review: in {hours} hour{'s' if hours != 1 else ''}."
+    days = round(hours / 24)
+    return f"Next review: in {days} day{'s' if days != 1 else ''}."
+
+
+def practice_text(turn: PracticeTurn) -> str:
+    """A practice reply: feedback on the answer, then the next question or the summary."""
+    session = turn.session
+    lines: list[str] = []
+    if (answered := turn.answered) is not None:
+        grade = answered.grade
+        lines += [HEADS.get(grade.verdict) or not_quite(answered.question)]
+        lines += grade_lines(answered.question, grade)
+        lines += [comes_back(answered.comes_back_in.total_seconds()), ""]
+    if turn.resumed:
+        lines += [
+            f"Resuming your practice session at question {session.answered + 1} of "
+            f"{len(session.items)}. `/quiz practice new` starts over, "
+            "`/quiz practice stop` ends it.",
+            "",
+        ]
+    if turn.question is not None and session.current is not None:
+        question = turn.question
+        review = " · review" if session.current.review else ""
+        lines += [
+            f"{PRACTICE_TITLE} {session.current.position}/{len(session.items)} · "
+            f"{question_header(question)}{review}",
+            question_body(question),
+            answer_hint(question),
+        ]
+        return "\n".join(lines)
+    right, partly = session.count(Verdict.GOOD), session.count(Verdict.PARTIAL)
+    summary = f"Practice done: {right} of {session.answered} right"
+    lines.append(summary + (f", {partly} partly." if partly else "."))
+    met = " Goal met!" if turn.practised_today >= turn.goal else ""
+    lines.append(f"Today: {turn.practised_today} of your goal of {turn.goal}.{met}")
+    if turn.reviews is not None:
+        lines.append(reviews_line(turn.reviews))
+    lines.append("Practice again with `/quiz practice`; it never changes leaderboard points.")
+    return "\n".join(lines)
+
+
+SLASH_DESCRIPTIONS |= {
+    "practice": "A private practice session: due reviews, then your weakest topics",
+    "goal": "Your daily practice goal (6-20 questions)",
+}
+SLASH_OPTIONS |= {
+    "practice": {
+        "topic": "Only this topic (every topic if left out)",
+        "count": "How many questions (your daily goal if left out)",
+        "action": "resume (default), new to start over, or stop",
+    },
+    "goal": {"questions": "6 to 20 (shows your goal if left out)"},
+}
+PRACTICE_ACTIONS = {
+    "resume": "resume the open session (or start one)",
+    "new": "new: stop the open session and start over",
+    "stop": "stop: end the open session",
+}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from bot.core.kinds.names import Kind as Kind  # defined with the kinds, re-exported here
@@ -28,6 +28,15 @@ class Verdict(StrEnum):
 class RevealMode(StrEnum):
     IMMEDIATE = "immediate"
     AT_CLOSE = "at_close"
+
+
+class StudyPlan(StrEnum):
+    """The 4-week interview study plan a channel follows (`/quiz setup plan:`):
+    `4-week` starts again at week 1 after week 4, `4-week-once` then asks all topics."""
+
+    NONE = "none"
+    REPEAT = "4-week"
+    ONCE = "4-week-once"
 
 
 class Period(StrEnum):
@@ -174,6 +183,8 @@ class ChannelSettings:
     paused: bool = False
     skip_date: date | None = None
     admin_user_id: str | None = None
+    plan: StudyPlan = StudyPlan.NONE
+    plan_start: date | None = None  # the local date week 1 begins; set with a plan
 
 
 # --- drills and answers -------------------------------------------------------------
@@ -264,6 +275,25 @@ class TopicStat:
 
 
 @dataclass(frozen=True)
+class Streak:
+    """Drill days answered in a row, the best run, and the freezes held for missed days."""
+
+    current: int
+    best: int
+    freezes: int = 0
+
+
+@dataclass(frozen=True)
+class ReviewSummary:
+    """A member's FSRS cards as /quiz stats shows them: how many are due by the end of
+    today, and the first due instant after today (None when no card is due later)."""
+
+    due_today: int
+    next_due: datetime | None
+    timezone: str = "UTC"
+
+
+@dataclass(frozen=True)
 class MemberStats:
     member: MemberRef
     answered: int
@@ -274,6 +304,8 @@ class MemberStats:
     current_streak: int
     best_streak: int
     topics: tuple[TopicStat, ...] = field(default=())
+    freezes: int = 0
+    reviews: ReviewSummary | None = None
 
     @property
     def accuracy(self) -> float:
@@ -326,6 +358,7 @@ class OutboxKind(StrEnum):
     WEEKLY = "weekly"
     DM = "dm"
     REMINDER = "reminder"
+    NOTICE = "notice"  # a one-off message to the channel (the low-bank warning)
 
 
 class OutboxState(StrEnum):
@@ -359,6 +392,7 @@ class OutboxItem:
     last_error: str | None = None
     message_id: str | None = None
     done_at: datetime | None = None
+    member_user_id: str | None = None  # whom a reminder goes to
 
 
 @dataclass(frozen=True)
@@ -379,3 +413,235 @@ class DeliveryAttempt:
     item: OutboxItem
     elsewhere: bool = False
     timed_out: bool = False
+
+
+# --- the 4-week study plan ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlanPosition:
+    """Where a channel's plan stands on one local day."""
+
+    week: int | None  # the plan week (1-4) the day falls in; None when the plan isn't running
+    day: int  # 1-7: the day of that plan week (0 before the start)
+    round: int  # 1 in the first four weeks; a repeating plan counts up after each week 4
+    upcoming: bool = False  # the start date is still ahead
+    finished: bool = False  # a 4-week-once plan past its week 4: all topics again
+
+
+@dataclass(frozen=True)
+class LowBank:
+    """Fewer than LOW_BANK unasked questions are left where the channel picks from:
+    its plan week within its topics (`week`), or its topics (`week` None)."""
+
+    left: int
+    week: int | None
+    topics: tuple[str, ...]
+
+    @property
+    def scope(self) -> str:
+        """What the warning is about, for its once-per-channel outbox key."""
+        return f"{','.join(sorted(self.topics)) or '*'}:w{self.week or '*'}"
+
+    def to_detail(self) -> str:
+        return json.dumps({"left": self.left, "week": self.week, "topics": list(self.topics)})
+
+    @classmethod
+    def from_detail(cls, detail: str) -> LowBank:
+        data = json.loads(detail)
+        return cls(int(data["left"]), data["week"], tuple(data["topics"]))
+
+
+@dataclass(frozen=True)
+class PlanStatus:
+    """What `/quiz plan` shows: the plan, today's place in it and the coming week."""
+
+    plan: StudyPlan
+    start: date | None
+    today: date
+    position: PlanPosition | None
+    week_topics: tuple[tuple[str, int], ...] = ()  # this plan week's topics and counts
+    next_week: int | None = None  # the coming plan week; None when the plan ends first
+    next_start: date | None = None  # the local date the coming week (or all topics) begins
+    next_topics: tuple[tuple[str, int], ...] = ()
+    low_bank: LowBank | None = None
+
+
+# --- members' rights: what /quiz export hands over and /quiz forget-me deletes ---------
+
+
+@dataclass(frozen=True)
+class AttemptRecord:
+    """One stored answer. An answer to an at_close drill that is still open is `pending`:
+    its verdict, score and points stay hidden until the reveal, in an export too."""
+
+    question_id: str
+    topic: str
+    answer: str
+    normalized: str
+    answered_at: datetime
+    latency_ms: int
+    channel_id: str | None  # None for practice
+    drill_date: date | None
+    pending: bool
+    verdict: Verdict | None
+    score: float | None
+    points: int | None
+
+
+@dataclass(frozen=True)
+class ScoreTotal:
+    period: Period
+    period_key: str
+    points: int
+    answered: int
+    correct: int
+
+
+@dataclass(frozen=True)
+class StreakRecord:
+    channel_id: str
+    current: int
+    best: int
+    last_date: date
+    freezes: int
+
+
+@dataclass(frozen=True)
+class GroupMembership:
+    name: str
+    joined_at: datetime
+    created_it: bool
+
+
+@dataclass(frozen=True)
+class ExtraRows:
+    """Rows of a per-member table this code does not know by name (one added by a later
+    migration): its columns and values as stored, the member's own id left out."""
+
+    table: str
+    rows: tuple[tuple[tuple[str, object], ...], ...]
+
+
+@dataclass(frozen=True)
+class MemberData:
+    """Everything stored about one member in one workspace."""
+
+    member: MemberRef
+    first_seen: datetime | None  # None: no member row (only other traces, if any)
+    attempts: tuple[AttemptRecord, ...] = ()
+    totals: tuple[ScoreTotal, ...] = ()
+    topics: tuple[TopicStat, ...] = ()
+    streaks: tuple[StreakRecord, ...] = ()
+    groups: tuple[GroupMembership, ...] = ()
+    setup_channels: tuple[str, ...] = ()  # channels whose failures are reported to them
+    slack_installs: tuple[datetime, ...] = ()  # when they installed the Slack app
+    extra: tuple[ExtraRows, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return self.first_seen is None and not (
+            self.setup_channels or self.slack_installs or self.extra
+        )
+
+
+@dataclass(frozen=True)
+class MemberExport:
+    """The JSON document /quiz export sends, and the data it was made from."""
+
+    filename: str
+    document: str
+    data: MemberData
+
+
+@dataclass(frozen=True)
+class Forgotten:
+    """What forgetting a member deleted; all zero when nothing was stored."""
+
+    member: MemberRef
+    attempts: int
+    groups: int
+    rows: int  # every row deleted or cleared, attempts and groups included
+
+    @property
+    def nothing(self) -> bool:
+        return self.rows == 0
+
+
+# --- practice and spaced repetition ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReviewedCard:
+    """An FSRS card after a review: py-fsrs's Card.to_json(), its due instant, the rating."""
+
+    card: str
+    due: datetime
+    rating: int
+
+
+class PracticeState(StrEnum):
+    OPEN = "open"
+    DONE = "done"
+    STOPPED = "stopped"
+
+
+@dataclass(frozen=True)
+class PracticeItem:
+    """One question of a practice session; the answer fields are None until answered."""
+
+    position: int
+    question_id: str
+    topic: str
+    review: bool
+    verdict: Verdict | None = None
+    answered_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class PracticeSession:
+    id: int
+    member: MemberRef
+    topic: str | None
+    state: PracticeState
+    started_at: datetime
+    asked_at: datetime
+    items: tuple[PracticeItem, ...]
+
+    @property
+    def current(self) -> PracticeItem | None:
+        """The first unanswered item: the question the member is on."""
+        return next((item for item in self.items if item.answered_at is None), None)
+
+    @property
+    def answered(self) -> int:
+        return sum(item.answered_at is not None for item in self.items)
+
+    def count(self, verdict: Verdict) -> int:
+        return sum(item.verdict is verdict for item in self.items)
+
+
+@dataclass(frozen=True)
+class PracticeAnswer:
+    """One graded practice answer: what the feedback shows, and the card's next due."""
+
+    question: Question
+    answer: str
+    grade: Grade
+    rating: int
+    next_due: datetime
+    comes_back_in: timedelta
+
+
+@dataclass(frozen=True)
+class PracticeTurn:
+    """What a practice command shows: the feedback on an answer (if one was given), then
+    the next question, or the summary once the session is done."""
+
+    session: PracticeSession
+    answered: PracticeAnswer | None = None
+    question: Question | None = None
+    resumed: bool = False
+    reviews: ReviewSummary | None = None
+    goal: int = 8
+    practised_today: int = 0

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import UTC, date, datetime
-from typing import Protocol
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, Protocol
 
 from bot.core.models import (
     AnswerCount,
@@ -17,17 +17,31 @@ from bot.core.models import (
     DrillPost,
     DrillResult,
     DrillState,
+    Forgotten,
+    Grade,
     Group,
     GroupStanding,
     Leaderboard,
+    LowBank,
+    MemberData,
     MemberRef,
     OutboxItem,
     OutboxState,
     Period,
     PostClaim,
+    PracticeSession,
     Question,
+    ReviewedCard,
+    Streak,
     TopicStat,
 )
+
+if TYPE_CHECKING:
+    from bot.core.review import PracticePick
+
+# Reviews one FSRS card: its stored JSON (None for a new card) to the card after the
+# review. The repository calls it inside the transaction that stores the graded answer.
+CardReview = Callable[[str | None], ReviewedCard]
 
 
 class Clock(Protocol):
@@ -64,6 +78,15 @@ class Publisher(Protocol):
 
     async def post_private(self, channel: ChannelRef, user_id: str, text: str) -> None:
         """A message only `user_id` sees (an ephemeral message or a DM)."""
+        ...
+
+    async def remind(self, post: DrillPost, user_id: str, text: str) -> None:
+        """A direct message to `user_id`: `text`, then the drill's question with its
+        answer controls, so the member can answer from the reminder itself."""
+        ...
+
+    async def post_notice(self, channel: ChannelRef, text: str) -> None:
+        """A plain message to the channel (the low-bank warning)."""
         ...
 
     def channel_mention(self, channel: ChannelRef) -> str:
@@ -133,6 +156,7 @@ class Repository(Protocol):
         due: datetime | None = None,
         next_due: datetime | None = None,
         force: bool = False,
+        low_bank: LowBank | None = None,
     ) -> PostClaim: ...
 
     async def claim_weekly(
@@ -187,19 +211,6 @@ class Repository(Protocol):
 
     async def asked_questions(self, channel: ChannelRef) -> list[str]: ...
 
-    async def claim_drill(
-        self,
-        channel: ChannelRef,
-        local_date: date,
-        question_id: str,
-        opened_at: datetime,
-        closes_at: datetime | None,
-    ) -> tuple[Drill, bool]: ...
-
-    async def transition_drill(
-        self, drill_id: int, from_states: Sequence[DrillState], to_state: DrillState, now: datetime
-    ) -> bool: ...
-
     async def open_drill(self, channel: ChannelRef) -> Drill | None: ...
 
     async def posted_dates(self, channel: ChannelRef, since: date) -> set[date]: ...
@@ -211,7 +222,7 @@ class Repository(Protocol):
     async def drills_in_states(self, states: Sequence[DrillState]) -> list[Drill]: ...
 
     async def record_attempt(
-        self, attempt: Attempt, topic: str, local_date: date
+        self, attempt: Attempt, topic: str, local_date: date, review: CardReview | None = None
     ) -> tuple[Attempt, bool, int]: ...
 
     async def drill_with_settings(self, drill_id: int) -> tuple[Drill, ChannelSettings] | None: ...
@@ -229,7 +240,7 @@ class Repository(Protocol):
 
     async def topic_stats(self, member: MemberRef) -> list[TopicStat]: ...
 
-    async def streak(self, member: MemberRef) -> tuple[int, int]: ...
+    async def streak(self, member: MemberRef) -> Streak: ...
 
     async def board(
         self, member: MemberRef, period: Period, key: str, group: str | None, limit: int
@@ -252,3 +263,69 @@ class Repository(Protocol):
     async def list_groups(self, member: MemberRef) -> list[Group]: ...
 
     async def member_groups(self, member: MemberRef) -> list[str]: ...
+
+    async def set_reminder(
+        self, member: MemberRef, channel: ChannelRef, on: bool, now: datetime
+    ) -> bool: ...
+
+    async def reminded_member(self, drill_id: int, user_id: str) -> MemberRef | None: ...
+
+    async def queue_reminders(self, now: datetime, lead: timedelta) -> int: ...
+
+    async def has_answered(self, drill_id: int, user_id: str) -> bool: ...
+
+    # --- members' rights ---------------------------------------------------------------
+
+    async def member_data(self, member: MemberRef) -> MemberData:
+        """Everything stored about the member in its workspace (for /quiz export)."""
+        ...
+
+    async def forget_member(self, member: MemberRef) -> Forgotten:
+        """Delete every row holding the member's id in its workspace, aggregates kept
+        true, in one transaction (for /quiz forget-me and /quiz forget)."""
+        ...
+
+    # --- practice sessions and FSRS review cards ---
+
+    async def member_cards(self, member: MemberRef) -> list[tuple[str, datetime]]: ...
+
+    async def card_of(self, member: MemberRef, question_id: str) -> str | None: ...
+
+    async def review_summary(
+        self, member: MemberRef, until: datetime
+    ) -> tuple[int, datetime | None]: ...
+
+    async def practice_goal(self, member: MemberRef) -> int | None: ...
+
+    async def set_practice_goal(self, member: MemberRef, goal: int, now: datetime) -> None: ...
+
+    async def live_questions(self, workspace: ChannelRef) -> set[str]: ...
+
+    async def open_practice(self, member: MemberRef) -> PracticeSession | None: ...
+
+    async def start_practice(
+        self,
+        member: MemberRef,
+        topic: str | None,
+        picks: Sequence[PracticePick],
+        now: datetime,
+        *,
+        restart: bool,
+    ) -> tuple[PracticeSession, bool]: ...
+
+    async def answer_practice(
+        self,
+        session: PracticeSession,
+        position: int,
+        answer: str,
+        grade: Grade,
+        latency_ms: int,
+        review: CardReview,
+        now: datetime,
+    ) -> tuple[PracticeSession, ReviewedCard | None]: ...
+
+    async def touch_practice(self, session_id: int, now: datetime) -> None: ...
+
+    async def stop_practice(self, member: MemberRef, now: datetime) -> bool: ...
+
+    async def practised_since(self, member: MemberRef, since: datetime) -> int: ...

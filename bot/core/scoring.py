@@ -9,6 +9,11 @@ from bot.core.models import Difficulty, Grade, Period, Verdict
 
 BASE_POINTS = {Difficulty.EASY: 10, Difficulty.MEDIUM: 20, Difficulty.HARD: 30}
 
+# Streak freezes: one earned each time a streak reaches a multiple of FREEZE_EVERY drill
+# days, at most MAX_FREEZES held; each covers one missed drill day, used automatically.
+FREEZE_EVERY = 7
+MAX_FREEZES = 2
+
 # (answered within, bonus): a correct answer soon after the post earns a little more.
 SPEED_BONUS = ((timedelta(minutes=5), 5), (timedelta(minutes=30), 3), (timedelta(hours=2), 1))
 

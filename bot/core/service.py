@@ -6,6 +6,7 @@ import logging
 import re
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from typing import TypeVar
 
 from bot.core import commands as cmd
 from bot.core import messages
@@ -32,20 +33,41 @@ from bot.core.models import (
     DrillPost,
     DrillResult,
     DrillState,
+    Forgotten,
     Leaderboard,
+    LowBank,
+    MemberData,
+    MemberExport,
     MemberRef,
     MemberStats,
     OutboxItem,
     OutboxKind,
     OutboxState,
     Period,
+    PlanStatus,
     PostClaim,
+    PracticeAnswer,
+    PracticeSession,
+    PracticeTurn,
     Question,
     RevealMode,
+    ReviewSummary,
+    StudyPlan,
     Verdict,
 )
-from bot.core.picking import eligible, pick_question
+from bot.core.picking import (
+    LOW_BANK,
+    eligible,
+    low_bank,
+    next_plan_week,
+    pick_question,
+    plan_position,
+    plan_week,
+    week_topics,
+)
 from bot.core.ports import Clock, Delivery, Publisher, Repository
+from bot.core.privacy import member_export
+from bot.core.review import plan_practice, rating_for, reviewer
 from bot.core.schedule import (
     close_for,
     is_skipped,
@@ -64,8 +86,13 @@ ACCEPTING = (DrillState.OPEN,)
 STALE_POSTING = timedelta(minutes=2)
 # How long /quiz post-now (and close-now) wait for the delivery before saying "queued".
 POST_WAIT = timedelta(seconds=10)
+# A member who asked for reminders hears about an unanswered drill this long before it
+# closes.
+REMINDER_LEAD = timedelta(hours=1)
 # How far ahead skip and resume look for the next post day (repeated skips move it on).
 POST_DAY_HORIZON = 800
+# How far from the channel's today a study plan may start (catches a mistyped year).
+PLAN_START_RANGE = 365
 # A chat mention as members type or paste it: <@U1> (Slack), <@!1> or <@1> (Discord),
 # <@U1|name> (Slack's escaped form).
 _MENTION = re.compile(r"^<@!?([A-Za-z0-9]+)(?:\|[^>]*)?>$")
@@ -76,6 +103,14 @@ def member_key(text: str) -> str:
     text = text.strip()
     mention = _MENTION.match(text)
     return mention.group(1) if mention else text.removeprefix("@")
+
+
+_T = TypeVar("_T")
+
+
+def _given(new: _T | None, old: _T) -> _T:
+    """A setup field the admin gave, else the current value (None means not given)."""
+    return old if new is None else new
 
 
 class PublishFailed(QuizError):
@@ -117,12 +152,15 @@ class QuizService:
         clock: Clock,
         publishers: dict[str, Publisher] | None = None,
         delivery: Delivery | None = None,
+        *,
+        low_bank: int = LOW_BANK,
     ) -> None:
         self.repo = repo
         self.bank = bank
         self.clock = clock
         self.publishers: dict[str, Publisher] = dict(publishers or {})
         self.delivery = delivery
+        self.low_bank = low_bank  # warn below this many unasked questions (0: never)
 
     # --- wiring -------------------------------------------------------------------
 
@@ -185,26 +223,39 @@ class QuizService:
         if unknown:
             raise UsageError(messages.unknown_topics(unknown))
         current = await self.repo.get_settings(inv.channel) or ChannelSettings(inv.channel)
-        changes: dict[str, object] = {"admin_user_id": inv.member.user_id}
-        for name, field in (
-            ("time", "post_time"),
-            ("tz", "timezone"),
-            ("topics", "topics"),
-            ("reveal", "reveal"),
-            ("close", "close_time"),
-            ("days", "days"),
-        ):
-            value = getattr(setup, name)
-            if value is not None:
-                changes[field] = value
-        if setup.clear_close:
-            changes["close_time"] = None
-        settings = replace(current, **changes)
+        settings = replace(
+            current,
+            admin_user_id=inv.member.user_id,
+            post_time=_given(setup.time, current.post_time),
+            timezone=_given(setup.tz, current.timezone),
+            topics=_given(setup.topics, current.topics),
+            reveal=_given(setup.reveal, current.reveal),
+            close_time=None if setup.clear_close else _given(setup.close, current.close_time),
+            days=_given(setup.days, current.days),
+        )
+        settings = self._with_plan(settings, setup)
         if settings.close_time == settings.post_time:
             raise UsageError(messages.CLOSE_EQUALS_POST)
         next_post = await self.save_settings(settings)
         next_close = close_for(settings, next_post) if next_post else None
         return settings, next_post, next_close
+
+    def _with_plan(self, settings: ChannelSettings, setup: cmd.Setup) -> ChannelSettings:
+        """Apply `plan:` and `start:`: a plan given without a start starts on the
+        channel's local today (in the time zone this setup leaves it with); `start:`
+        alone moves the start of the channel's plan."""
+        if setup.plan is None and setup.start is None:
+            return settings
+        plan = setup.plan or settings.plan
+        if plan is StudyPlan.NONE:
+            if setup.start is not None:
+                raise UsageError(messages.START_NEEDS_PLAN)
+            return replace(settings, plan=plan, plan_start=None)
+        today = local_date(self.clock.now(), settings.timezone)
+        start = setup.start or today
+        if abs((start - today).days) > PLAN_START_RANGE:
+            raise UsageError(messages.start_out_of_range(start, PLAN_START_RANGE))
+        return replace(settings, plan=plan, plan_start=start)
 
     async def save_settings(self, settings: ChannelSettings) -> datetime | None:
         """Store settings with the next post and weekly-board instants they give (the one
@@ -250,25 +301,55 @@ class QuizService:
         await self.save_settings(settings)
         return post_at, settings.paused
 
-    # --- the daily drill ------------------------------------------------------------------
+    # --- the 4-week study plan --------------------------------------------------------------
 
-    async def open_daily_drill(self, channel: ChannelRef) -> tuple[Drill, bool]:
-        """Claim today's drill for a channel; the unique (channel, local date) makes a
-        second claim return the existing drill with created=False."""
-        settings = await self.settings_for(channel)
-        now = self.clock.now()
-        today = local_date(now, settings.timezone)
-        question_id = await self._pick(settings, today)
-        return await self.repo.claim_drill(
-            channel, today, question_id, now, close_for(settings, now)
+    async def bank_left(
+        self, settings: ChannelSettings, at: datetime | None = None
+    ) -> LowBank | None:
+        """The low-bank warning for the questions a post at `at` (default now) would
+        pick from, if they are few."""
+        day = local_date(at or self.clock.now(), settings.timezone)
+        pool = eligible(self.bank, settings.topics)
+        asked = await self.repo.asked_questions(settings.channel)
+        week = plan_week(settings.plan, settings.plan_start, day)
+        return low_bank(pool, asked, week, settings.topics, self.low_bank)
+
+    async def plan_status(self, channel: ChannelRef) -> PlanStatus:
+        """Where the channel is in its plan today and what its coming week covers, from
+        the bank's questions of those weeks within the channel's topics."""
+        settings = await self.repo.get_settings(channel) or ChannelSettings(channel)
+        today = local_date(self.clock.now(), settings.timezone)
+        plan, start = settings.plan, settings.plan_start
+        position = plan_position(plan, start, today)
+        if position is None:
+            return PlanStatus(plan, start, today, None)
+        pool = eligible(self.bank, settings.topics)
+        next_week, next_start = next_plan_week(plan, start, today)
+        return PlanStatus(
+            plan,
+            start,
+            today,
+            position,
+            week_topics=week_topics(pool, position.week) if position.week else (),
+            next_week=next_week,
+            next_start=next_start,
+            next_topics=week_topics(pool, next_week) if next_week else (),
+            low_bank=await self.bank_left(settings),
         )
 
-    async def _pick(self, settings: ChannelSettings, day: date) -> str:
+    # --- the daily drill ------------------------------------------------------------------
+
+    async def _pick(self, settings: ChannelSettings, day: date) -> tuple[str, LowBank | None]:
+        """The day's question (the plan week's first, within the topics), and the
+        low-bank warning when the questions left unasked after it are few."""
         channel = settings.channel
         pool = eligible(self.bank, settings.topics)
         asked = await self.repo.asked_questions(channel)
         seed = f"{channel.platform}:{channel.workspace_id}:{channel.channel_id}:{day}"
-        return pick_question(pool, asked, seed).id
+        week = plan_week(settings.plan, settings.plan_start, day)
+        question = pick_question(pool, asked, seed, week)
+        left = low_bank(pool, [*asked, question.id], week, settings.topics, self.low_bank)
+        return question.id, left
 
     async def _claim_post(
         self,
@@ -280,15 +361,17 @@ class QuizService:
         force: bool = False,
     ) -> PostClaim:
         now = self.clock.now()
+        question_id, low = await self._pick(settings, day)
         return await self.repo.claim_post(
             settings.channel,
             day,
-            await self._pick(settings, day),
+            question_id,
             now,
             close_for(settings, now),
             due=due,
             next_due=next_due,
             force=force,
+            low_bank=low,
         )
 
     async def post_daily(self, channel: ChannelRef, *, forced: bool = False) -> Drill:
@@ -353,7 +436,10 @@ class QuizService:
         now = self.clock.now()
         if drill.state is not DrillState.OPEN or (drill.closes_at and now >= drill.closes_at):
             raise DrillClosed(messages.DRILL_CLOSED)
-        if member.workspace_id != drill.channel.workspace_id:
+        if (member.platform, member.workspace_id) != (
+            drill.channel.platform,
+            drill.channel.workspace_id,
+        ):
             raise NotFound(messages.OTHER_WORKSPACE)
         question = self.question(drill.question_id)
         result = registry.grade(question, text)
@@ -368,8 +454,9 @@ class QuizService:
             latency_ms=int(latency.total_seconds() * 1000),
             drill_id=drill.id,
         )
+        rating = rating_for(question, result, latency)
         stored, created, streak = await self.repo.record_attempt(
-            attempt, question.topic, drill.local_date
+            attempt, question.topic, drill.local_date, reviewer(rating, now)
         )
         if not created:
             given = messages.given_answer(question, stored.answer, stored.grade.normalized)
@@ -512,6 +599,7 @@ class QuizService:
                         queued += 2
                 except QuizError as exc:
                     log.warning("cannot close drill %s: %s", drill_id, exc.message)
+        queued += await self.repo.queue_reminders(now, REMINDER_LEAD)
         while due := await self.repo.due_weekly_boards(now, batch):
             for settings, due_at in due:
                 queued += await self._fire_weekly(settings, due_at, now)
@@ -624,6 +712,8 @@ class QuizService:
                 question = self.question(drill.question_id)
                 return await publisher.post_drill(DrillPost(drill, question, settings))
             case OutboxKind.REVEAL:
+                if item.drill_id is None:
+                    raise NotFound(messages.DRILL_GONE)
                 result = await self.drill_result(item.drill_id)
                 await publisher.reveal_drill(result)
                 return result.drill.message_id
@@ -637,6 +727,11 @@ class QuizService:
             case OutboxKind.WEEKLY:
                 board = await self.weekly_board(channel, item.week_key or "")
                 await publisher.post_leaderboard(channel, board, messages.WEEKLY_TITLE)
+            case OutboxKind.REMINDER:
+                await self._remind(publisher, item)
+            case OutboxKind.NOTICE:
+                low = LowBank.from_detail(item.detail or "")
+                await publisher.post_notice(channel, messages.low_bank_text(low, after_today=True))
             case OutboxKind.DM:
                 settings = await self.settings_for(channel)
                 if settings.admin_user_id:
@@ -649,6 +744,38 @@ class QuizService:
                     )
                     await publisher.post_private(channel, settings.admin_user_id, text)
         return None
+
+    async def _remind(self, publisher: Publisher, item: OutboxItem) -> None:
+        """Rendered at delivery: a drill that closed or was answered since the row was
+        queued needs no reminder, and the row is done without a message."""
+        drill = await self._drill(item.drill_id)
+        user_id = item.member_user_id
+        if user_id is None or drill.state is not DrillState.OPEN:
+            return
+        if await self.repo.has_answered(drill.id, user_id):
+            return
+        settings = await self.settings_for(item.channel)
+        question = self.question(drill.question_id)
+        closes_at = drill.closes_at or await self.next_post_at(settings)
+        text = messages.reminder_text(
+            publisher.channel_mention(item.channel), closes_at, settings.timezone
+        )
+        await publisher.remind(DrillPost(drill, question, settings), user_id, text)
+
+    async def set_reminder(self, inv: Invocation, *, on: bool) -> bool:
+        """Whether this changed anything: turning on what is on says so instead."""
+        await self.settings_for(inv.channel)
+        return await self.repo.set_reminder(inv.member, inv.channel, on, self.clock.now())
+
+    async def answer_reminder(
+        self, platform: str, user_id: str, drill_id: int, text: str
+    ) -> AnswerResult:
+        """An answer sent from a reminder, a DM that names no workspace: it counts for the
+        drill's workspace only for a member who asked for reminders in its channel."""
+        member = await self.repo.reminded_member(drill_id, user_id)
+        if member is None or member.platform != platform:
+            raise NotFound(messages.OTHER_WORKSPACE)
+        return await self.submit_answer(member, drill_id, text)
 
     async def _drill(self, drill_id: int | None) -> Drill:
         drill = await self.repo.get_drill(drill_id) if drill_id is not None else None
@@ -689,7 +816,7 @@ class QuizService:
             member = found
         answered, correct, points = await self.repo.member_totals(member)
         rank, ranked = await self.repo.rank(member, Period.ALL, "all")
-        current, best = await self.repo.streak(member)
+        streak = await self.repo.streak(member)
         topics = await self.repo.topic_stats(member)
         return MemberStats(
             member=member,
@@ -698,10 +825,145 @@ class QuizService:
             points=points,
             rank=rank,
             ranked_members=ranked,
-            current_streak=current,
-            best_streak=best,
+            current_streak=streak.current,
+            best_streak=streak.best,
+            freezes=streak.freezes,
             topics=tuple(sorted(topics, key=lambda t: (t.accuracy, -t.answered, t.topic))),
+            reviews=await self.review_summary(member, channel),
         )
+
+    # --- practice with spaced repetition (FSRS; see bot.core.review) ------------------------
+
+    async def _timezone(self, channel: ChannelRef) -> str:
+        """Whose calendar "today" follows for a member: the channel's, else UTC."""
+        settings = await self.repo.get_settings(channel)
+        return settings.timezone if settings else "UTC"
+
+    async def _day_start(self, channel: ChannelRef) -> tuple[datetime, str]:
+        timezone = await self._timezone(channel)
+        return at_local_time(local_date(self.clock.now(), timezone), "00:00", timezone), timezone
+
+    async def review_summary(self, member: MemberRef, channel: ChannelRef) -> ReviewSummary:
+        """Cards due by the end of the member's today, and the next due after it."""
+        start, timezone = await self._day_start(channel)
+        tomorrow = local_date(start, timezone) + timedelta(days=1)
+        due, next_due = await self.repo.review_summary(
+            member, at_local_time(tomorrow, "00:00", timezone)
+        )
+        return ReviewSummary(due, next_due, timezone)
+
+    async def practice_goal(self, member: MemberRef) -> int:
+        return await self.repo.practice_goal(member) or cmd.DEFAULT_GOAL
+
+    async def set_practice_goal(self, member: MemberRef, goal: int) -> int:
+        """Set the daily goal; the grammar has checked its range (the column checks too)."""
+        await self.repo.set_practice_goal(member, goal, self.clock.now())
+        return goal
+
+    async def open_practice(self, member: MemberRef) -> PracticeSession | None:
+        return await self.repo.open_practice(member)
+
+    async def start_practice(self, inv: Invocation, command: cmd.Practice) -> PracticeTurn:
+        """Resume the member's open session, or start one: due reviews first, then new
+        questions from their weakest topics (bot.core.review.plan_practice). `new` stops
+        the open session and starts over."""
+        member, now = inv.member, self.clock.now()
+        if command.topic is not None and command.topic not in self.bank.topics():
+            raise UsageError(messages.unknown_topics([command.topic]))
+        if not command.restart and (session := await self.repo.open_practice(member)):
+            return await self._resume(inv, session)
+        count = command.count or await self.practice_goal(member)
+        live = await self.repo.live_questions(inv.channel)
+        topics = (command.topic,) if command.topic else ()
+        pool = [q for q in eligible(self.bank, topics) if q.id not in live]
+        seed = f"{member.platform}:{member.workspace_id}:{member.user_id}:{now.isoformat()}"
+        picks = plan_practice(
+            pool,
+            await self.repo.member_cards(member),
+            await self.repo.topic_stats(member),
+            count,
+            now,
+            seed,
+        )
+        if not picks:
+            raise NotFound(messages.NOTHING_TO_PRACTICE)
+        session, created = await self.repo.start_practice(
+            member, command.topic, picks, now, restart=command.restart
+        )
+        if not created:  # another start won the race: that session is the one
+            return await self._resume(inv, session)
+        return await self._turn(inv, session)
+
+    async def _resume(self, inv: Invocation, session: PracticeSession) -> PracticeTurn:
+        await self.repo.touch_practice(session.id, self.clock.now())
+        return await self._turn(inv, session, resumed=True)
+
+    async def _turn(
+        self,
+        inv: Invocation,
+        session: PracticeSession,
+        answered: PracticeAnswer | None = None,
+        *,
+        resumed: bool = False,
+    ) -> PracticeTurn:
+        current = session.current
+        if current is not None:
+            return PracticeTurn(
+                session, answered, self.question(current.question_id), resumed=resumed
+            )
+        start, _ = await self._day_start(inv.channel)
+        return PracticeTurn(
+            session,
+            answered,
+            reviews=await self.review_summary(inv.member, inv.channel),
+            goal=await self.practice_goal(inv.member),
+            practised_today=await self.repo.practised_since(inv.member, start),
+        )
+
+    async def answer_practice(
+        self, inv: Invocation, session: PracticeSession, text: str
+    ) -> PracticeTurn:
+        """Grade the answer to the session's current question, review its card, and go
+        on to the next question (or the summary). Never scores points or streaks."""
+        cmd.check_length(text)
+        current = session.current
+        if current is None:
+            raise NotFound(messages.NO_PRACTICE)
+        question = self.question(current.question_id)
+        grade = registry.grade(question, text)
+        now = self.clock.now()
+        latency = max(now - session.asked_at, timedelta(0))
+        rating = rating_for(question, grade, latency)
+        after, reviewed = await self.repo.answer_practice(
+            session,
+            current.position,
+            text.strip(),
+            grade,
+            int(latency.total_seconds() * 1000),
+            reviewer(rating, now),
+            now,
+        )
+        if reviewed is None:
+            raise AlreadyAnswered(messages.PRACTICE_ALREADY_ANSWERED)
+        answered = PracticeAnswer(
+            question, text.strip(), grade, reviewed.rating, reviewed.due, reviewed.due - now
+        )
+        return await self._turn(inv, after, answered)
+
+    async def answer_practice_form(
+        self, inv: Invocation, session_id: int, position: int, text: str
+    ) -> PracticeTurn:
+        """An answer from a form opened for one item (a Discord modal): refused unless that
+        item is still the one the member is on, so a stale form never answers the next."""
+        session = await self.repo.open_practice(inv.member)
+        if session is None or session.id != session_id:
+            raise NotFound(messages.PRACTICE_FORM_STALE)
+        if session.current is None or session.current.position != position:
+            raise AlreadyAnswered(messages.PRACTICE_ALREADY_ANSWERED)
+        return await self.answer_practice(inv, session, text)
+
+    async def stop_practice(self, member: MemberRef) -> bool:
+        return await self.repo.stop_practice(member, self.clock.now())
 
     async def channel_board(self, channel: ChannelRef, period: Period) -> Leaderboard:
         viewer = MemberRef(channel.platform, channel.workspace_id, "")
@@ -721,6 +983,26 @@ class QuizService:
     ) -> Leaderboard:
         entries, mine, total = await self.repo.board(caller, period, key, group, BOARD_SIZE)
         return Leaderboard(period, key, group, tuple(entries), mine, total)
+
+    # --- members' rights: /quiz export, /quiz forget-me, /quiz forget ------------------------
+
+    async def export_member(self, member: MemberRef) -> MemberExport | None:
+        """The member's JSON document for this workspace; None when nothing is stored."""
+        data = await self.repo.member_data(member)
+        if data.empty:
+            return None
+        return member_export(data, self.clock.now())
+
+    async def member_to_forget(self, channel: ChannelRef, target: str) -> MemberData:
+        """What is stored about the member `target` names (as `/quiz stats` reads it: a
+        mention, a user id or a name). A member who left may have no member row but still
+        be a channel's setup contact, so an unknown mention is looked up by its id."""
+        found = await self.repo.find_member(channel, member_key(target))
+        member = found or MemberRef(channel.platform, channel.workspace_id, member_key(target))
+        return await self.repo.member_data(member)
+
+    async def forget_member(self, member: MemberRef) -> Forgotten:
+        return await self.repo.forget_member(member)
 
 
 def dm_key_for(item: OutboxItem) -> str | None:

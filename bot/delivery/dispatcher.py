@@ -68,6 +68,7 @@ SLACK_METHODS = {
     OutboxKind.WEEKLY: "chat.postMessage",
     OutboxKind.DM: "chat.postEphemeral",
     OutboxKind.REMINDER: "chat.postMessage",
+    OutboxKind.NOTICE: "chat.postMessage",
 }
 
 
@@ -81,7 +82,8 @@ def limit_keys(item: OutboxItem) -> tuple[str, ...]:
     channel = item.channel
     if channel.platform == DISCORD:
         # A DM goes to the member's DM channel, not this one: only the global limit.
-        return ("discord",) if item.effect is OutboxKind.DM else discord_keys(channel.channel_id)
+        direct = item.effect in (OutboxKind.DM, OutboxKind.REMINDER)
+        return ("discord",) if direct else discord_keys(channel.channel_id)
     if channel.platform == SLACK:
         return slack_keys(channel.workspace_id, SLACK_METHODS[item.effect], channel.channel_id)
     return ()

@@ -12,6 +12,8 @@ from bot.config import Config
 from bot.core import messages
 from bot.core.service import QuizService
 from bot.discord_adapter.commands import QuizTree, quiz_group
+from bot.discord_adapter.forget import ForgetButton
+from bot.discord_adapter.practice import submit_practice_modal
 from bot.discord_adapter.publisher import DiscordPublisher
 from bot.discord_adapter.replies import NO_MENTIONS, PLATFORM, REPLY_BUDGET
 from bot.discord_adapter.sync import hash_file_for, sync_commands
@@ -44,7 +46,7 @@ class DrillBot(discord.Client):
     async def setup_hook(self) -> None:
         """Runs once after login, before the gateway connects: the buttons of every post,
         old or new, are live before the first click can arrive."""
-        self.add_dynamic_items(AnswerButton, AnswerModalButton, AnswerSelect)
+        self.add_dynamic_items(AnswerButton, AnswerModalButton, AnswerSelect, ForgetButton)
         self.service.register_publisher(PLATFORM, self.publisher)
         drills = [d for d in await self.service.open_drills() if d.channel.platform == PLATFORM]
         log.info("answer buttons are live for %d open Discord drills", len(drills))
@@ -52,6 +54,7 @@ class DrillBot(discord.Client):
 
     async def on_interaction(self, interaction: discord.Interaction) -> None:
         await submit_modal(interaction)
+        await submit_practice_modal(interaction)
 
 
 def create_bot(

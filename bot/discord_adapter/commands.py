@@ -21,7 +21,14 @@ from bot.core import messages
 from bot.core.models import Period
 from bot.core.service import Reply
 from bot.core.zones import canonical_zones
+from bot.discord_adapter.forget import forget_reply
 from bot.discord_adapter.invite import missing_permissions
+from bot.discord_adapter.practice import (
+    ACTIONS,
+    goal_command,
+    practice_command,
+    send_practice_modal,
+)
 from bot.discord_adapter.render import (
     CHOICE_LIMIT,
     CHOICE_NAME_LIMIT,
@@ -34,6 +41,7 @@ from bot.discord_adapter.replies import (
     describe,
     drill_bot,
     invocation,
+    member_ref,
     respond,
     send_private,
 )
@@ -44,6 +52,8 @@ log = logging.getLogger(__name__)
 Choice = app_commands.Choice
 PERIODS = [Choice(name=p.value, value=p.value) for p in Period]
 REVEALS = [Choice(name=label, value=mode) for mode, label in messages.REVEAL_CHOICES.items()]
+SWITCHES = [Choice(name=value, value=value) for value in ("on", "off")]
+PLANS = [Choice(name=label, value=plan) for plan, label in messages.PLAN_CHOICES.items()]
 AnswerText = app_commands.Range[str, 1, cmd.MAX_TEXT]
 GroupName = app_commands.Range[str, 1, 32]
 
@@ -87,6 +97,8 @@ def setup_command(
     reveal: str | None,
     close: str | None,
     days: str | None,
+    plan: str | None = None,
+    start: str | None = None,
 ) -> cmd.Setup:
     """The options as the grammar's `key:value` words, parsed by the grammar itself."""
     given = {
@@ -96,6 +108,8 @@ def setup_command(
         "reveal": reveal,
         "close": close,
         "days": days,
+        "plan": plan,
+        "start": start,
     }
     return cmd.parse_setup([f"{key}:{value.strip()}" for key, value in given.items() if value])
 
@@ -135,11 +149,20 @@ def topic_choices(current: str, topics: Iterable[str]) -> list[Choice[str]]:
     return [Choice(name=v, value=v) for v in fitting[:CHOICE_LIMIT]]
 
 
+def one_topic_choices(current: str, topics: Iterable[str]) -> list[Choice[str]]:
+    """The topics containing what was typed (practice takes one topic)."""
+    needle = current.strip().lower()
+    return [Choice(name=t, value=t) for t in topics if needle in t][:CHOICE_LIMIT]
+
+
 async def answer_in_modal(interaction: discord.Interaction) -> None:
-    """`/quiz answer` without text: open the modal for the channel's open drill."""
+    """`/quiz answer` without text: open the modal for the member's practice question
+    while a session is open, else for the channel's open drill."""
 
     async def work() -> PrivateReply | None:
         service = drill_bot(interaction).service
+        if session := await service.open_practice(member_ref(interaction)):
+            return await send_practice_modal(interaction, session)
         drill = await service.open_drill_in(channel_ref(interaction))
         title = messages.question_header(service.question(drill.question_id))
         await interaction.response.send_modal(answer_modal(drill.id, title))
@@ -193,6 +216,12 @@ def quiz_group() -> app_commands.Group:
             return
         await run(interaction, "answer", lambda: cmd.Answer(text))
 
+    @quiz.command(name="remind", description=messages.SLASH_DESCRIPTIONS["remind"])
+    @app_commands.describe(**messages.SLASH_OPTIONS["remind"])
+    @app_commands.choices(switch=SWITCHES)
+    async def remind(interaction: discord.Interaction, switch: str) -> None:
+        await run(interaction, "remind", lambda: cmd.parse_remind(switch))
+
     @groups.command(name="create", description=messages.SLASH_DESCRIPTIONS["group create"])
     @app_commands.describe(**messages.SLASH_OPTIONS["group create"])
     async def group_create(interaction: discord.Interaction, name: GroupName) -> None:
@@ -214,7 +243,7 @@ def quiz_group() -> app_commands.Group:
 
     @quiz.command(name="setup", description=messages.SLASH_DESCRIPTIONS["setup"])
     @app_commands.describe(**messages.SLASH_OPTIONS["setup"])
-    @app_commands.choices(reveal=REVEALS)
+    @app_commands.choices(reveal=REVEALS, plan=PLANS)
     async def setup(
         interaction: discord.Interaction,
         time: str | None = None,
@@ -223,11 +252,13 @@ def quiz_group() -> app_commands.Group:
         reveal: str | None = None,
         close: str | None = None,
         days: str | None = None,
+        plan: str | None = None,
+        start: str | None = None,
     ) -> None:
         await run(
             interaction,
             "setup",
-            lambda: setup_command(time, tz, topics, reveal, close, days),
+            lambda: setup_command(time, tz, topics, reveal, close, days, plan, start),
             lambda reply: setup_reply(reply, interaction.app_permissions),
         )
 
@@ -238,6 +269,14 @@ def quiz_group() -> app_commands.Group:
     @setup.autocomplete("topics")
     async def setup_topics(interaction: discord.Interaction, current: str) -> list[Choice[str]]:
         return topic_choices(current, drill_bot(interaction).service.topic_counts())
+
+    # --- the 4-week study plan ----------------------------------------------------------
+
+    @quiz.command(name="plan", description=messages.SLASH_DESCRIPTIONS["plan"])
+    async def plan_(interaction: discord.Interaction) -> None:
+        await run(interaction, "plan", cmd.ShowPlan)
+
+    # --- channel admins ---------------------------------------------------------------
 
     @quiz.command(name="post-now", description=messages.SLASH_DESCRIPTIONS["post-now"])
     async def post_now(interaction: discord.Interaction) -> None:
@@ -259,4 +298,54 @@ def quiz_group() -> app_commands.Group:
     async def skip(interaction: discord.Interaction) -> None:
         await run(interaction, "skip", cmd.Skip)
 
+    # --- members' rights -----------------------------------------------------------
+
+    @quiz.command(name="export", description=messages.SLASH_DESCRIPTIONS["export"])
+    async def export(interaction: discord.Interaction) -> None:
+        await run(interaction, "export", cmd.Export)
+
+    @quiz.command(name="forget-me", description=messages.SLASH_DESCRIPTIONS["forget-me"])
+    @app_commands.describe(**messages.SLASH_OPTIONS["forget-me"])
+    async def forget_me(interaction: discord.Interaction, confirm: bool = False) -> None:
+        await run(interaction, "forget-me", lambda: cmd.ForgetMe(confirm), forget_reply)
+
+    # A user, not a member: someone who left the server is no member any more.
+    @quiz.command(name="forget", description=messages.SLASH_DESCRIPTIONS["forget"])
+    @app_commands.describe(**messages.SLASH_OPTIONS["forget"])
+    async def forget(
+        interaction: discord.Interaction, member: discord.User, confirm: bool = False
+    ) -> None:
+        await run(interaction, "forget", lambda: cmd.Forget(member.mention, confirm), forget_reply)
+
+    add_practice_commands(quiz)
     return quiz
+
+
+# --- practice (FSRS): /quiz practice and /quiz goal (see bot.discord_adapter.practice) ---
+
+
+def add_practice_commands(quiz: app_commands.Group) -> None:
+    """Options are the grammar's words, parsed by it: bad values get the console's text."""
+
+    @quiz.command(name="practice", description=messages.SLASH_DESCRIPTIONS["practice"])
+    @app_commands.describe(**messages.SLASH_OPTIONS["practice"])
+    @app_commands.choices(action=ACTIONS)
+    async def practice(
+        interaction: discord.Interaction,
+        topic: str | None = None,
+        count: int | None = None,
+        action: str | None = None,
+    ) -> None:
+        await run(interaction, "practice", lambda: practice_command(topic, count, action))
+
+    @practice.autocomplete("topic")
+    async def practice_topic(interaction: discord.Interaction, current: str) -> list[Choice[str]]:
+        topics = drill_bot(interaction).service.topic_counts()
+        return [
+            c for c in topic_choices(current, topics) if c.value != "all" and "," not in c.value
+        ]
+
+    @quiz.command(name="goal", description=messages.SLASH_DESCRIPTIONS["goal"])
+    @app_commands.describe(**messages.SLASH_OPTIONS["goal"])
+    async def goal(interaction: discord.Interaction, questions: int | None = None) -> None:
+        await run(interaction, "goal", lambda: goal_command(questions))

@@ -20,11 +20,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import aiohttp
 import discord
 
 from bot.core.errors import ChannelUnavailable, TransientFailure
 from bot.core.models import ChannelRef, DrillPost, DrillResult, Leaderboard
+from bot.delivery.transport import transport_failures
 from bot.discord_adapter.render import (
     drill_embed,
     leaderboard_embed,
@@ -64,28 +64,24 @@ def _retry_after(exc: discord.HTTPException) -> tuple[float | None, bool]:
 @contextmanager
 def translated(action: str) -> Iterator[None]:
     """Turn discord.py's and aiohttp's exceptions into the core's delivery errors."""
-    try:
-        yield
-    except (discord.Forbidden, discord.NotFound) as exc:
-        raise ChannelUnavailable(exc.text or str(exc)) from exc
-    except discord.RateLimited as exc:
-        raise TransientFailure(f"{action}: rate limited", retry_after=exc.retry_after) from exc
-    except discord.HTTPException as exc:
-        if exc.status == 429:
-            retry_after, is_global = _retry_after(exc)
-            raise TransientFailure(
-                f"{action}: rate limited", retry_after=retry_after, global_limit=is_global
-            ) from exc
-        if exc.status >= 500:
-            raise TransientFailure(
-                f"{action}: Discord answered {exc.status}", maybe_delivered=True
-            ) from exc
-        raise
-    except aiohttp.ClientConnectorError as exc:
-        raise TransientFailure(f"{action}: cannot reach Discord ({exc})") from exc
-    except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-        reason = f"{action}: {type(exc).__name__} {exc}".rstrip()
-        raise TransientFailure(reason, maybe_delivered=True) from exc
+    with transport_failures(action, "Discord"):
+        try:
+            yield
+        except (discord.Forbidden, discord.NotFound) as exc:
+            raise ChannelUnavailable(exc.text or str(exc)) from exc
+        except discord.RateLimited as exc:
+            raise TransientFailure(f"{action}: rate limited", retry_after=exc.retry_after) from exc
+        except discord.HTTPException as exc:
+            if exc.status == 429:
+                retry_after, is_global = _retry_after(exc)
+                raise TransientFailure(
+                    f"{action}: rate limited", retry_after=retry_after, global_limit=is_global
+                ) from exc
+            if exc.status >= 500:
+                raise TransientFailure(
+                    f"{action}: Discord answered {exc.status}", maybe_delivered=True
+                ) from exc
+            raise
 
 
 class DiscordPublisher:
@@ -157,8 +153,30 @@ class DiscordPublisher:
                 nonce=content_nonce(channel.channel_id, embed.to_dict()),
             )
 
+    async def post_notice(self, channel: ChannelRef, text: str) -> None:
+        content = private_text(text).content  # the same clipping as any text reply
+        with translated("posting a notice"):
+            await self.channel(channel).send(
+                content,
+                allowed_mentions=NO_MENTIONS,
+                nonce=content_nonce(channel.channel_id, content),
+            )
+
     def channel_mention(self, channel: ChannelRef) -> str:
         return f"<#{channel.channel_id}>"
+
+    async def remind(self, post: DrillPost, user_id: str, text: str) -> None:
+        """A DM with the question and its answer controls: their custom ids carry the
+        drill, so a click in the DM answers it (see views.submit)."""
+        with translated("sending a reminder"):
+            dm = await self.client.create_dm(discord.Object(int(user_id)))
+            await dm.send(
+                private_text(text).content,
+                embed=drill_embed(post),
+                view=answer_view(post.drill.id, post.question),
+                allowed_mentions=NO_MENTIONS,
+                nonce=content_nonce("reminder", post.drill.id, user_id),
+            )
 
     async def post_private(self, channel: ChannelRef, user_id: str, text: str) -> None:
         """A DM: it reaches the member even where the bot cannot post. (An ephemeral

@@ -13,7 +13,14 @@ import discord
 
 from bot.core import messages
 from bot.core.messages import ELLIPSIS, clip
-from bot.core.models import DrillPost, DrillResult, Leaderboard, MemberStats, Question
+from bot.core.models import (
+    DrillPost,
+    DrillResult,
+    Leaderboard,
+    MemberExport,
+    MemberStats,
+    Question,
+)
 from bot.core.service import Reply
 
 # Discord's limits (https://discord.com/developers/docs/resources/message#embed-object).
@@ -35,11 +42,22 @@ INFO_COLOUR = discord.Colour.dark_teal()
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file sent with a private reply (the /quiz export document)."""
+
+    filename: str
+    data: bytes
+
+
+@dataclass(frozen=True)
 class PrivateReply:
-    """What an interaction gets back: text, an embed, or both; always ephemeral."""
+    """What an interaction gets back: text, an embed, or both, and maybe a file; always
+    ephemeral."""
 
     content: str = ""
     embed: discord.Embed | None = None
+    file: Attachment | None = None
+    view: discord.ui.View | None = None
 
 
 # --- truncation ---------------------------------------------------------------------------
@@ -76,6 +94,10 @@ def private_reply(reply: Reply) -> PrivateReply:
     """Stats and leaderboards as embeds; every other reply as plain text."""
     if isinstance(reply.data, MemberStats | Leaderboard):
         return PrivateReply(embed=text_embed(reply.text))
+    if isinstance(reply.data, MemberExport):
+        text = private_text(f"{reply.text}\n{messages.EXPORT_ATTACHED}").content
+        file = Attachment(reply.data.filename, reply.data.document.encode())
+        return PrivateReply(content=text, file=file)
     return private_text(reply.text)
 
 

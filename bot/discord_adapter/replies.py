@@ -10,6 +10,7 @@ after the exception is logged with its context.
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, cast
@@ -106,6 +107,10 @@ async def send_private(interaction: discord.Interaction, reply: PrivateReply) ->
         kwargs["content"] = reply.content
     if reply.embed is not None:
         kwargs["embed"] = reply.embed
+    if reply.file is not None:
+        kwargs["file"] = discord.File(io.BytesIO(reply.file.data), filename=reply.file.filename)
+    if reply.view is not None:
+        kwargs["view"] = reply.view
     if interaction.response.is_done():
         await interaction.followup.send(**kwargs)
     else:

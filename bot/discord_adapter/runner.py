@@ -28,7 +28,7 @@ async def run_discord(
         service.delivery.limiter(PLATFORM) if isinstance(service.delivery, Dispatcher) else None
     )
     # Discord's rate-limit headers and global 429s pause the deliveries' limiter too.
-    bot = create_bot(service, config, **({"http_trace": discord_trace(limiter)} if limiter else {}))
+    bot = create_bot(service, config, http_trace=discord_trace(limiter) if limiter else None)
     async with bot:
         notify = asyncio.create_task(_when_ready(bot, on_ready)) if on_ready else None
         try:

@@ -29,7 +29,7 @@ from bot.core.kinds import registry
 from bot.core.kinds.inputs import AnswerInput, Input
 from bot.core.models import LETTERS, Question
 from bot.discord_adapter.render import MODAL_TITLE_LIMIT, PrivateReply, clip
-from bot.discord_adapter.replies import describe, drill_bot, member_ref, respond
+from bot.discord_adapter.replies import PLATFORM, describe, drill_bot, member_ref, respond
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ class AnswerButton(discord.ui.DynamicItem[discord.ui.Button], template=ANSWER_TE
 
     @classmethod
     async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
     ) -> AnswerButton:
         return cls(int(match["drill_id"]), match["letter"])
 
@@ -107,8 +107,11 @@ class AnswerSelect(discord.ui.DynamicItem[discord.ui.Select], template=PICK_TEMP
 
     @classmethod
     async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Select, match: re.Match[str], /
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
     ) -> AnswerSelect:
+        # discord.py builds the item from the clicked component: a select for this template.
+        if not isinstance(item, discord.ui.Select):
+            raise TypeError(f"a pick menu arrived as {type(item).__name__}, not a select")
         return cls(int(match["drill_id"]), item.options, disabled=item.disabled)
 
     async def callback(self, interaction: discord.Interaction) -> None:
@@ -139,7 +142,7 @@ class AnswerModalButton(discord.ui.DynamicItem[discord.ui.Button], template=MODA
 
     @classmethod
     async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
     ) -> AnswerModalButton:
         return cls(int(match["drill_id"]))
 
@@ -197,7 +200,11 @@ async def submit(interaction: discord.Interaction, drill_id: int, text: str) -> 
 
     async def work() -> PrivateReply:
         service = drill_bot(interaction).service
-        result = await service.submit_answer(member_ref(interaction), drill_id, text)
+        if interaction.guild_id is None:  # a click on a reminder, in the member's DMs
+            user = str(interaction.user.id)
+            result = await service.answer_reminder(PLATFORM, user, drill_id, text)
+        else:
+            result = await service.submit_answer(member_ref(interaction), drill_id, text)
         return PrivateReply(content=messages.answer_feedback(result))
 
     await respond(interaction, work, action=f"answer to drill {drill_id}")

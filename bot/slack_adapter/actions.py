@@ -23,7 +23,7 @@ from bot.slack_adapter.blocks import (
     parse_answer_value,
     parse_modal_value,
 )
-from bot.slack_adapter.common import Deps, member_ref, reply_privately
+from bot.slack_adapter.common import Deps, member_ref, reply_privately, team_of
 
 ANSWER_PATTERN = re.compile(rf"^{ANSWER_ACTION}:[{LETTERS}]$")
 
@@ -34,7 +34,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         ack: AsyncAck, body: dict, action: dict, respond: AsyncRespond, context: AsyncBoltContext
     ) -> None:
         await ack()
-        member = member_ref(context.team_id, body["user"])
+        member = member_ref(team_of(context), body["user"])
         drill_id, letter = parse_answer_value(action["value"])
         result = await deps.service.submit_answer(member, drill_id, letter)
         await reply_privately(respond, messages.answer_feedback(result))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from enum import StrEnum
+from typing import TypedDict
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
@@ -28,6 +29,7 @@ from bot.slack_adapter import actions, commands, errors, events, views
 from bot.slack_adapter.admins import SlackUsers
 from bot.slack_adapter.common import PLATFORM, Deps
 from bot.slack_adapter.publisher import SlackPublisher
+from bot.slack_adapter.verification import StrictRequestVerification
 from bot.storage.slack_store import SqlInstallationStore, SqlOAuthStateStore
 from bot.storage.sqlite import Database
 
@@ -36,8 +38,9 @@ log = logging.getLogger(__name__)
 COMMAND = commands.COMMAND
 EVENTS = (events.HOME_OPENED, *events.UNINSTALL_EVENTS)
 # Only what the app calls: commands (/quiz), chat:write (posts, updates, ephemerals and
-# DMs to the app's Messages tab), users:read (users.info for admins and names).
-BOT_SCOPES = ("commands", "chat:write", "users:read")
+# DMs to the app's Messages tab), users:read (users.info for admins and names), and for
+# /quiz export's file in a DM: im:write (conversations.open) and files:write (the upload).
+BOT_SCOPES = ("commands", "chat:write", "users:read", "im:write", "files:write")
 EVENTS_PATH = "/slack/events"
 INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = "/slack/oauth_redirect"
@@ -58,6 +61,17 @@ class SlackMode(StrEnum):
     SOCKET = "socket"
     HTTP = "http"
     OAUTH = "oauth"
+
+
+class _AppOptions(TypedDict):
+    """What the AsyncApp of every mode is given."""
+
+    name: str
+    client: AsyncWebClient
+    signing_secret: str
+    request_verification_enabled: bool
+    before_authorize: StrictRequestVerification | None
+    process_before_response: bool
 
 
 def slack_mode(config: Config) -> SlackMode:
@@ -94,12 +108,16 @@ def create_app(
     logging.getLogger("slack_bolt.AsyncApp").addFilter(_UNUSED_TOKEN_NOISE)
     if client is None:
         client = web_client(config, None if oauth else config.slack_bot_token)
-    common = {
+    common: _AppOptions = {
         "name": "daily-drill",
         "client": client,
         "signing_secret": config.slack_signing_secret,
-        # Socket Mode has no HTTP endpoint to verify; every HTTP mode verifies signatures.
-        "request_verification_enabled": mode is not SlackMode.SOCKET,
+        # Socket Mode has no HTTP endpoint to verify; every HTTP mode verifies signatures,
+        # in the built-in check's place (before authorization), malformed timestamps too.
+        "request_verification_enabled": False,
+        "before_authorize": None
+        if mode is SlackMode.SOCKET
+        else StrictRequestVerification(config.slack_signing_secret),
         "process_before_response": process_before_response,
     }
     if oauth:

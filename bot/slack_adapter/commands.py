@@ -1,19 +1,28 @@
-"""`/quiz <text>`: parsed by the core grammar, run by the service, answered ephemerally."""
+"""`/quiz <text>`: parsed by the core grammar, run by the service, answered ephemerally.
+
+`/quiz export` also uploads the member's JSON document (files upload v2) to a direct
+message with them: a response_url reply cannot carry a file, and a DM is private.
+"""
 
 from __future__ import annotations
+
+import logging
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.core import commands
+from bot.core import commands, messages
 from bot.core.handlers import requires_admin
-from bot.core.models import MemberRef
+from bot.core.models import MemberExport, MemberRef
 from bot.core.service import Invocation
 from bot.slack_adapter.blocks import reply_blocks, unescape
 from bot.slack_adapter.common import PLATFORM, Deps, channel_ref, reply_privately
+
+log = logging.getLogger(__name__)
 
 COMMAND = "/quiz"
 
@@ -38,4 +47,26 @@ async def run(deps: Deps, body: dict, client: AsyncWebClient) -> tuple[str, list
     reply = await deps.service.execute(
         command, Invocation(member, channel_ref(team, channel_id), is_admin)
     )
+    if isinstance(reply.data, MemberExport):
+        return f"{reply.text}\n{await send_export(client, user, reply.data)}", None
     return reply.text, reply_blocks(reply.text, reply.data)
+
+
+# --- members' rights: the export file -------------------------------------------------
+
+
+async def send_export(client: AsyncWebClient, user_id: str, export: MemberExport) -> str:
+    """Upload the document to the member's DM with the app (conversations.open needs
+    im:write, the upload files:write); the line to add to the reply says how it went."""
+    try:
+        opened = await client.conversations_open(users=user_id)
+        await client.files_upload_v2(
+            channel=opened["channel"]["id"],
+            filename=export.filename,
+            title=export.filename,
+            content=export.document,
+        )
+    except SlackApiError as exc:
+        log.warning("could not upload an export: %s", exc.response.get("error"))
+        return messages.EXPORT_UPLOAD_FAILED
+    return messages.EXPORT_SENT_DM

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.models.blocks import Block
 
@@ -28,6 +29,14 @@ def member_ref(team_id: str, user: dict) -> MemberRef:
     """A member from an interaction payload's `user` object (id, name/username)."""
     name = user.get("name") or user.get("username") or ""
     return MemberRef(PLATFORM, team_id, user["id"], name)
+
+
+def team_of(context: AsyncBoltContext) -> str:
+    """The request's workspace. Bolt leaves it unset only for an org-wide (Enterprise
+    Grid) request, which this app is not installed for: the error path answers it."""
+    if context.team_id is None:
+        raise ValueError("a Slack request without a workspace")
+    return context.team_id
 
 
 def channel_ref(team_id: str, channel_id: str) -> ChannelRef:

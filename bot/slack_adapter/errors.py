@@ -20,11 +20,12 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core import messages
-from bot.core.errors import InvalidAnswer, QuizError, UsageError
+from bot.core.errors import AlreadyAnswered, InvalidAnswer, QuizError, UsageError
 from bot.slack_adapter.blocks import (
     ANSWER_BLOCK,
     MAX_LABEL,
@@ -71,6 +72,7 @@ async def handle_error(
     respond: AsyncRespond | None,
     client: AsyncWebClient,
     response: BoltResponse | None,
+    request: AsyncBoltRequest,
 ) -> BoltResponse | None:
     """Tell the member, then give Bolt the response to send to Slack.
 
@@ -81,7 +83,10 @@ async def handle_error(
     if not isinstance(error, QuizError):
         log.error("Slack %s failed", describe(body), exc_info=error)
     kind = body.get("type")
-    if kind == "view_submission":
+    if isinstance(error, AlreadyAnswered) and is_retry(request):
+        # Slack re-sent a request it thinks timed out; the first delivery answered it.
+        log.info("ignoring Slack's retry of %s: already answered", describe(body))
+    elif kind == "view_submission":
         await _tell_modal(error, body, ack, client)
     elif kind == "event_callback":
         await _tell_home(body, client)
@@ -92,6 +97,11 @@ async def handle_error(
     if response is None:
         return None
     return ack.response if ack.response is not None else await ack()
+
+
+def is_retry(request: AsyncBoltRequest) -> bool:
+    """Slack marks a redelivery of a request it did not see acknowledged in time."""
+    return bool(request.headers.get("x-slack-retry-num"))
 
 
 def _text(error: Exception) -> str:

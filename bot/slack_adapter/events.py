@@ -10,7 +10,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.models import MemberRef
 from bot.slack_adapter.blocks import home_view
-from bot.slack_adapter.common import PLATFORM, Deps, channel_ref
+from bot.slack_adapter.common import PLATFORM, Deps, channel_ref, team_of
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +23,7 @@ def register(app: AsyncApp, deps: Deps, *, multi_workspace: bool) -> None:
     async def home_opened(event: dict, client: AsyncWebClient, context: AsyncBoltContext) -> None:
         if event.get("tab") != "home":
             return
-        team, user = context.team_id, event["user"]
+        team, user = team_of(context), event["user"]
         name = await deps.users.display_name(client, team, user)
         member = MemberRef(PLATFORM, team, user, name)
         stats = await deps.service.member_stats(member, channel_ref(team, ""))

@@ -20,17 +20,25 @@ import copy
 import logging
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from typing import Any, TypedDict
 
-import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core import messages
 from bot.core.errors import ChannelUnavailable, TransientFailure
 from bot.core.models import ChannelRef, DrillPost, DrillResult, Leaderboard
+from bot.delivery.transport import transport_failures
 from bot.slack_adapter import blocks
 
 log = logging.getLogger(__name__)
+
+
+class _Auth(TypedDict, total=False):
+    """The workspace's token to call with; empty means the client's own."""
+
+    token: str
+
 
 # Slack errors that mean "this channel will not take our posts until someone acts".
 CHANNEL_REFUSALS = frozenset(
@@ -81,29 +89,25 @@ def _header(exc: SlackApiError, name: str) -> str | None:
 def translated(action: str) -> Iterator[None]:
     """Turn slack_sdk's and aiohttp's exceptions into the core's delivery errors; other
     Slack errors (a malformed request, a bug of ours) leave as they are."""
-    try:
-        yield
-    except SlackApiError as exc:
-        code = error_code(exc)
-        status = getattr(exc.response, "status_code", 200)
-        if code in CHANNEL_REFUSALS:
-            raise ChannelUnavailable(code) from exc
-        if status == 429 or code == "ratelimited":
-            try:
-                retry_after = float(_header(exc, "Retry-After") or 1)
-            except ValueError:
-                retry_after = 1.0
-            raise TransientFailure(f"{action}: rate limited", retry_after=retry_after) from exc
-        if status >= 500 or code in SERVER_ERRORS:
-            raise TransientFailure(
-                f"{action}: Slack answered {status} {code}", maybe_delivered=True
-            ) from exc
-        raise
-    except aiohttp.ClientConnectorError as exc:
-        raise TransientFailure(f"{action}: cannot reach Slack ({exc})") from exc
-    except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-        reason = f"{action}: {type(exc).__name__} {exc}".rstrip()
-        raise TransientFailure(reason, maybe_delivered=True) from exc
+    with transport_failures(action, "Slack"):
+        try:
+            yield
+        except SlackApiError as exc:
+            code = error_code(exc)
+            status = getattr(exc.response, "status_code", 200)
+            if code in CHANNEL_REFUSALS:
+                raise ChannelUnavailable(code) from exc
+            if status == 429 or code == "ratelimited":
+                try:
+                    retry_after = float(_header(exc, "Retry-After") or 1)
+                except ValueError:
+                    retry_after = 1.0
+                raise TransientFailure(f"{action}: rate limited", retry_after=retry_after) from exc
+            if status >= 500 or code in SERVER_ERRORS:
+                raise TransientFailure(
+                    f"{action}: Slack answered {status} {code}", maybe_delivered=True
+                ) from exc
+            raise
 
 
 def without_retries(client: AsyncWebClient) -> AsyncWebClient:
@@ -118,7 +122,7 @@ async def send_private(
 ) -> None:
     """An ephemeral message in the channel, or a DM (the app's Messages tab) if the
     channel refuses it: the admin must hear about a channel the bot was removed from."""
-    auth = {"token": token} if token else {}
+    auth: _Auth = {"token": token} if token else {}
     try:
         await client.chat_postEphemeral(
             channel=channel_id, user=user_id, text=blocks.fallback(text), **auth
@@ -142,7 +146,7 @@ class SlackPublisher:
         self.poster = without_retries(client)
         self.token_for = token_for
 
-    async def _auth(self, workspace_id: str) -> dict[str, str]:
+    async def _auth(self, workspace_id: str) -> _Auth:
         if self.token_for is None:
             return {}
         token = await self.token_for(workspace_id)
@@ -150,14 +154,15 @@ class SlackPublisher:
             raise ChannelUnavailable(messages.not_installed(workspace_id))
         return {"token": token}
 
-    async def _post(self, channel: ChannelRef, **message: object) -> str:
+    async def _post(self, channel: ChannelRef, *, text: str, blocks: list[dict[str, Any]]) -> str:
         auth = await self._auth(channel.workspace_id)
         with translated("posting"):
             response = await self.poster.chat_postMessage(
                 channel=channel.channel_id,
                 unfurl_links=False,
                 unfurl_media=False,
-                **message,
+                text=text,
+                blocks=blocks,
                 **auth,
             )
         return str(response["ts"])
@@ -211,9 +216,31 @@ class SlackPublisher:
             blocks=blocks.as_dicts(blocks.leaderboard_blocks(board, title)),
         )
 
+    async def post_notice(self, channel: ChannelRef, text: str) -> None:
+        await self._post(
+            channel,
+            text=blocks.fallback(text),
+            blocks=blocks.as_dicts(blocks.sections(blocks.escape(text))),
+        )
+
     def channel_mention(self, channel: ChannelRef) -> str:
         # Every text we send is escaped, so a <#C123> link would show as typed.
         return f"#{channel.channel_id}"
+
+    async def remind(self, post: DrillPost, user_id: str, text: str) -> None:
+        """A DM (the app's Messages tab) with the question and its buttons; a click there
+        carries the workspace, so it answers like a click on the channel's post."""
+        auth = await self._auth(post.drill.channel.workspace_id)
+        layout = [*blocks.sections(blocks.escape(text)), *blocks.drill_post_blocks(post)]
+        with translated("sending a reminder"):
+            await self.poster.chat_postMessage(
+                channel=user_id,
+                text=blocks.fallback(f"{text}\n{blocks.drill_post_text(post)}"),
+                blocks=blocks.as_dicts(layout),
+                unfurl_links=False,
+                unfurl_media=False,
+                **auth,
+            )
 
     async def post_private(self, channel: ChannelRef, user_id: str, text: str) -> None:
         auth = await self._auth(channel.workspace_id)

@@ -23,7 +23,7 @@ from bot.slack_adapter.blocks import (
     parse_modal_metadata,
     submitted_answer,
 )
-from bot.slack_adapter.common import Deps, member_ref
+from bot.slack_adapter.common import Deps, member_ref, team_of
 from bot.slack_adapter.publisher import send_private
 
 
@@ -32,7 +32,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
     async def answer_submitted(
         ack: AsyncAck, body: dict, view: dict, client: AsyncWebClient, context: AsyncBoltContext
     ) -> None:
-        member = member_ref(context.team_id, body["user"])
+        member = member_ref(team_of(context), body["user"])
         drill_id, channel_id = parse_modal_metadata(view["private_metadata"])
         text = submitted_answer(view["state"]["values"][ANSWER_BLOCK][ANSWER_INPUT])
         result = await deps.service.submit_answer(member, drill_id, text)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from functools import partial
+from typing import Any, cast, overload
 
 import aiosqlite
 
@@ -15,29 +16,47 @@ from bot.core.errors import DrillClosed, GroupExists, NotSetUp, UnknownGroup
 from bot.core.models import (
     AnswerCount,
     Attempt,
+    AttemptRecord,
     BoardEntry,
     ChannelRef,
     ChannelSettings,
     Drill,
     DrillState,
+    ExtraRows,
+    Forgotten,
     Grade,
     Group,
+    GroupMembership,
     GroupStanding,
+    LowBank,
+    MemberData,
     MemberRef,
     OutboxItem,
     OutboxKind,
     OutboxState,
     Period,
     PostClaim,
+    PracticeItem,
+    PracticeSession,
+    PracticeState,
     Question,
     RevealMode,
+    ReviewedCard,
+    ScoreTotal,
+    Streak,
+    StreakRecord,
+    StudyPlan,
     TopicStat,
     Verdict,
 )
-from bot.core.scoring import period_key
+from bot.core.ports import CardReview
+from bot.core.review import PracticePick
+from bot.core.scoring import FREEZE_EVERY, MAX_FREEZES, period_key
 from bot.storage.sqlite import Database
 
 log = logging.getLogger(__name__)
+
+_Params = Sequence[Any] | Mapping[str, Any]
 
 
 _LIVE = "('pending', 'posting', 'open')"
@@ -45,23 +64,52 @@ _DRILL_COLUMNS = """
     d.id, c.platform, c.workspace_id, c.channel_id AS channel, d.local_date, d.question_id,
     d.state, d.opened_at, d.closes_at, d.closed_at, d.message_id
 """
-# The streak after answering the drill of :day: one more if the member answered the
-# channel's previous drill, unchanged for a repeat of the same day, else a fresh start.
-_NEXT_STREAK = """
+# The channel's drills that went out between the member's last answered day and :day.
+_MISSED = """
+    (SELECT count(*) FROM drills
+     WHERE drills.channel_id = streaks.channel_id AND drills.local_date > streaks.last_date
+       AND drills.local_date < :day AND drills.state IN ('open', 'closed'))
+"""
+# The streak after answering the drill of :day: unchanged for a repeat of the same day, one
+# more when every missed drill day since the last answer is covered by a freeze (none
+# missed is the plain case), else a fresh start.
+_NEXT_STREAK = f"""
     CASE
         WHEN last_date = :day THEN current
-        WHEN last_date = (SELECT max(local_date) FROM drills
-                          WHERE drills.channel_id = streaks.channel_id AND local_date < :day
-                            AND state IN ('open', 'closed')) THEN current + 1
+        WHEN last_date < :day AND {_MISSED} <= freezes THEN current + 1
         ELSE 1
     END
 """
+# Freezes after that answer: the missed days use theirs, and reaching a multiple of
+# FREEZE_EVERY earns one.
+_NEXT_FREEZES = f"""
+    min({MAX_FREEZES}, CASE
+        WHEN last_date = :day THEN freezes
+        WHEN last_date < :day THEN
+            max(freezes - {_MISSED}, 0)
+            + (CASE WHEN {_MISSED} <= freezes AND (current + 1) % {FREEZE_EVERY} = 0
+                    THEN 1 ELSE 0 END)
+        ELSE freezes
+    END)
+"""
 
 
+@overload
+def _ts(value: datetime) -> str: ...
+@overload
+def _ts(value: None) -> None: ...
+@overload
+def _ts(value: datetime | None) -> str | None: ...
 def _ts(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
+@overload
+def _utc(value: datetime) -> str: ...
+@overload
+def _utc(value: None) -> None: ...
+@overload
+def _utc(value: datetime | None) -> str | None: ...
 def _utc(value: datetime | None) -> str | None:
     """Instants that are compared as text (due times) are stored in UTC."""
     return value.astimezone(UTC).isoformat() if value else None
@@ -88,7 +136,8 @@ def _drill(row: aiosqlite.Row) -> Drill:
 _OUTBOX_COLUMNS = """
     o.id, o.key, o.kind, c.platform, c.workspace_id, c.channel_id AS channel, o.state,
     o.attempts, o.next_attempt_at, o.created_at, o.drill_id, o.week_key, o.detail,
-    o.unsure, o.claimed_at, o.failing_since, o.last_error, o.message_id, o.done_at
+    o.unsure, o.claimed_at, o.failing_since, o.last_error, o.message_id, o.done_at,
+    (SELECT m.user_id FROM members m WHERE m.id = o.member_id) AS member_user_id
 """
 # Rows that may be handed to a sender now: pending and due, or left 'sending' by a sender
 # that stopped (claimed before :stale). Only the first undelivered row of its channel.
@@ -121,11 +170,16 @@ def _outbox(row: aiosqlite.Row) -> OutboxItem:
         last_error=row["last_error"],
         message_id=row["message_id"],
         done_at=_dt(row["done_at"]),
+        member_user_id=row["member_user_id"],
     )
 
 
 def post_key(drill_id: int) -> str:
     return f"post:{drill_id}"
+
+
+def notice_key(channel_pk: int, low: LowBank) -> str:
+    return f"notice:low-bank:{channel_pk}:{low.scope}"
 
 
 def _settings(row: aiosqlite.Row) -> ChannelSettings:
@@ -140,6 +194,8 @@ def _settings(row: aiosqlite.Row) -> ChannelSettings:
         paused=bool(row["paused"]),
         skip_date=date.fromisoformat(row["skip_date"]) if row["skip_date"] else None,
         admin_user_id=row["admin_user_id"],
+        plan=StudyPlan(row["plan"]),
+        plan_start=date.fromisoformat(row["plan_start"]) if row["plan_start"] else None,
     )
 
 
@@ -186,8 +242,44 @@ def _stored_attempt(attempt: Attempt, row: sqlite3.Row) -> Attempt:
     )
 
 
+# A reviewed card as stored: pending (held until an at_close drill's reveal) or landed.
+_HOLD_CARD = """
+    INSERT INTO review_cards (member_id, question_id, pending_card, pending_due, updated_at)
+    VALUES (?, ?, ?, ?, ?)
+    ON CONFLICT (member_id, question_id) DO UPDATE SET
+        pending_card = excluded.pending_card, pending_due = excluded.pending_due,
+        updated_at = excluded.updated_at
+"""
+_STORE_CARD = """
+    INSERT INTO review_cards (member_id, question_id, card, due_at, reviews, updated_at)
+    VALUES (?, ?, ?, ?, 1, ?)
+    ON CONFLICT (member_id, question_id) DO UPDATE SET
+        card = excluded.card, due_at = excluded.due_at,
+        pending_card = NULL, pending_due = NULL,
+        reviews = reviews + 1, updated_at = excluded.updated_at
+"""
+
+
+def _write_card(
+    conn: sqlite3.Connection,
+    member_id: int,
+    question_id: str,
+    reviewed: ReviewedCard,
+    stamp: str,
+    *,
+    held: bool,
+) -> None:
+    """SqliteRepository._write_card for the group-commit writer's thread."""
+    params = (member_id, question_id, reviewed.card, _utc(reviewed.due), stamp)
+    conn.execute(_HOLD_CARD if held else _STORE_CARD, params)
+
+
 def _store_attempt(
-    attempt: Attempt, topic: str, local_date: date, conn: sqlite3.Connection
+    attempt: Attempt,
+    topic: str,
+    local_date: date,
+    review: CardReview | None,
+    conn: sqlite3.Connection,
 ) -> tuple[Attempt, bool, int]:
     """record_attempt's writes, run by the group-commit writer on the connection's thread
     inside the answer's own savepoint."""
@@ -235,6 +327,20 @@ def _store_attempt(
             (attempt.drill_id, member_id),
         ).fetchone()
         return _stored_attempt(attempt, existing), False, 0
+    if review is not None:
+        card = conn.execute(
+            """SELECT coalesce(pending_card, card) FROM review_cards
+               WHERE member_id = ? AND question_id = ?""",
+            (member_id, attempt.question_id),
+        ).fetchone()
+        _write_card(
+            conn,
+            member_id,
+            attempt.question_id,
+            review(card[0] if card else None),
+            now,
+            held=not counted,
+        )
     if attempt.drill_id is None:
         return attempt, True, 0
     row = conn.execute(
@@ -243,6 +349,7 @@ def _store_attempt(
             ON CONFLICT (member_id, channel_id) DO UPDATE SET
                 current = {_NEXT_STREAK},
                 best = max(best, {_NEXT_STREAK}),
+                freezes = {_NEXT_FREEZES},
                 last_date = max(last_date, :day)
             RETURNING current""",
         {"member": member_id, "day": local_date.isoformat(), "drill": attempt.drill_id},
@@ -259,16 +366,31 @@ class SqliteRepository:
     # One round trip to aiosqlite's thread each: execute_fetchall runs the statement and
     # reads its rows in a single call, where execute + fetchone + close take three.
     @staticmethod
-    async def _one(conn: aiosqlite.Connection, sql: str, params: Sequence | dict = ()):
-        rows = await conn.execute_fetchall(sql, params)
+    async def _one(
+        conn: aiosqlite.Connection, sql: str, params: _Params = ()
+    ) -> aiosqlite.Row | None:
+        # aiosqlite types the rows as Iterable; they are cursor.fetchall()'s list.
+        rows = cast(list[aiosqlite.Row], await conn.execute_fetchall(sql, params))
         return rows[0] if rows else None
 
+    @classmethod
+    async def _single(
+        cls, conn: aiosqlite.Connection, sql: str, params: _Params = ()
+    ) -> aiosqlite.Row:
+        """For statements that always yield a row: an aggregate, an upsert's RETURNING,
+        a row this transaction just wrote or found."""
+        row = await cls._one(conn, sql, params)
+        assert row is not None, "the statement yields a row"
+        return row
+
     @staticmethod
-    async def _all(conn: aiosqlite.Connection, sql: str, params: Sequence | dict = ()):
+    async def _all(
+        conn: aiosqlite.Connection, sql: str, params: _Params = ()
+    ) -> Iterable[aiosqlite.Row]:
         return await conn.execute_fetchall(sql, params)
 
     async def _upsert_member(self, conn: aiosqlite.Connection, member: MemberRef, now: str) -> int:
-        row = await self._one(conn, _UPSERT_MEMBER, _member_params(member, now))
+        row = await self._single(conn, _UPSERT_MEMBER, _member_params(member, now))
         return row[0]
 
     async def _member_id(self, conn: aiosqlite.Connection, member: MemberRef) -> int | None:
@@ -365,15 +487,16 @@ class SqliteRepository:
             await conn.execute(
                 """INSERT INTO channels (platform, workspace_id, channel_id, post_time, close_time,
                        timezone, topics, reveal, days, paused, skip_date, admin_user_id,
-                       next_post_at, next_weekly_at, created_at, updated_at)
+                       plan, plan_start, next_post_at, next_weekly_at, created_at, updated_at)
                    VALUES (:platform, :workspace, :channel, :post_time, :close_time, :timezone,
                        :topics, :reveal, :days, :paused, :skip_date, :admin,
-                       :next_post, :next_weekly, :now, :now)
+                       :plan, :plan_start, :next_post, :next_weekly, :now, :now)
                    ON CONFLICT (platform, workspace_id, channel_id) DO UPDATE SET
                        post_time = excluded.post_time, close_time = excluded.close_time,
                        timezone = excluded.timezone, topics = excluded.topics,
                        reveal = excluded.reveal, days = excluded.days, paused = excluded.paused,
                        skip_date = excluded.skip_date, admin_user_id = excluded.admin_user_id,
+                       plan = excluded.plan, plan_start = excluded.plan_start,
                        next_post_at = excluded.next_post_at,
                        next_weekly_at = excluded.next_weekly_at,
                        updated_at = excluded.updated_at""",
@@ -390,6 +513,8 @@ class SqliteRepository:
                     "paused": int(settings.paused),
                     "skip_date": settings.skip_date.isoformat() if settings.skip_date else None,
                     "admin": settings.admin_user_id,
+                    "plan": settings.plan.value,
+                    "plan_start": settings.plan_start.isoformat() if settings.plan_start else None,
                     "next_post": _utc(next_post_at),
                     "next_weekly": _utc(next_weekly_at),
                     "now": _ts(now),
@@ -413,75 +538,6 @@ class SqliteRepository:
                 (channel.platform, channel.workspace_id, channel.channel_id),
             )
         return [row[0] for row in rows]
-
-    async def claim_drill(
-        self,
-        channel: ChannelRef,
-        local_date: date,
-        question_id: str,
-        opened_at: datetime,
-        closes_at: datetime | None,
-    ) -> tuple[Drill, bool]:
-        """Insert the (channel, local date) drill unless it exists; returns it either way."""
-        async with self.db.transaction() as conn:
-            channel_pk = await self._channel_pk(conn, channel)
-            if channel_pk is None:
-                raise NotSetUp
-            cursor = await conn.execute(
-                """INSERT INTO drills (channel_id, local_date, question_id, state, opened_at,
-                                       closes_at, updated_at)
-                   VALUES (?, ?, ?, 'pending', ?, ?, ?)
-                   ON CONFLICT (channel_id, local_date) DO NOTHING""",
-                (
-                    channel_pk,
-                    local_date.isoformat(),
-                    question_id,
-                    _ts(opened_at),
-                    _ts(closes_at),
-                    _ts(opened_at),
-                ),
-            )
-            created = cursor.rowcount == 1
-            row = await self._one(
-                conn,
-                f"""SELECT {_DRILL_COLUMNS} FROM drills d JOIN channels c ON c.id = d.channel_id
-                    WHERE d.channel_id = ? AND d.local_date = ?""",
-                (channel_pk, local_date.isoformat()),
-            )
-        return _drill(row), created
-
-    async def transition_drill(
-        self, drill_id: int, from_states: Sequence[DrillState], to_state: DrillState, now: datetime
-    ) -> bool:
-        """Move a drill between states only from the expected ones: the caller whose
-        update changed the row owns the transition, every other caller gets False.
-
-        The close also counts the drill's held-back attempts (reveal at close) in the
-        same transaction, so the aggregates learn the verdicts exactly once, at the
-        reveal. A move into 'posting' or 'open' while another drill of the channel is
-        live is refused by the drills_one_live index and returns False.
-        """
-        marks = ",".join("?" for _ in from_states)
-        closed_at = _ts(now) if to_state is DrillState.CLOSED else None
-        expected = [s.value for s in from_states]
-        async with self.db.transaction() as conn:
-            try:
-                cursor = await conn.execute(
-                    f"""UPDATE drills SET state = ?, updated_at = ?,
-                            closed_at = coalesce(?, closed_at)
-                        WHERE id = ? AND state IN ({marks})""",
-                    (to_state.value, _ts(now), closed_at, drill_id, *expected),
-                )
-            except sqlite3.IntegrityError:
-                log.info("drill %s: another drill of its channel is live", drill_id)
-                return False
-            changed = cursor.rowcount == 1
-            if changed and to_state is DrillState.CLOSED:
-                await conn.execute(
-                    "UPDATE attempts SET counted = 1 WHERE drill_id = ? AND counted = 0",
-                    (drill_id,),
-                )
-            return changed
 
     async def get_drill(self, drill_id: int) -> Drill | None:
         async with self.db.reading() as conn:
@@ -547,19 +603,22 @@ class SqliteRepository:
     # --- answers --------------------------------------------------------------------------
 
     async def record_attempt(
-        self, attempt: Attempt, topic: str, local_date: date
+        self, attempt: Attempt, topic: str, local_date: date, review: CardReview | None = None
     ) -> tuple[Attempt, bool, int]:
         """Store an answer; aggregates follow by trigger in the same transaction.
 
         Concurrent answers share a transaction (group commit, see storage.group_commit):
         this returns once that transaction committed. An answer to a drill that is no
-        longer open raises DrillClosed and stores nothing.
+        longer open raises DrillClosed and stores nothing. An answer to an open at_close
+        drill is stored uncounted: the close counts it. With `review`, the member's FSRS
+        card for the question is reviewed in the same transaction (a repeat reviews
+        nothing); for an uncounted attempt the review is held back until the close.
 
         Returns (the stored attempt, created, the member's streak in the drill's channel).
         A repeat for the same drill and member (a double click, a retried delivery,
         another process) returns the first attempt and created=False.
         """
-        return await self.db.grouped(partial(_store_attempt, attempt, topic, local_date))
+        return await self.db.grouped(partial(_store_attempt, attempt, topic, local_date, review))
 
     async def answer_counts(self, drill_id: int) -> tuple[AnswerCount, ...]:
         """How many attempts at a drill share each normalised answer and verdict."""
@@ -606,7 +665,7 @@ class SqliteRepository:
             member_id = await self._member_id(conn, member)
             if member_id is None:
                 return 0, 0, 0
-            counts = await self._one(
+            counts = await self._single(
                 conn,
                 """SELECT coalesce(sum(answered), 0), coalesce(sum(correct), 0)
                    FROM topic_stats WHERE member_id = ?""",
@@ -650,7 +709,7 @@ class SqliteRepository:
                 (member_id, period.value, key),
             )
         if group_id is None:
-            counts = await self._one(
+            counts = await self._single(
                 conn,
                 """SELECT coalesce(sum(members), 0),
                           coalesce(sum(CASE WHEN points > ? THEN members END), 0)
@@ -660,7 +719,7 @@ class SqliteRepository:
             )
         else:
             in_group = await self._member_in_group(conn, group_id, member_id)
-            counts = await self._one(
+            counts = await self._single(
                 conn,
                 """SELECT count(*), coalesce(sum(s.points > ?), 0)
                    FROM score_totals s JOIN group_members g ON g.member_id = s.member_id
@@ -692,24 +751,30 @@ class SqliteRepository:
             )
         return [TopicStat(row[0], row[1], row[2]) for row in rows]
 
-    async def streak(self, member: MemberRef) -> tuple[int, int]:
-        """(current, best) streak: the best over the member's channels.
+    async def streak(self, member: MemberRef) -> Streak:
+        """The member's streak: the best over their channels.
 
-        A streak is broken once a later drill in its channel closed unanswered.
+        A streak is broken once more drills of its channel closed unanswered since the
+        last answer than the member holds freezes; the freezes held are what is left
+        after those missed days.
         """
         async with self.db.reading() as conn:
-            row = await self._one(
+            row = await self._single(
                 conn,
-                """SELECT coalesce(max(CASE WHEN EXISTS (
-                               SELECT 1 FROM drills d WHERE d.channel_id = s.channel_id
-                                 AND d.local_date > s.last_date AND d.state = 'closed')
-                           THEN 0 ELSE s.current END), 0),
-                           coalesce(max(s.best), 0)
-                    FROM streaks s JOIN members m ON m.id = s.member_id
-                    WHERE m.platform = ? AND m.workspace_id = ? AND m.user_id = ?""",
+                """SELECT coalesce(max(CASE WHEN missed > freezes THEN 0 ELSE current END), 0),
+                          coalesce(max(best), 0),
+                          coalesce(max(CASE WHEN missed > freezes THEN 0
+                                            ELSE freezes - missed END), 0)
+                   FROM (SELECT s.current, s.best, s.freezes,
+                                (SELECT count(*) FROM drills d
+                                 WHERE d.channel_id = s.channel_id
+                                   AND d.local_date > s.last_date
+                                   AND d.state = 'closed') AS missed
+                         FROM streaks s JOIN members m ON m.id = s.member_id
+                         WHERE m.platform = ? AND m.workspace_id = ? AND m.user_id = ?)""",
                 (member.platform, member.workspace_id, member.user_id),
             )
-        return row[0], row[1]
+        return Streak(current=row[0], best=row[1], freezes=row[2])
 
     async def board(
         self, member: MemberRef, period: Period, key: str, group: str | None, limit: int
@@ -856,6 +921,81 @@ class SqliteRepository:
             )
         return [row[0] for row in rows]
 
+    # --- reminders -------------------------------------------------------------------------
+
+    async def set_reminder(
+        self, member: MemberRef, channel: ChannelRef, on: bool, now: datetime
+    ) -> bool:
+        """Turn the member's reminder in the channel on or off; False if it already was."""
+        async with self.db.transaction() as conn:
+            channel_pk = await self._channel_pk(conn, channel)
+            if channel_pk is None:
+                raise NotSetUp
+            member_id = await self._upsert_member(conn, member, _ts(now))
+            if on:
+                cursor = await conn.execute(
+                    """INSERT INTO reminder_subscriptions (member_id, channel_id, created_at)
+                       VALUES (?, ?, ?) ON CONFLICT DO NOTHING""",
+                    (member_id, channel_pk, _ts(now)),
+                )
+            else:
+                cursor = await conn.execute(
+                    "DELETE FROM reminder_subscriptions WHERE member_id = ? AND channel_id = ?",
+                    (member_id, channel_pk),
+                )
+        return cursor.rowcount == 1
+
+    async def reminded_member(self, drill_id: int, user_id: str) -> MemberRef | None:
+        """The member with reminders on in the drill's channel, for an answer from a
+        reminder (a DM, which names no workspace); None if they asked for none there."""
+        async with self.db.reading() as conn:
+            row = await self._one(
+                conn,
+                """SELECT m.platform, m.workspace_id, m.user_id, m.display_name
+                   FROM drills d JOIN reminder_subscriptions r ON r.channel_id = d.channel_id
+                   JOIN members m ON m.id = r.member_id
+                   JOIN channels c ON c.id = d.channel_id
+                   WHERE d.id = ? AND m.user_id = ?
+                     AND m.platform = c.platform AND m.workspace_id = c.workspace_id""",
+                (drill_id, user_id),
+            )
+        return MemberRef(row[0], row[1], row[2], row[3]) if row else None
+
+    async def queue_reminders(self, now: datetime, lead: timedelta) -> int:
+        """One reminder row per subscribed member who has not answered an open drill that
+        closes within `lead` (at its close time, or at the channel's next post when it
+        has none). The row's key makes a second tick or process queue nothing."""
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                """INSERT INTO outbox (key, kind, channel_id, drill_id, member_id,
+                                       next_attempt_at, created_at)
+                   SELECT 'reminder:' || d.id || ':' || r.member_id, 'reminder', d.channel_id,
+                          d.id, r.member_id, :now, :now
+                   FROM drills d
+                   JOIN channels c ON c.id = d.channel_id
+                   JOIN reminder_subscriptions r ON r.channel_id = d.channel_id
+                   WHERE d.state = 'open'
+                     AND coalesce(d.closes_at, c.next_post_at) > :now
+                     AND coalesce(d.closes_at, c.next_post_at) <= :soon
+                     AND NOT EXISTS (SELECT 1 FROM attempts a
+                                     WHERE a.drill_id = d.id AND a.member_id = r.member_id)
+                   ON CONFLICT (key) DO NOTHING""",
+                {"now": _utc(now), "soon": _utc(now + lead)},
+            )
+        return cursor.rowcount
+
+    async def has_answered(self, drill_id: int, user_id: str) -> bool:
+        async with self.db.reading() as conn:
+            row = await self._one(
+                conn,
+                """SELECT 1 FROM attempts a JOIN members m ON m.id = a.member_id
+                   JOIN drills d ON d.id = a.drill_id JOIN channels c ON c.id = d.channel_id
+                   WHERE a.drill_id = ? AND m.user_id = ?
+                     AND m.platform = c.platform AND m.workspace_id = c.workspace_id""",
+                (drill_id, user_id),
+            )
+        return row is not None
+
     # --- the schedule: next_* instants on channels ----------------------------------------
 
     async def unscheduled_channels(self) -> list[ChannelSettings]:
@@ -983,6 +1123,7 @@ class SqliteRepository:
         )
         if row is None:
             return False
+        await self._land_held_reviews(conn, drill_id)
         await conn.execute(
             "UPDATE attempts SET counted = 1 WHERE drill_id = ? AND counted = 0", (drill_id,)
         )
@@ -1018,6 +1159,7 @@ class SqliteRepository:
         due: datetime | None = None,
         next_due: datetime | None = None,
         force: bool = False,
+        low_bank: LowBank | None = None,
     ) -> PostClaim:
         """Claim the (channel, day) drill and write its post row, in one transaction.
 
@@ -1027,7 +1169,9 @@ class SqliteRepository:
         A new, pending or failed drill gets its post row (a dead one is re-armed); the
         channel's other open drill is closed with its reveal and board queued first, and
         other pending drills (never attempted) are retired. `force` (post-now) also makes
-        a pending post row of this drill due at once.
+        a pending post row of this drill due at once. `low_bank`: the post leaves few
+        unasked questions, and a new post row comes with the channel's warning just
+        ahead of it, whose key (notice_key) makes it once per channel, topics and week.
         """
         async with self.db.transaction() as conn:
             channel_pk = await self._channel_pk(conn, channel)
@@ -1045,7 +1189,7 @@ class SqliteRepository:
                 (channel_pk, day.isoformat(), question_id, _ts(now), _utc(closes_at), _ts(now)),
             )
             drill = _drill(
-                await self._one(
+                await self._single(
                     conn,
                     f"""SELECT {_DRILL_COLUMNS} FROM drills d JOIN channels c
                         ON c.id = d.channel_id WHERE d.channel_id = ? AND d.local_date = ?""",
@@ -1081,6 +1225,16 @@ class SqliteRepository:
                         (_utc(closes_at), _ts(now), drill.id),
                     )
                     drill = replace(drill, state=DrillState.PENDING, closes_at=closes_at)
+                if low_bank is not None and await self._outbox_by_key(conn, key) is None:
+                    # Ahead of the post, so post-now delivers it too (earlier rows first).
+                    await self._enqueue(
+                        conn,
+                        notice_key(channel_pk, low_bank),
+                        OutboxKind.NOTICE,
+                        channel_pk,
+                        now,
+                        detail=low_bank.to_detail(),
+                    )
                 created = await self._enqueue(
                     conn, key, OutboxKind.POST, channel_pk, now, drill_id=drill.id
                 )
@@ -1315,3 +1469,533 @@ class SqliteRepository:
                 (channel.platform, channel.workspace_id, channel.channel_id),
             )
         return (_dt(row[0]), _dt(row[1])) if row else (None, None)
+
+    # --- members' rights: /quiz export and /quiz forget-me ---------------------------------
+
+    # The tables whose rows `member_data` reads by name; any other table with a member_id
+    # column (one a later migration adds) is exported as it is stored, and every one of
+    # them is emptied of the member by `forget_member`.
+    _KNOWN_MEMBER_TABLES = frozenset(
+        {"attempts", "score_totals", "topic_stats", "streaks", "group_members"}
+    )
+    # Slack's installation store (0002) keeps the installing user's id: their install
+    # record goes with them; the workspace's bot token is kept apart and stays.
+    _SLACK = "slack"
+
+    @staticmethod
+    async def _member_tables(conn: aiosqlite.Connection) -> list[str]:
+        """Every table with a member_id column, from the schema itself."""
+        rows = await conn.execute_fetchall(
+            """SELECT m.name FROM sqlite_master m, pragma_table_info(m.name) p
+               WHERE m.type = 'table' AND p.name = 'member_id' ORDER BY m.name"""
+        )
+        return [row[0] for row in rows]
+
+    @staticmethod
+    def _quoted(name: str) -> str:
+        return '"' + name.replace('"', '""') + '"'
+
+    async def member_data(self, member: MemberRef) -> MemberData:
+        """Everything stored about the member in its workspace, read in one snapshot."""
+        async with self.db.reading() as conn:
+            row = await self._one(
+                conn,
+                """SELECT id, display_name, created_at FROM members
+                   WHERE platform = ? AND workspace_id = ? AND user_id = ?""",
+                (member.platform, member.workspace_id, member.user_id),
+            )
+            setup = await self._all(
+                conn,
+                """SELECT channel_id FROM channels
+                   WHERE platform = ? AND workspace_id = ? AND admin_user_id = ? ORDER BY id""",
+                (member.platform, member.workspace_id, member.user_id),
+            )
+            installs = await self._slack_installs(conn, member, "installed_at")
+            if row is None:
+                return MemberData(
+                    member,
+                    None,
+                    setup_channels=tuple(r[0] for r in setup),
+                    slack_installs=tuple(datetime.fromisoformat(r[0]) for r in installs),
+                )
+            member_id = row["id"]
+            attempts = await self._all(
+                conn,
+                """SELECT a.question_id, a.topic, a.answer, a.normalized, a.answered_at,
+                          a.latency_ms, c.channel_id, d.local_date, a.counted, a.verdict,
+                          a.score, a.points
+                   FROM attempts a LEFT JOIN drills d ON d.id = a.drill_id
+                   LEFT JOIN channels c ON c.id = d.channel_id
+                   WHERE a.member_id = ? ORDER BY a.answered_at, a.id""",
+                (member_id,),
+            )
+            totals = await self._all(
+                conn,
+                """SELECT period, period_key, points, answered, correct FROM score_totals
+                   WHERE member_id = ? ORDER BY period, period_key""",
+                (member_id,),
+            )
+            topics = await self._all(
+                conn,
+                """SELECT topic, answered, correct FROM topic_stats
+                   WHERE member_id = ? ORDER BY topic""",
+                (member_id,),
+            )
+            streaks = await self._all(
+                conn,
+                """SELECT c.channel_id, s.current, s.best, s.last_date, s.freezes
+                   FROM streaks s JOIN channels c ON c.id = s.channel_id
+                   WHERE s.member_id = ? ORDER BY c.channel_id""",
+                (member_id,),
+            )
+            groups = await self._all(
+                conn,
+                """SELECT g.name, gm.joined_at, g.created_by = gm.member_id
+                   FROM group_members gm JOIN study_groups g ON g.id = gm.group_id
+                   WHERE gm.member_id = ? ORDER BY g.name_key""",
+                (member_id,),
+            )
+            extra = []
+            for table in await self._member_tables(conn):
+                if table in self._KNOWN_MEMBER_TABLES:
+                    continue
+                rows = await self._all(
+                    conn, f"SELECT * FROM {self._quoted(table)} WHERE member_id = ?", (member_id,)
+                )
+                if rows:
+                    kept = tuple(
+                        tuple(
+                            (key, value)
+                            for key, value in zip(r.keys(), r, strict=True)
+                            if key != "member_id"
+                        )
+                        for r in rows
+                    )
+                    extra.append(ExtraRows(table, kept))
+        return MemberData(
+            member=replace(member, display_name=row["display_name"] or member.display_name),
+            first_seen=datetime.fromisoformat(row["created_at"]),
+            attempts=tuple(self._attempt_record(r) for r in attempts),
+            totals=tuple(ScoreTotal(Period(r[0]), r[1], r[2], r[3], r[4]) for r in totals),
+            topics=tuple(TopicStat(r[0], r[1], r[2]) for r in topics),
+            streaks=tuple(
+                StreakRecord(r[0], r[1], r[2], date.fromisoformat(r[3]), r[4]) for r in streaks
+            ),
+            groups=tuple(
+                GroupMembership(r[0], datetime.fromisoformat(r[1]), bool(r[2])) for r in groups
+            ),
+            setup_channels=tuple(r[0] for r in setup),
+            slack_installs=tuple(datetime.fromisoformat(r[0]) for r in installs),
+            extra=tuple(extra),
+        )
+
+    @staticmethod
+    def _attempt_record(row: aiosqlite.Row) -> AttemptRecord:
+        pending = not row["counted"]
+        return AttemptRecord(
+            question_id=row["question_id"],
+            topic=row["topic"],
+            answer=row["answer"],
+            normalized=row["normalized"],
+            answered_at=datetime.fromisoformat(row["answered_at"]),
+            latency_ms=row["latency_ms"],
+            channel_id=row["channel_id"],
+            drill_date=date.fromisoformat(row["local_date"]) if row["local_date"] else None,
+            pending=pending,
+            verdict=None if pending else Verdict(row["verdict"]),
+            score=None if pending else row["score"],
+            points=None if pending else row["points"],
+        )
+
+    async def _slack_installs(
+        self, conn: aiosqlite.Connection, member: MemberRef, columns: str
+    ) -> Iterable[aiosqlite.Row]:
+        if member.platform != self._SLACK:
+            return ()
+        return await self._all(
+            conn,
+            f"""SELECT {columns} FROM slack_installations WHERE team_id = ? AND user_id = ?
+                ORDER BY installed_at""",
+            (member.workspace_id, member.user_id),
+        )
+
+    async def forget_member(self, member: MemberRef) -> Forgotten:
+        """Delete every row holding the member's id in its workspace, in one transaction.
+
+        Attempts go first, so the delete triggers (0010) take them out of score_totals,
+        topic_stats and, through those, the points histogram: the others' boards, ranks
+        and weekly boards read what a recomputation from the remaining attempts gives.
+        Then group memberships (a group left empty goes, as when its last member leaves),
+        every other table with a member_id column, the member row, the channels' record
+        of who ran setup, and a Slack install record of theirs. A second call finds
+        nothing and returns all zeros.
+        """
+        async with self.db.transaction() as conn:
+            member_id = await self._member_id(conn, member)
+            attempts = groups = rows = 0
+            if member_id is not None:
+                cursor = await conn.execute(
+                    "DELETE FROM attempts WHERE member_id = ?", (member_id,)
+                )
+                attempts = cursor.rowcount
+                joined = await self._all(
+                    conn, "SELECT group_id FROM group_members WHERE member_id = ?", (member_id,)
+                )
+                cursor = await conn.execute(
+                    "DELETE FROM group_members WHERE member_id = ?", (member_id,)
+                )
+                groups = cursor.rowcount
+                await conn.executemany(
+                    """DELETE FROM study_groups WHERE id = ?
+                       AND NOT EXISTS (SELECT 1 FROM group_members WHERE group_id = ?)""",
+                    [(g[0], g[0]) for g in joined],
+                )
+                cursor = await conn.execute(
+                    "UPDATE study_groups SET created_by = NULL WHERE created_by = ?", (member_id,)
+                )
+                rows += cursor.rowcount
+                for table in await self._member_tables(conn):
+                    cursor = await conn.execute(
+                        f"DELETE FROM {self._quoted(table)} WHERE member_id = ?", (member_id,)
+                    )
+                    rows += cursor.rowcount
+                cursor = await conn.execute("DELETE FROM members WHERE id = ?", (member_id,))
+                rows += cursor.rowcount
+            cursor = await conn.execute(
+                """UPDATE channels SET admin_user_id = NULL
+                   WHERE platform = ? AND workspace_id = ? AND admin_user_id = ?""",
+                (member.platform, member.workspace_id, member.user_id),
+            )
+            rows += cursor.rowcount
+            if member.platform == self._SLACK:
+                cursor = await conn.execute(
+                    "DELETE FROM slack_installations WHERE team_id = ? AND user_id = ?",
+                    (member.workspace_id, member.user_id),
+                )
+                rows += cursor.rowcount
+        log.info(  # no user id: the log must not keep what was just forgotten
+            "forgot a member of %s/%s: %d attempts, %d groups, %d rows",
+            member.platform,
+            member.workspace_id,
+            attempts,
+            groups,
+            rows + attempts + groups,
+        )
+        return Forgotten(member, attempts, groups, rows + attempts + groups)
+
+    # --- practice sessions and FSRS review cards (migration 0011) --------------------------
+
+    async def _review_card(
+        self,
+        conn: aiosqlite.Connection,
+        member_id: int,
+        question_id: str,
+        review: CardReview,
+        stamp: str,
+    ) -> ReviewedCard:
+        """Read the member's card, review it, write it back: inside the caller's
+        transaction, so no other writer sees or changes it in between."""
+        row = await self._one(
+            conn,
+            """SELECT coalesce(pending_card, card) FROM review_cards
+               WHERE member_id = ? AND question_id = ?""",
+            (member_id, question_id),
+        )
+        reviewed = review(row[0] if row else None)
+        await self._write_card(conn, member_id, question_id, reviewed, stamp, held=False)
+        return reviewed
+
+    @staticmethod
+    async def _write_card(
+        conn: aiosqlite.Connection,
+        member_id: int,
+        question_id: str,
+        reviewed: ReviewedCard,
+        stamp: str,
+        *,
+        held: bool,
+    ) -> None:
+        """Store a reviewed card; `held` (an answer to an open at_close drill) stores it
+        as pending, for the close to land (_land_held_reviews)."""
+        params = (member_id, question_id, reviewed.card, _utc(reviewed.due), stamp)
+        await conn.execute(_HOLD_CARD if held else _STORE_CARD, params)
+
+    @staticmethod
+    async def _land_held_reviews(conn: aiosqlite.Connection, drill_id: int) -> None:
+        """The close of an at_close drill: the pending reviews of its uncounted attempts
+        become the cards (before the attempts are counted, in the same transaction)."""
+        await conn.execute(
+            """UPDATE review_cards SET card = pending_card, due_at = pending_due,
+                   pending_card = NULL, pending_due = NULL, reviews = reviews + 1
+               WHERE pending_card IS NOT NULL
+                 AND (member_id, question_id) IN (
+                     SELECT member_id, question_id FROM attempts
+                     WHERE drill_id = ? AND counted = 0)""",
+            (drill_id,),
+        )
+
+    async def member_cards(self, member: MemberRef) -> list[tuple[str, datetime]]:
+        """The member's cards as (question id, due instant), soonest due first (a card
+        whose only review is still held back by an at_close drill is not one yet)."""
+        async with self.db.reading() as conn:
+            rows = await self._all(
+                conn,
+                """SELECT r.question_id, r.due_at FROM review_cards r
+                   JOIN members m ON m.id = r.member_id
+                   WHERE m.platform = ? AND m.workspace_id = ? AND m.user_id = ?
+                     AND r.due_at IS NOT NULL
+                   ORDER BY r.due_at, r.question_id""",
+                (member.platform, member.workspace_id, member.user_id),
+            )
+        return [(row[0], datetime.fromisoformat(row[1])) for row in rows]
+
+    async def card_of(self, member: MemberRef, question_id: str) -> str | None:
+        """The member's card for one question as stored (Card.to_json()), if any."""
+        async with self.db.reading() as conn:
+            row = await self._one(
+                conn,
+                """SELECT r.card FROM review_cards r JOIN members m ON m.id = r.member_id
+                   WHERE m.platform = ? AND m.workspace_id = ? AND m.user_id = ?
+                     AND r.question_id = ?""",
+                (member.platform, member.workspace_id, member.user_id, question_id),
+            )
+        return row[0] if row else None
+
+    async def review_summary(
+        self, member: MemberRef, until: datetime
+    ) -> tuple[int, datetime | None]:
+        """(cards due before `until`, the first due instant from `until` on)."""
+        async with self.db.reading() as conn:
+            row = await self._single(
+                conn,
+                """SELECT count(CASE WHEN r.due_at < :until THEN 1 END),
+                          min(CASE WHEN r.due_at >= :until THEN r.due_at END)
+                   FROM review_cards r JOIN members m ON m.id = r.member_id
+                   WHERE m.platform = :platform AND m.workspace_id = :workspace
+                     AND m.user_id = :user""",
+                {
+                    "until": _utc(until),
+                    "platform": member.platform,
+                    "workspace": member.workspace_id,
+                    "user": member.user_id,
+                },
+            )
+        return row[0], _dt(row[1])
+
+    async def practice_goal(self, member: MemberRef) -> int | None:
+        """The member's daily practice goal; None for a member not stored yet."""
+        async with self.db.reading() as conn:
+            row = await self._one(
+                conn,
+                """SELECT practice_goal FROM members
+                   WHERE platform = ? AND workspace_id = ? AND user_id = ?""",
+                (member.platform, member.workspace_id, member.user_id),
+            )
+        return row[0] if row else None
+
+    async def set_practice_goal(self, member: MemberRef, goal: int, now: datetime) -> None:
+        async with self.db.transaction() as conn:
+            member_id = await self._upsert_member(conn, member, _ts(now))
+            await conn.execute(
+                "UPDATE members SET practice_goal = ? WHERE id = ?", (goal, member_id)
+            )
+
+    async def live_questions(self, workspace: ChannelRef) -> set[str]:
+        """Questions of the workspace's daily drills that are still live: practice must
+        not show a question before its channel's reveal."""
+        async with self.db.reading() as conn:
+            rows = await self._all(
+                conn,
+                f"""SELECT DISTINCT d.question_id FROM drills d
+                    JOIN channels c ON c.id = d.channel_id
+                    WHERE d.state IN {_LIVE} AND c.platform = ? AND c.workspace_id = ?""",
+                (workspace.platform, workspace.workspace_id),
+            )
+        return {row[0] for row in rows}
+
+    async def _practice(
+        self, conn: aiosqlite.Connection, member: MemberRef, session_id: int
+    ) -> PracticeSession:
+        head = await self._single(
+            conn,
+            "SELECT id, topic, state, started_at, asked_at FROM practice_sessions WHERE id = ?",
+            (session_id,),
+        )
+        rows = await self._all(
+            conn,
+            """SELECT position, question_id, topic, review, verdict, answered_at
+               FROM practice_items WHERE session_id = ? ORDER BY position""",
+            (session_id,),
+        )
+        items = tuple(
+            PracticeItem(
+                position=row[0],
+                question_id=row[1],
+                topic=row[2],
+                review=bool(row[3]),
+                verdict=Verdict(row[4]) if row[4] else None,
+                answered_at=_dt(row[5]),
+            )
+            for row in rows
+        )
+        return PracticeSession(
+            id=head[0],
+            member=member,
+            topic=head[1],
+            state=PracticeState(head[2]),
+            started_at=datetime.fromisoformat(head[3]),
+            asked_at=datetime.fromisoformat(head[4]),
+            items=items,
+        )
+
+    async def _open_practice_id(self, conn: aiosqlite.Connection, member: MemberRef) -> int | None:
+        row = await self._one(
+            conn,
+            """SELECT s.id FROM practice_sessions s JOIN members m ON m.id = s.member_id
+               WHERE m.platform = ? AND m.workspace_id = ? AND m.user_id = ?
+                 AND s.state = 'open'""",
+            (member.platform, member.workspace_id, member.user_id),
+        )
+        return row[0] if row else None
+
+    async def open_practice(self, member: MemberRef) -> PracticeSession | None:
+        async with self.db.reading() as conn:
+            session_id = await self._open_practice_id(conn, member)
+            return await self._practice(conn, member, session_id) if session_id else None
+
+    async def start_practice(
+        self,
+        member: MemberRef,
+        topic: str | None,
+        picks: Sequence[PracticePick],
+        now: datetime,
+        *,
+        restart: bool,
+    ) -> tuple[PracticeSession, bool]:
+        """Start a session with these questions, or return the open one (created=False).
+        `restart` stops the open session first, in the same transaction; the
+        practice_one_open index keeps one open session whoever starts at the same time."""
+        stamp = _utc(now)
+        async with self.db.transaction() as conn:
+            member_id = await self._upsert_member(conn, member, stamp)
+            if restart:
+                await conn.execute(
+                    """UPDATE practice_sessions SET state = 'stopped', finished_at = ?
+                       WHERE member_id = ? AND state = 'open'""",
+                    (stamp, member_id),
+                )
+            row = await self._one(
+                conn,
+                """INSERT INTO practice_sessions (member_id, topic, state, started_at, asked_at)
+                   VALUES (?, ?, 'open', ?, ?)
+                   ON CONFLICT (member_id) WHERE state = 'open' DO NOTHING
+                   RETURNING id""",
+                (member_id, topic, stamp, stamp),
+            )
+            if row is None:  # the open session the index kept this one from joining
+                session_id = await self._open_practice_id(conn, member)
+                assert session_id is not None, "the conflicting session is open"
+                return await self._practice(conn, member, session_id), False
+            await conn.executemany(
+                """INSERT INTO practice_items (session_id, position, question_id, topic, review)
+                   VALUES (?, ?, ?, ?, ?)""",
+                [
+                    (row[0], position, pick.question_id, pick.topic, int(pick.review))
+                    for position, pick in enumerate(picks, start=1)
+                ],
+            )
+            return await self._practice(conn, member, row[0]), True
+
+    async def answer_practice(
+        self,
+        session: PracticeSession,
+        position: int,
+        answer: str,
+        grade: Grade,
+        latency_ms: int,
+        review: CardReview,
+        now: datetime,
+    ) -> tuple[PracticeSession, ReviewedCard | None]:
+        """Store the answer to one item and review its card, in one transaction; the
+        session is done with its last item. Only an open session's unanswered item takes
+        an answer: a repeat (a double submit) gets (the session as it is, None)."""
+        stamp = _utc(now)
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                """UPDATE practice_items SET answer = ?, normalized = ?, verdict = ?, score = ?,
+                       latency_ms = ?, answered_at = ?
+                   WHERE session_id = ? AND position = ? AND answered_at IS NULL
+                     AND (SELECT state FROM practice_sessions WHERE id = ?) = 'open'""",
+                (
+                    answer,
+                    grade.normalized,
+                    grade.verdict.value,
+                    grade.score,
+                    latency_ms,
+                    stamp,
+                    session.id,
+                    position,
+                    session.id,
+                ),
+            )
+            reviewed = None
+            if cursor.rowcount == 1:
+                item = await self._single(
+                    conn,
+                    """SELECT i.question_id, s.member_id FROM practice_items i
+                       JOIN practice_sessions s ON s.id = i.session_id
+                       WHERE i.session_id = ? AND i.position = ?""",
+                    (session.id, position),
+                )
+                reviewed = await self._review_card(conn, item[1], item[0], review, stamp)
+                await conn.execute(
+                    "UPDATE practice_items SET rating = ? WHERE session_id = ? AND position = ?",
+                    (reviewed.rating, session.id, position),
+                )
+                await conn.execute(
+                    """UPDATE practice_sessions SET asked_at = :now,
+                           state = CASE WHEN EXISTS (SELECT 1 FROM practice_items
+                                                     WHERE session_id = :id
+                                                       AND answered_at IS NULL)
+                                        THEN 'open' ELSE 'done' END,
+                           finished_at = CASE WHEN EXISTS (SELECT 1 FROM practice_items
+                                                           WHERE session_id = :id
+                                                             AND answered_at IS NULL)
+                                              THEN NULL ELSE :now END
+                       WHERE id = :id""",
+                    {"now": stamp, "id": session.id},
+                )
+            return await self._practice(conn, session.member, session.id), reviewed
+
+    async def touch_practice(self, session_id: int, now: datetime) -> None:
+        """The current question was shown again (a resume): its speed counts from now."""
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE practice_sessions SET asked_at = ? WHERE id = ? AND state = 'open'",
+                (_utc(now), session_id),
+            )
+
+    async def stop_practice(self, member: MemberRef, now: datetime) -> bool:
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                """UPDATE practice_sessions SET state = 'stopped', finished_at = ?
+                   WHERE state = 'open' AND member_id = (
+                       SELECT id FROM members
+                       WHERE platform = ? AND workspace_id = ? AND user_id = ?)""",
+                (_ts(now), member.platform, member.workspace_id, member.user_id),
+            )
+            return cursor.rowcount == 1
+
+    async def practised_since(self, member: MemberRef, since: datetime) -> int:
+        """Practice answers the member gave from `since` on (today's, for the goal)."""
+        async with self.db.reading() as conn:
+            row = await self._single(
+                conn,
+                """SELECT count(*) FROM practice_items i
+                   JOIN practice_sessions s ON s.id = i.session_id
+                   JOIN members m ON m.id = s.member_id
+                   WHERE m.platform = ? AND m.workspace_id = ? AND m.user_id = ?
+                     AND i.answered_at >= ?""",
+                (member.platform, member.workspace_id, member.user_id, _utc(since)),
+            )
+        return row[0]

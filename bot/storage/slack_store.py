@@ -13,6 +13,7 @@ import logging
 import secrets
 from datetime import UTC, datetime, timedelta
 
+import aiosqlite
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.oauth.installation_store.models.bot import Bot
 from slack_sdk.oauth.installation_store.models.installation import Installation
@@ -73,7 +74,7 @@ class SqlInstallationStore(AsyncInstallationStore):
         async with self.db.transaction() as conn:
             await self._save_bot(conn, bot)
 
-    async def _save_bot(self, conn, bot: Bot) -> None:
+    async def _save_bot(self, conn: aiosqlite.Connection, bot: Bot) -> None:
         enterprise, team = _keys(bot.enterprise_id, bot.team_id, bot.is_enterprise_install)
         await conn.execute(
             """INSERT INTO slack_bots (client_id, enterprise_id, team_id, data, installed_at)
