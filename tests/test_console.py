@@ -211,3 +211,12 @@ def test_export_writes_a_private_json_file_and_forget_me_deletes_the_member(tmp_
         groups = conn.execute("SELECT count(*) FROM study_groups").fetchone()
     assert users == ["bob"] and groups == (0,)
     assert "Traceback" not in out
+
+
+def test_stats_on_the_console_write_the_progress_chart_to_a_png(tmp_path):
+    out = run_console(tmp_path, SCRIPT)
+    (path,) = (tmp_path / "data" / "charts").glob("*.png")
+    assert path.name == "stats-bob.png"
+    assert "[private to bob] Stats for bob" in out
+    assert messages.chart_written(str(path)) in out
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -16,6 +16,7 @@ import threading
 from pathlib import Path
 from typing import TextIO
 
+from bot.charts import progress_chart
 from bot.config import DEFAULT_DATA_DIR
 from bot.core import commands, messages
 from bot.core.errors import QuizError
@@ -26,6 +27,7 @@ from bot.core.models import (
     Leaderboard,
     MemberExport,
     MemberRef,
+    MemberStats,
 )
 from bot.core.service import Invocation, QuizService
 
@@ -35,6 +37,7 @@ PLATFORM = "console"
 CHANNEL = ChannelRef(PLATFORM, "local", "drills")
 _NAME = re.compile(r"^[\w .-]{1,32}$")
 EXPORTS = "exports"  # /quiz export files, under DATA_DIR
+CHARTS = "charts"  # /quiz stats progress charts, under DATA_DIR
 
 
 def member_named(name: str) -> MemberRef:
@@ -141,6 +144,9 @@ class Console:
             if isinstance(reply.data, MemberExport):
                 path = await asyncio.to_thread(write_export, self.data_dir, reply.data)
                 answer = f"{answer}\n{messages.export_written(str(path))}"
+            if isinstance(reply.data, MemberStats) and (png := await progress_chart(reply.data)):
+                path = await asyncio.to_thread(write_chart, self.data_dir, reply.data, png)
+                answer = f"{answer}\n{messages.chart_written(str(path))}"
         except QuizError as exc:
             answer = exc.message
         except Exception:
@@ -172,6 +178,21 @@ def write_export(data_dir: Path, export: MemberExport) -> Path:
     with os.fdopen(fd, "w", encoding="utf-8") as file:
         file.write(export.document)
     return path
+
+
+def write_chart(data_dir: Path, stats: MemberStats, png: bytes) -> Path:
+    """/quiz stats on the console: the progress chart as a PNG under DATA_DIR/charts
+    (one file per member, replaced by their next /quiz stats)."""
+    folder = data_dir / CHARTS
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"stats-{safe_name(stats.member.user_id)}.png"
+    path.write_bytes(png)
+    return path
+
+
+def safe_name(text: str) -> str:
+    """A file name part from a member's id: letters, digits, '-' and '_' only."""
+    return "".join(c if c.isascii() and (c.isalnum() or c in "-_") else "_" for c in text)
 
 
 def read_lines(stdin: TextIO) -> asyncio.Queue[str | None]:

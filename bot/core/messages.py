@@ -307,6 +307,25 @@ def stats_text(stats: MemberStats) -> str:
     return "\n".join(lines)
 
 
+# The progress chart with /quiz stats (bot/charts.py draws it).
+CHART_ACCURACY = "Accuracy by topic, weakest first"
+CHART_NO_ANSWERS = "No answers yet"
+CHART_SENT_DM = "Your progress chart is in your direct messages with the app."
+CHART_NOT_SENT = "(The progress chart could not be sent; the numbers above are complete.)"
+
+
+def chart_title(name: str) -> str:
+    return f"Progress for {echo(name, 40)}"
+
+
+def chart_points_title(weeks: int) -> str:
+    return f"Points, last {weeks} weeks"
+
+
+def chart_written(path: str) -> str:
+    return f"Progress chart: {path}"
+
+
 def local_time(instant: datetime | None, timezone: str) -> str:
     if instant is None:
         return "not scheduled"

@@ -306,10 +306,19 @@ class MemberStats:
     topics: tuple[TopicStat, ...] = field(default=())
     freezes: int = 0
     reviews: ReviewSummary | None = None
+    weeks: tuple[WeekPoints, ...] = ()  # the last CHART_WEEKS weeks, oldest first
 
     @property
     def accuracy(self) -> float:
         return self.correct / self.answered if self.answered else 0.0
+
+
+@dataclass(frozen=True)
+class WeekPoints:
+    """Daily-drill points of one ISO week (`2025-W03`), for the progress chart."""
+
+    week_key: str
+    points: int
 
 
 @dataclass(frozen=True)

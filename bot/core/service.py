@@ -54,6 +54,7 @@ from bot.core.models import (
     ReviewSummary,
     StudyPlan,
     Verdict,
+    WeekPoints,
 )
 from bot.core.picking import (
     LOW_BANK,
@@ -86,6 +87,8 @@ ACCEPTING = (DrillState.OPEN,)
 STALE_POSTING = timedelta(minutes=2)
 # How long /quiz post-now (and close-now) wait for the delivery before saying "queued".
 POST_WAIT = timedelta(seconds=10)
+# How many weeks of points the progress chart with /quiz stats shows.
+CHART_WEEKS = 8
 # A member who asked for reminders hears about an unanswered drill this long before it
 # closes.
 REMINDER_LEAD = timedelta(hours=1)
@@ -830,7 +833,19 @@ class QuizService:
             freezes=streak.freezes,
             topics=tuple(sorted(topics, key=lambda t: (t.accuracy, -t.answered, t.topic))),
             reviews=await self.review_summary(member, channel),
+            weeks=await self.weekly_points(member, channel),
         )
+
+    async def weekly_points(self, member: MemberRef, channel: ChannelRef) -> tuple[WeekPoints, ...]:
+        """Points in each of the last CHART_WEEKS weeks (this one last), in the channel's
+        calendar; a week without answers is 0."""
+        today = local_date(self.clock.now(), await self._timezone(channel))
+        keys = [
+            period_key(Period.WEEK, today - timedelta(weeks=back))
+            for back in reversed(range(CHART_WEEKS))
+        ]
+        points = await self.repo.weekly_points(member, keys)
+        return tuple(WeekPoints(key, points.get(key, 0)) for key in keys)
 
     # --- practice with spaced repetition (FSRS; see bot.core.review) ------------------------
 

@@ -16,9 +16,10 @@ from collections.abc import Callable, Iterable
 import discord
 from discord import app_commands
 
+from bot.charts import progress_chart
 from bot.core import commands as cmd
 from bot.core import messages
-from bot.core.models import Period
+from bot.core.models import MemberStats, Period
 from bot.core.service import Reply
 from bot.core.zones import canonical_zones
 from bot.discord_adapter.forget import forget_reply
@@ -35,6 +36,7 @@ from bot.discord_adapter.render import (
     PrivateReply,
     private_reply,
     private_text,
+    with_progress_chart,
 )
 from bot.discord_adapter.replies import (
     channel_ref,
@@ -79,13 +81,19 @@ async def run(
     name: str,
     build: Callable[[], cmd.Command],
     finish: Callable[[Reply], PrivateReply] = private_reply,
+    *,
+    with_chart: bool = False,
 ) -> None:
-    """Build the core command (validators may refuse it), execute it, reply privately."""
+    """Build the core command (validators may refuse it), execute it, reply privately;
+    `with_chart` attaches the progress chart to a stats reply."""
 
     async def work() -> PrivateReply:
         command = build()
         reply = await drill_bot(interaction).service.execute(command, invocation(interaction))
-        return finish(reply)
+        private = finish(reply)
+        if with_chart and isinstance(reply.data, MemberStats):
+            private = with_progress_chart(private, await progress_chart(reply.data))
+        return private
 
     await respond(interaction, work, action=f"/quiz {name}")
 
@@ -194,7 +202,12 @@ def quiz_group() -> app_commands.Group:
     @quiz.command(name="stats", description=messages.SLASH_DESCRIPTIONS["stats"])
     @app_commands.describe(**messages.SLASH_OPTIONS["stats"])
     async def stats(interaction: discord.Interaction, member: discord.Member | None = None) -> None:
-        await run(interaction, "stats", lambda: cmd.Stats(member.mention if member else None))
+        await run(
+            interaction,
+            "stats",
+            lambda: cmd.Stats(member.mention if member else None),
+            with_chart=True,
+        )
 
     @quiz.command(name="leaderboard", description=messages.SLASH_DESCRIPTIONS["leaderboard"])
     @app_commands.describe(**messages.SLASH_OPTIONS["leaderboard"])

@@ -7,10 +7,11 @@ so a long question or a crowded leaderboard degrades instead of failing to send.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import discord
 
+from bot.charts import CHART_FILENAME
 from bot.core import messages
 from bot.core.messages import ELLIPSIS, clip
 from bot.core.models import (
@@ -99,6 +100,14 @@ def private_reply(reply: Reply) -> PrivateReply:
         file = Attachment(reply.data.filename, reply.data.document.encode())
         return PrivateReply(content=text, file=file)
     return private_text(reply.text)
+
+
+def with_progress_chart(reply: PrivateReply, png: bytes | None) -> PrivateReply:
+    """The stats embed with the chart as its image (attached), or as it was without one."""
+    if png is None or reply.embed is None:
+        return reply
+    reply.embed.set_image(url=f"attachment://{CHART_FILENAME}")
+    return replace(reply, file=Attachment(CHART_FILENAME, png))
 
 
 def private_text(text: str) -> PrivateReply:

@@ -1,7 +1,8 @@
 """`/quiz <text>`: parsed by the core grammar, run by the service, answered ephemerally.
 
 `/quiz export` also uploads the member's JSON document (files upload v2) to a direct
-message with them: a response_url reply cannot carry a file, and a DM is private.
+message with them, and `/quiz stats` its progress chart: a response_url reply cannot
+carry a file, and a DM is private.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.charts import CHART_FILENAME, progress_chart
 from bot.core import commands, messages
 from bot.core.handlers import requires_admin
-from bot.core.models import MemberExport, MemberRef
+from bot.core.models import MemberExport, MemberRef, MemberStats
 from bot.core.service import Invocation
 from bot.slack_adapter.blocks import reply_blocks, unescape
 from bot.slack_adapter.common import PLATFORM, Deps, channel_ref, reply_privately
@@ -33,13 +35,17 @@ def register(app: AsyncApp, deps: Deps) -> None:
         ack: AsyncAck, body: dict, respond: AsyncRespond, client: AsyncWebClient
     ) -> None:
         await ack()  # first: Slack wants it within 3 seconds, whatever follows
-        text, layout = await run(deps, body, client)
+        text, layout, data = await run(deps, body, client)
         await reply_privately(respond, text, layout)
+        if isinstance(data, MemberStats):
+            await send_chart(client, body["user_id"], data)
 
 
-async def run(deps: Deps, body: dict, client: AsyncWebClient) -> tuple[str, list[Block] | None]:
-    """The private reply to one command: its text, and blocks for tables. A refusal or a
-    failure raises, for the app's error handler to answer."""
+async def run(
+    deps: Deps, body: dict, client: AsyncWebClient
+) -> tuple[str, list[Block] | None, object]:
+    """The private reply to one command: its text, blocks for tables, and the data behind
+    it. A refusal or a failure raises, for the app's error handler to answer."""
     team, user, channel_id = body["team_id"], body["user_id"], body["channel_id"]
     member = MemberRef(PLATFORM, team, user, body.get("user_name", ""))
     command = commands.parse(unescape(body.get("text", "")))
@@ -48,8 +54,27 @@ async def run(deps: Deps, body: dict, client: AsyncWebClient) -> tuple[str, list
         command, Invocation(member, channel_ref(team, channel_id), is_admin)
     )
     if isinstance(reply.data, MemberExport):
-        return f"{reply.text}\n{await send_export(client, user, reply.data)}", None
-    return reply.text, reply_blocks(reply.text, reply.data)
+        return f"{reply.text}\n{await send_export(client, user, reply.data)}", None, reply.data
+    return reply.text, reply_blocks(reply.text, reply.data), reply.data
+
+
+async def send_chart(client: AsyncWebClient, user_id: str, stats: MemberStats) -> None:
+    """The progress chart as an image in the member's DM with the app (a response_url
+    reply carries no file); the text stats are out already, whatever happens here."""
+    png = await progress_chart(stats)
+    if png is None:
+        return
+    try:
+        opened = await client.conversations_open(users=user_id)
+        await client.files_upload_v2(
+            channel=opened["channel"]["id"],
+            filename=CHART_FILENAME,
+            title=messages.chart_title(stats.member.name),
+            alt_txt=messages.chart_title(stats.member.name),
+            file=png,
+        )
+    except SlackApiError as exc:
+        log.warning("could not upload a progress chart: %s", exc.response.get("error"))
 
 
 # --- members' rights: the export file -------------------------------------------------

@@ -660,6 +660,19 @@ class SqliteRepository:
             return None
         return MemberRef(workspace.platform, workspace.workspace_id, row[0], row[1])
 
+    async def weekly_points(self, member: MemberRef, week_keys: Sequence[str]) -> dict[str, int]:
+        marks = ",".join("?" for _ in week_keys)
+        async with self.db.reading() as conn:
+            rows = await self._all(
+                conn,
+                f"""SELECT t.period_key, t.points FROM score_totals t
+                    JOIN members m ON m.id = t.member_id
+                    WHERE m.platform = ? AND m.workspace_id = ? AND m.user_id = ?
+                      AND t.period = 'week' AND t.period_key IN ({marks})""",
+                (member.platform, member.workspace_id, member.user_id, *week_keys),
+            )
+        return {row[0]: row[1] for row in rows}
+
     async def member_totals(self, member: MemberRef) -> tuple[int, int, int]:
         async with self.db.reading() as conn:
             member_id = await self._member_id(conn, member)
