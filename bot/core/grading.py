@@ -621,8 +621,13 @@ def grade_numeric(question: Question, answer: str) -> Grade:
 
 # --- open ----------------------------------------------------------------------------
 
-# Words after "not"/"no" that keep the claim asserted ("not only", "no matter").
-NOT_NEGATING_NEXT = frozenset({"only", "just", "merely", "simply", "matter", "doubt", "least"})
+ING_LENGTH = 5  # a phrase word ending in "e" this long also matches its -ing form
+# Words after "not"/"no" that keep the claim asserted ("not only", "no matter"), for those
+# negators only: "doesn't matter" and "can't simply" still negate.
+NOT_NEGATING_NEXT = {
+    "not": frozenset({"only", "just", "merely", "simply", "least"}),
+    "no": frozenset({"matter", "doubt"}),
+}
 # Openers that deny the rest of their sentence ("It is not true that ...", "It's a myth that").
 SENTENCE_DENIALS = _word_sequences(
     "not true that",
@@ -935,7 +940,8 @@ def clauses(text: str, points: Sequence[KeyPoint] = ()) -> list[list[str]]:
 
 @functools.lru_cache(maxsize=4096)
 def _phrase_words(phrase: str) -> tuple[tuple[str, ...], ...]:
-    """A phrase's normalised words, each with its other spellings (number word, numeral).
+    """A phrase's normalised words, each with its other spellings (number word, numeral,
+    and the -ing form of a verb ending in "e": "average" matches "averaging").
 
     "zero" becomes "0" like the answer's "zero", but must still match "zeros" and "zeroes",
     which are not number words and so keep their spelling; "type i" also matches "type 1".
@@ -945,6 +951,7 @@ def _phrase_words(phrase: str) -> tuple[tuple[str, ...], ...]:
             word,
             *([SPELLED[word]] if word in SPELLED else []),
             *([ROMAN[word]] if word in ROMAN else []),
+            *([word[:-1] + "ing"] if len(word) >= ING_LENGTH and word.endswith("e") else []),
         )
         for word in normalize(phrase).split()
     )
@@ -978,7 +985,9 @@ def _negated(clause: Clause, subject: range, claim: range) -> bool:
         if index in subject or index in claim or words[index] not in NEGATORS:
             continue
         following = words[index + 1] if index + 1 < len(words) else ""
-        if following in NOT_NEGATING_NEXT or (index > 0 and words[index - 1] == "or"):
+        if following in NOT_NEGATING_NEXT.get(words[index], ()) or (
+            index > 0 and words[index - 1] == "or"
+        ):
             continue  # "not only", "no matter", "whether or not"
         return True
     return False
