@@ -712,7 +712,7 @@ VAGUE_SUBJECTS = frozenset(
     {"it", "they", "this", "that", "the", "its", "you", "we", "model", "models", "training", "data"}
 )
 # Verbs that link a sign to what it means when the sign comes first ("a gap means ...").
-LINKS = frozenset({"is", "are", "means", "mean", "indicates", "suggests", "signals", "implies"})
+LINKS = frozenset({"means", "mean", "indicates", "suggests", "signals", "implies"})
 # A claim phrase must hold a word of three letters or more to tell points apart ("2" does not).
 _LETTERS = re.compile(r"[^\W\d_]{3}")
 CROSSED_REACH = 6  # a swapped claim sits within this many words of the subject
