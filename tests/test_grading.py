@@ -462,6 +462,13 @@ def test_open_right_way_round_or_shared_words_are_no_swap() -> None:
     assert grade(TRADE_OFF, "The sensitive errors and the bias.").misconceptions == ()
 
 
+def test_open_subject_after_than_is_only_the_yardstick() -> None:
+    assert grade(TRADE_OFF, "A rigid rule is simpler than bias").covered == ()
+    assert grade(TRADE_OFF, "Bias comes from a model simpler than the truth").covered == (
+        BIAS.point,
+    )
+
+
 def test_open_swap_is_not_counted_on_top_of_a_listed_misconception() -> None:
     result = grade(OPEN, "L1 gives zeros, L1 is absolute. L2 shrinks. Ridge is sparse too.")
     assert result.misconceptions == (L2_SPARSE.point,)

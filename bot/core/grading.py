@@ -1001,11 +1001,15 @@ def _denied_after(clause: Clause, claim: range) -> bool:
 
 def _compared_away(clause: Clause, subject: range, claim: range) -> bool:
     """The claim describes what the subject is compared with ("faster than a sequential
-    RNN", "unlike k-means"), not the subject itself."""
+    RNN", "unlike k-means"), not the subject itself; or the subject is what a claim before
+    it is compared with ("a single tree is more accurate than a forest")."""
+    words = clause.words
     if claim.start < subject.stop:
-        return False
+        # "<claim> than [a] <subject>": the subject is only the yardstick.
+        between = words[claim.stop : subject.start]
+        return "than" in between and len(between) <= COMPARISON_REACH
     for index in range(subject.stop, claim.start):
-        if clause.words[index] in COMPARISONS and claim.start - index <= COMPARISON_REACH:
+        if words[index] in COMPARISONS and claim.start - index <= COMPARISON_REACH:
             return True
     return False
 
