@@ -901,7 +901,7 @@ def split_clauses(text: str, points: Sequence[KeyPoint] = ()) -> list[Clause]:
                 if (
                     start > 0
                     and words[start] in DENIAL_ENDS
-                    and (segments[start] != segments[start - 1])
+                    and segments[start] != segments[start - 1]
                 ):
                     # "..., but" ends a denial; "whereas", and a "but" inside the denied
                     # claim ("not true that it lowers bias but raises variance") do not.
