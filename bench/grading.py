@@ -32,12 +32,19 @@ DATA = ROOT / "bench" / "data"
 SHORT_LABELS = DATA / "short_labels.yaml"
 OPEN_HELDOUT = DATA / "open_heldout.yaml"
 # The first held-out set, a fresh one written for questions the first does not cover, and
-# a probe written after the grader work and never used to tune it (see their headers).
-OPEN_SETS = (OPEN_HELDOUT, DATA / "open_heldout_fresh.yaml", DATA / "open_probe.yaml")
+# two probes written after the grader work (see their headers for how each was used).
+OPEN_SETS = (
+    OPEN_HELDOUT,
+    DATA / "open_heldout_fresh.yaml",
+    DATA / "open_probe.yaml",
+    DATA / "open_probe2.yaml",
+)
 RANK = {Verdict.WRONG: 0, Verdict.PARTIAL: 1, Verdict.GOOD: 2}
 # How a member might negate a short answer; every form must be graded wrong.
 SHORT_NEGATIONS = ("not {}", "non-{}", "it's not {}", "no {}", "not {}, I think")
-_SENTENCE = re.compile(r"(?<=[.!?])\s+")
+_CONTRAST = re.compile(r"(,\s*(?:but|however))\s+", re.IGNORECASE)
+# Sentence ends, but not the dot of "e.g." or "i.e." inside a sentence.
+_SENTENCE = re.compile(r"(?<!\be\.g\.)(?<!\bi\.e\.)(?<=[.!?])\s+", re.IGNORECASE)
 
 # Targets from issue 10: (name, ceiling or floor, True when higher is better).
 TARGETS = {
@@ -133,9 +140,11 @@ def timed(measures: Measures, question: Question, answer: str) -> Grade | None:
 
 
 def negated_sentences(answer: str) -> str:
-    """Every sentence of an answer prefixed with "It is not true that"."""
+    """Every sentence of an answer prefixed with "It is not true that", and every ", but"
+    contrast inside one too: "It is not true that X, but Y" still asserts Y."""
     out = []
     for sentence in _SENTENCE.split(answer.strip()):
+        sentence = _CONTRAST.sub(r"\1 it is not true that ", sentence)
         opener, _, rest = sentence.partition(" ")
         if opener.lower().strip(",") in {"but", "and", "so", "however", "then"} and rest:
             out.append(f"{opener} it is not true that {rest}")

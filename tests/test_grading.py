@@ -469,6 +469,17 @@ def test_open_subject_after_than_is_only_the_yardstick() -> None:
     )
 
 
+def test_open_leading_pronoun_stands_for_the_previous_clauses_subject() -> None:
+    result = grade(OPEN, "L1 sets weights to zero, but it also uses absolute values.")
+    assert result.covered == (SPARSITY.point, UNITS.point)
+    # A clause with a subject of its own, or a pronoun deep inside it, keeps its words.
+    assert grade(OPEN, "Lasso sets weights to zero. Ridge shrinks it.").covered == (
+        SPARSITY.point,
+        SHRINK.point,
+    )
+    assert UNITS.point not in grade(OPEN, "L1 is sparse. We use values and it is absolute.").covered
+
+
 def test_open_swap_is_not_counted_on_top_of_a_listed_misconception() -> None:
     result = grade(OPEN, "L1 gives zeros, L1 is absolute. L2 shrinks. Ridge is sparse too.")
     assert result.misconceptions == (L2_SPARSE.point,)

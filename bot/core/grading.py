@@ -715,6 +715,9 @@ VAGUE_SUBJECTS = frozenset(
 LINKS = frozenset({"means", "mean", "indicates", "suggests", "signals", "implies"})
 # A claim phrase must hold a word of three letters or more to tell points apart ("2" does not).
 _LETTERS = re.compile(r"[^\W\d_]{3}")
+# Pronouns that stand for the subject of the clause before ("..., but its size ...").
+PRONOUNS = frozenset({"it", "its", "they", "their", "them", "this", "these"})
+PRONOUN_REACH = 3  # a pronoun among a clause's first words this many words
 CROSSED_REACH = 6  # a swapped claim sits within this many words of the subject
 # Words that may sit between "and" and a new subject ("and the naive Bayes model ...").
 DETERMINERS = frozenset({"the", "a", "an", "its", "their", "this", "that", "these", "those"})
@@ -1107,6 +1110,53 @@ def _crossed(points: tuple[KeyPoint, ...], clause: Clause) -> list[KeyPoint]:
     return out
 
 
+def _subject_spans(clause: Clause, points: Sequence[KeyPoint]) -> list[range]:
+    """Where the clause names some point's subject (vague words such as "it" aside), in
+    order."""
+    return sorted(
+        (
+            span
+            for point in points
+            for phrase in point.subject
+            if phrase not in VAGUE_SUBJECTS
+            for span in clause.index.spans(phrase)
+        ),
+        key=lambda span: (span.start, -span.stop),
+    )
+
+
+def _resolve_pronouns(parts: list[Clause], points: Sequence[KeyPoint]) -> list[Clause]:
+    """Read a leading "it"/"its"/"they" as also naming the subject the clause before named
+    (the subject's words go in after the pronoun).
+
+    "Covariance says whether two features move together, but its size depends on their
+    units": the second clause is about covariance, though it names no subject itself.
+    Only a pronoun among a clause's first words counts, only in a clause that names no
+    subject of its own, and it takes the first subject the previous clause names.
+    """
+    out: list[Clause] = []
+    for clause in parts:
+        words = clause.words
+        at = next((i for i, word in enumerate(words[:PRONOUN_REACH]) if word in PRONOUNS), None)
+        if out and at is not None and not _subject_spans(clause, points):
+            named = _subject_spans(out[-1], points)
+            if named:
+                span = named[0]
+                antecedent = out[-1].words[span.start : span.stop]
+                segment = clause.segments[at]
+                clause = Clause(
+                    (*words[: at + 1], *antecedent, *words[at + 1 :]),
+                    (
+                        *clause.segments[: at + 1],
+                        *(segment,) * len(antecedent),
+                        *clause.segments[at + 1 :],
+                    ),
+                    clause.denied,
+                )
+        out.append(clause)
+    return out
+
+
 def grade_open(question: Question, answer: str) -> Grade:
     """Credit each key point asserted in some clause; each misconception asserted costs,
     and so does each point whose claim is given to another point's subject (a swap).
@@ -1114,7 +1164,8 @@ def grade_open(question: Question, answer: str) -> Grade:
     A point in a clause that also asserts a misconception is contradicted there and does
     not count. Covering any point without a misconception is at least partly right.
     """
-    parts = split_clauses(answer, (*question.key_points, *question.misconceptions))
+    points = (*question.key_points, *question.misconceptions)
+    parts = _resolve_pronouns(split_clauses(answer, points), points)
     if not parts:
         raise InvalidAnswer(messages.OPEN_ANSWER_EMPTY)
     wrong_in = [[m for m in question.misconceptions if point_found(m, c)] for c in parts]
