@@ -469,6 +469,32 @@ def test_open_subject_after_than_is_only_the_yardstick() -> None:
     )
 
 
+def test_open_because_before_a_new_subject_and_verb_starts_a_new_claim() -> None:
+    # "first" is said of fine-tuning; "because prompting cannot ..." is a claim of its own.
+    start = KeyPoint(point="Start with prompting", subject=("prompt",), claim=("first",))
+    question = make(
+        Kind.OPEN,
+        reference="Start with prompting.",
+        key_points=(start, BIAS, VALIDATE),
+        examples=(Example(Verdict.GOOD, "Try prompting first."),),
+    )
+    assert grade(question, "Fine-tuning comes first, because prompting cannot help.").covered == ()
+    assert grade(question, "Try prompting first because it is cheap.").covered == (start.point,)
+
+
+def test_open_the_verb_after_a_subject_is_not_a_swapped_claim() -> None:
+    # "finds" is both the verb after "bias" and a claim word of the validation point.
+    found = KeyPoint(point="Validation finds the balance", subject=("validation",), claim=("find",))
+    question = make(
+        Kind.OPEN,
+        reference="Validation finds the balance.",
+        key_points=(BIAS, VARIANCE, found),
+        examples=(Example(Verdict.GOOD, "Validation finds it."),),
+    )
+    assert grade(question, "Bias finds its way in.").misconceptions == ()
+    assert grade(question, "Bias is what we find there.").misconceptions != ()
+
+
 def test_open_leading_pronoun_stands_for_the_previous_clauses_subject() -> None:
     result = grade(OPEN, "L1 sets weights to zero, but it also uses absolute values.")
     assert result.covered == (SPARSITY.point, UNITS.point)

@@ -719,6 +719,8 @@ _LETTERS = re.compile(r"[^\W\d_]{3}")
 PRONOUNS = frozenset({"it", "its", "they", "their", "them", "this", "these"})
 PRONOUN_REACH = 3  # a pronoun among a clause's first words this many words
 CROSSED_REACH = 6  # a swapped claim sits within this many words of the subject
+# Words that may join a claim about a new subject ("..., because prompting cannot ...").
+JOINERS = frozenset({"and", "because", "since", "so"})
 # Words that may sit between "and" and a new subject ("and the naive Bayes model ...").
 DETERMINERS = frozenset({"the", "a", "an", "its", "their", "this", "that", "these", "those"})
 _COMMA = re.compile(r"(?<![0-9]),|,(?![0-9]{3}(?![0-9]))")
@@ -849,7 +851,7 @@ def _claim_cuts(
     }
     cuts: list[int] = []
     for position in range(2, len(words) - 1):
-        is_and = words[position] == "and"
+        is_and = words[position] in JOINERS
         if not is_and and segments[position] == segments[position - 1]:
             continue
         last = cuts[-1] if cuts else 0
@@ -1064,7 +1066,8 @@ def _stated_about(clause: Clause, subject: range, claim: range) -> bool:
     words = clause.words
     if subject.stop <= claim.start:
         between = range(subject.stop, claim.start)
-        verb = subject.stop < len(words) and words[subject.stop] in PREDICATES
+        # The verb itself is no claim ("DBSCAN finds ..." claims nothing yet).
+        verb = claim.start > subject.stop and words[subject.stop] in PREDICATES
     else:
         between = range(claim.stop, subject.start)
         verb = "and" not in words[claim.stop : subject.start] and any(
