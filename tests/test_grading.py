@@ -495,6 +495,12 @@ def test_open_the_verb_after_a_subject_is_not_a_swapped_claim() -> None:
     assert grade(question, "Bias is what we find there.").misconceptions != ()
 
 
+def test_open_without_only_negates_what_follows_it() -> None:
+    assert grade(OPEN, "Without tuning, lasso gives zeros").covered == (SPARSITY.point,)
+    assert grade(OPEN, "Lasso works without zeros").covered == ()
+    assert grade(OPEN, "Lasso works without any zeros").covered == ()
+
+
 def test_open_leading_pronoun_stands_for_the_previous_clauses_subject() -> None:
     result = grade(OPEN, "L1 sets weights to zero, but it also uses absolute values.")
     assert result.covered == (SPARSITY.point, UNITS.point)

@@ -994,6 +994,10 @@ def _negated(clause: Clause, subject: range, claim: range) -> bool:
             index > 0 and words[index - 1] == "or"
         ):
             continue  # "not only", "no matter", "whether or not"
+        if words[index] == "without" and not any(
+            start in (index + 1, index + 2) for start in (subject.start, claim.start)
+        ):
+            continue  # "without labels, use silhouette": it only denies its own object
         return True
     return False
 
