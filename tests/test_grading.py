@@ -496,7 +496,7 @@ def test_open_the_verb_after_a_subject_is_not_a_swapped_claim() -> None:
 
 
 def test_open_without_only_negates_what_follows_it() -> None:
-    assert grade(OPEN, "Without tuning, lasso gives zeros").covered == (SPARSITY.point,)
+    assert grade(OPEN, "Without much tuning lasso gives zeros").covered == (SPARSITY.point,)
     assert grade(OPEN, "Lasso works without zeros").covered == ()
     assert grade(OPEN, "Lasso works without any zeros").covered == ()
 
