@@ -32,12 +32,14 @@ DATA = ROOT / "bench" / "data"
 SHORT_LABELS = DATA / "short_labels.yaml"
 OPEN_HELDOUT = DATA / "open_heldout.yaml"
 # The first held-out set, a fresh one written for questions the first does not cover, and
-# two probes written after the grader work (see their headers for how each was used).
+# three probes written after the grader work; open_probe3 was never used to tune anything
+# (see each file's header for how it was used).
 OPEN_SETS = (
     OPEN_HELDOUT,
     DATA / "open_heldout_fresh.yaml",
     DATA / "open_probe.yaml",
     DATA / "open_probe2.yaml",
+    DATA / "open_probe3.yaml",
 )
 RANK = {Verdict.WRONG: 0, Verdict.PARTIAL: 1, Verdict.GOOD: 2}
 # How a member might negate a short answer; every form must be graded wrong.
