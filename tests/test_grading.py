@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bench.grading import Measures, measure
+from bench.grading import OPEN_SETS, Measures, load_labels, measure
+from bot.core import messages
 from bot.core.errors import InvalidAnswer, QuizError
 from bot.core.grading import clauses, normalize
 from bot.core.kinds.registry import grade
@@ -408,6 +409,139 @@ def test_open_denial_ends_at_but() -> None:
     assert result.covered == (SPARSITY.point,)
 
 
+def test_open_but_inside_the_denied_claim_does_not_end_the_denial() -> None:
+    # Only ", but" starts an asserted contrast; here "but" belongs to the denied claim.
+    result = grade(OPEN, "It is not true that L1 gives zeros but L2 shrinks weights.")
+    assert result.covered == ()
+
+
+# Two contrasted key points, as in "explain A versus B" questions.
+BIAS = KeyPoint(point="Bias comes from too simple a model", subject=("bias",), claim=("simpl",))
+VARIANCE = KeyPoint(
+    point="Variance is sensitivity to the training sample",
+    subject=("variance", "overfit"),
+    claim=("sensitiv", "gap"),
+)
+VALIDATE = KeyPoint(point="Balance it on validation data", subject=("validation",), claim=("pick",))
+TRADE_OFF = make(
+    Kind.OPEN,
+    reference="Bias: too simple. Variance: sensitive to the sample. Pick on validation data.",
+    key_points=(BIAS, VARIANCE, VALIDATE),
+    examples=(Example(Verdict.GOOD, "Bias comes from simple models."),),
+)
+
+
+def test_open_a_new_subject_with_a_verb_after_and_starts_a_new_claim() -> None:
+    # Neither half states a whole point, yet "and variance is" starts a second claim, so
+    # "sensitive" is not read as part of a claim about bias.
+    text = "bias is how sensitive it is, and variance is the error from assumptions"
+    assert clauses(text, TRADE_OFF.key_points) == [
+        ["bias", "is", "how", "sensitive", "it", "is"],
+        ["and", "variance", "is", "the", "error", "from", "assumptions"],
+    ]
+
+
+def test_open_claim_of_one_point_said_of_another_points_subject_is_a_mistake() -> None:
+    swapped = grade(TRADE_OFF, "Bias is how sensitive the model is to the training sample.")
+    assert swapped.verdict is Verdict.WRONG and swapped.covered == ()
+    assert swapped.misconceptions == (messages.swapped_claim(VARIANCE.point),)
+    # Read backwards too: "a big gap means <the other point's subject>".
+    assert grade(TRADE_OFF, "A big gap means the model has high bias.").misconceptions == (
+        messages.swapped_claim(VARIANCE.point),
+    )
+
+
+def test_open_right_way_round_or_shared_words_are_no_swap() -> None:
+    right = grade(TRADE_OFF, "Bias comes from a simple model; variance is sensitivity to the data.")
+    assert right.misconceptions == () and len(right.covered) == 2
+    # "pick" belongs to the validation point, but a clause that states a point is no swap,
+    # and a claim far from the subject or not linked by a verb is none either.
+    assert grade(TRADE_OFF, "Bias is simple to pick.").misconceptions == ()
+    far = "Bias, in my experience with many models, is rarely sensitive."
+    assert grade(TRADE_OFF, far).misconceptions == ()
+    assert grade(TRADE_OFF, "The sensitive errors and the bias.").misconceptions == ()
+
+
+def test_open_subject_after_than_is_only_the_yardstick() -> None:
+    assert grade(TRADE_OFF, "A rigid rule is simpler than bias").covered == ()
+    assert grade(TRADE_OFF, "Bias comes from a model simpler than the truth").covered == (
+        BIAS.point,
+    )
+
+
+def test_open_because_before_a_new_subject_and_verb_starts_a_new_claim() -> None:
+    # "first" is said of fine-tuning; "because prompting cannot ..." is a claim of its own.
+    start = KeyPoint(point="Start with prompting", subject=("prompt",), claim=("first",))
+    question = make(
+        Kind.OPEN,
+        reference="Start with prompting.",
+        key_points=(start, BIAS, VALIDATE),
+        examples=(Example(Verdict.GOOD, "Try prompting first."),),
+    )
+    assert grade(question, "Fine-tuning comes first, because prompting cannot help.").covered == ()
+    assert grade(question, "Try prompting first because it is cheap.").covered == (start.point,)
+
+
+def test_open_the_verb_after_a_subject_is_not_a_swapped_claim() -> None:
+    # "finds" is both the verb after "bias" and a claim word of the validation point.
+    found = KeyPoint(point="Validation finds the balance", subject=("validation",), claim=("find",))
+    question = make(
+        Kind.OPEN,
+        reference="Validation finds the balance.",
+        key_points=(BIAS, VARIANCE, found),
+        examples=(Example(Verdict.GOOD, "Validation finds it."),),
+    )
+    assert grade(question, "Bias finds its way in.").misconceptions == ()
+    assert grade(question, "Bias is what we find there.").misconceptions != ()
+
+
+def test_open_without_only_negates_what_follows_it() -> None:
+    assert grade(OPEN, "Without much tuning lasso gives zeros").covered == (SPARSITY.point,)
+    assert grade(OPEN, "Lasso works without zeros").covered == ()
+    assert grade(OPEN, "Lasso works without any zeros").covered == ()
+
+
+def test_open_leading_pronoun_stands_for_the_previous_clauses_subject() -> None:
+    result = grade(OPEN, "L1 sets weights to zero, but it also uses absolute values.")
+    assert result.covered == (SPARSITY.point, UNITS.point)
+    # A clause with a subject of its own, or a pronoun deep inside it, keeps its words.
+    assert grade(OPEN, "Lasso sets weights to zero. Ridge shrinks it.").covered == (
+        SPARSITY.point,
+        SHRINK.point,
+    )
+    assert UNITS.point not in grade(OPEN, "L1 is sparse. We use values and it is absolute.").covered
+
+
+def test_open_swap_is_not_counted_on_top_of_a_listed_misconception() -> None:
+    result = grade(OPEN, "L1 gives zeros, L1 is absolute. L2 shrinks. Ridge is sparse too.")
+    assert result.misconceptions == (L2_SPARSE.point,)
+
+
+def test_open_doesnt_matter_negates_while_no_matter_does_not() -> None:
+    matters = KeyPoint(point="It matters for rare classes", subject=("rare",), claim=("matter",))
+    question = make(
+        Kind.OPEN,
+        reference="It matters most for rare classes.",
+        key_points=(matters, BIAS, VALIDATE),
+        examples=(Example(Verdict.GOOD, "It matters for rare classes."),),
+    )
+    assert grade(question, "Stratifying doesn't matter for rare classes").covered == ()
+    assert grade(question, "Not only for rare classes does it matter").covered == (matters.point,)
+    assert grade(question, "It does matter for rare classes").covered == (matters.point,)
+
+
+def test_open_phrase_verb_ending_in_e_matches_its_ing_form() -> None:
+    average = KeyPoint(point="Scores are averaged", subject=("average",), claim=("score",))
+    question = make(
+        Kind.OPEN,
+        reference="Average the scores.",
+        key_points=(average, BIAS, VALIDATE),
+        examples=(Example(Verdict.GOOD, "Average the scores."),),
+    )
+    assert grade(question, "Averaging the fold scores").covered == (average.point,)
+    assert grade(question, "The scores average out").covered == (average.point,)
+
+
 def test_open_denial_covers_the_whole_sentence_across_semicolons() -> None:
     result = grade(OPEN, "It is not true that L1 gives zeros; L2 shrinks weights.")
     assert result.covered == ()
@@ -692,18 +826,20 @@ def test_negated_forms_of_right_answers_are_not_accepted(measured: Measures) -> 
 
 
 def test_open_held_out_grading_does_not_regress(measured: Measures) -> None:
-    # A ratchet at the level measured with the bank on this branch (86.0% and 92.8%):
-    # an engine change that loses agreement fails here even before the targets are met.
-    assert measured.open_total >= 140
-    assert measured.rate("open_agreement") >= 0.85, measured.disagreements
-    assert measured.rate("open_ordering") >= 0.92
+    # A ratchet at the level measured with the bank on this branch: an engine change that
+    # loses agreement on either labelled set fails here even before the targets are met.
+    first, fresh = measured.open_set("open_heldout"), measured.open_set("open_heldout_fresh")
+    assert first.total >= 140 and fresh.total >= 150
+    assert len(load_labels(OPEN_SETS[1])["answers"]) >= 40
+    # Measured on this branch: 94.4% / 98.7% and 94.5% / 97.2%.
+    assert measured.rate("open_agreement", "open_heldout") >= 0.93, first.disagreements
+    assert measured.rate("open_ordering", "open_heldout") >= 0.98
+    assert measured.rate("open_agreement", "open_heldout_fresh") >= 0.93, fresh.disagreements
+    assert measured.rate("open_ordering", "open_heldout_fresh") >= 0.97
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 10: the open questions' key points are being rewritten (branch h/H); "
-    "the engine alone reaches 86-87% agreement and 93-94% ordering",
-)
 def test_open_held_out_grading_meets_the_targets(measured: Measures) -> None:
-    assert measured.rate("open_agreement") >= 0.90, measured.disagreements
-    assert measured.rate("open_ordering") >= 0.97
+    for name in ("open_heldout", "open_heldout_fresh"):
+        figures = measured.open_set(name)
+        assert measured.rate("open_agreement", name) >= 0.90, figures.disagreements
+        assert measured.rate("open_ordering", name) >= 0.97, name

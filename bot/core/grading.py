@@ -621,8 +621,13 @@ def grade_numeric(question: Question, answer: str) -> Grade:
 
 # --- open ----------------------------------------------------------------------------
 
-# Words after "not"/"no" that keep the claim asserted ("not only", "no matter").
-NOT_NEGATING_NEXT = frozenset({"only", "just", "merely", "simply", "matter", "doubt", "least"})
+ING_LENGTH = 5  # a phrase word ending in "e" this long also matches its -ing form
+# Words after "not"/"no" that keep the claim asserted ("not only", "no matter"), for those
+# negators only: "doesn't matter" and "can't simply" still negate.
+NOT_NEGATING_NEXT = {
+    "not": frozenset({"only", "just", "merely", "simply", "least"}),
+    "no": frozenset({"matter", "doubt"}),
+}
 # Openers that deny the rest of their sentence ("It is not true that ...", "It's a myth that").
 SENTENCE_DENIALS = _word_sequences(
     "not true that",
@@ -644,8 +649,78 @@ COMPARISON_REACH = 3  # a claim this many words after the comparison word belong
 TRAILING_DENIALS = _word_sequences(
     "is false", "is wrong", "is untrue", "is a myth", "is not true", "isnt true", "is incorrect"
 )
-# Contrast words that end a denial: "It is not true that X, but Y" asserts Y.
+# Contrast words that end a denial after a comma: "It is not true that X, but Y" asserts Y.
 DENIAL_ENDS = frozenset({"but", "however"})
+# Verbs that, right after a point's subject, start a statement about it ("..., and variance
+# is the error from ...", "..., content-based needs item features"): a new claim begins.
+PREDICATES = frozenset(
+    {
+        "is",
+        "are",
+        "was",
+        "were",
+        "means",
+        "mean",
+        "has",
+        "have",
+        "gives",
+        "give",
+        "makes",
+        "make",
+        "needs",
+        "need",
+        "requires",
+        "require",
+        "uses",
+        "use",
+        "can",
+        "cannot",
+        "cant",
+        "does",
+        "doesnt",
+        "do",
+        "dont",
+        "will",
+        "wont",
+        "tends",
+        "tend",
+        "should",
+        "shows",
+        "show",
+        "handles",
+        "handle",
+        "suffers",
+        "suffer",
+        "recommends",
+        "recommend",
+        "works",
+        "work",
+        "finds",
+        "find",
+        "learns",
+        "learn",
+        "indicates",
+        "indicate",
+        "suggests",
+        "suggest",
+        "signals",
+        "implies",
+    }
+)
+# Subjects too vague to carry a swapped claim ("it is ...", "the model has ...").
+VAGUE_SUBJECTS = frozenset(
+    {"it", "they", "this", "that", "the", "its", "you", "we", "model", "models", "training", "data"}
+)
+# Verbs that link a sign to what it means when the sign comes first ("a gap means ...").
+LINKS = frozenset({"means", "mean", "indicates", "suggests", "signals", "implies"})
+# A claim phrase must hold a word of three letters or more to tell points apart ("2" does not).
+_LETTERS = re.compile(r"[^\W\d_]{3}")
+# Pronouns that stand for the subject of the clause before ("..., but its size ...").
+PRONOUNS = frozenset({"it", "its", "they", "their", "them", "this", "these"})
+PRONOUN_REACH = 3  # a pronoun among a clause's first words this many words
+CROSSED_REACH = 6  # a swapped claim sits within this many words of the subject
+# Words that may join a claim about a new subject ("..., because prompting cannot ...").
+JOINERS = frozenset({"and", "because", "since", "so"})
 # Words that may sit between "and" and a new subject ("and the naive Bayes model ...").
 DETERMINERS = frozenset({"the", "a", "an", "its", "their", "this", "that", "these", "those"})
 _COMMA = re.compile(r"(?<![0-9]),|,(?![0-9]{3}(?![0-9]))")
@@ -776,7 +851,7 @@ def _claim_cuts(
     }
     cuts: list[int] = []
     for position in range(2, len(words) - 1):
-        is_and = words[position] == "and"
+        is_and = words[position] in JOINERS
         if not is_and and segments[position] == segments[position - 1]:
             continue
         last = cuts[-1] if cuts else 0
@@ -785,7 +860,10 @@ def _claim_cuts(
             start += 1
         if position - last < 2 or len(words) - start < 2:
             continue
-        if not any(span.start == start for subject in subjects for span in index.spans(subject)):
+        starting = [
+            span for subject in subjects for span in index.spans(subject) if span.start == start
+        ]
+        if not starting:
             continue
         if any(span.start < position <= span.stop - 1 for p in joined for span in index.spans(p)):
             continue  # a phrase runs across it ("precision and recall")
@@ -797,7 +875,10 @@ def _claim_cuts(
             if stop > start and words[stop] == "and":
                 break
             stop += 1
-        if _asserts_some_point(index, points, range(start, stop)):
+        predicated = any(
+            span.stop < len(words) and words[span.stop] in PREDICATES for span in starting
+        )
+        if predicated or _asserts_some_point(index, points, range(start, stop)):
             cuts.append(position)
     return cuts
 
@@ -822,8 +903,14 @@ def split_clauses(text: str, points: Sequence[KeyPoint] = ()) -> list[Clause]:
                 segments += [number] * len(part_words)
             starts = [0] + [i for i, w in enumerate(words) if w in CLAUSE_WORDS and i > 0]
             for start, stop in zip(starts, [*starts[1:], len(words)], strict=True):
-                if start > 0 and words[start] in DENIAL_ENDS:
-                    denied = False  # "..., but" ends a denial; "whereas" stays inside it
+                if (
+                    start > 0
+                    and words[start] in DENIAL_ENDS
+                    and segments[start] != segments[start - 1]
+                ):
+                    # "..., but" ends a denial; "whereas", and a "but" inside the denied
+                    # claim ("not true that it lowers bias but raises variance") do not.
+                    denied = False
                 part_clauses, denied = _contrast_clause(
                     words[start:stop], segments[start:stop], points, denied=denied
                 )
@@ -858,7 +945,8 @@ def clauses(text: str, points: Sequence[KeyPoint] = ()) -> list[list[str]]:
 
 @functools.lru_cache(maxsize=4096)
 def _phrase_words(phrase: str) -> tuple[tuple[str, ...], ...]:
-    """A phrase's normalised words, each with its other spellings (number word, numeral).
+    """A phrase's normalised words, each with its other spellings (number word, numeral,
+    and the -ing form of a verb ending in "e": "average" matches "averaging").
 
     "zero" becomes "0" like the answer's "zero", but must still match "zeros" and "zeroes",
     which are not number words and so keep their spelling; "type i" also matches "type 1".
@@ -868,6 +956,7 @@ def _phrase_words(phrase: str) -> tuple[tuple[str, ...], ...]:
             word,
             *([SPELLED[word]] if word in SPELLED else []),
             *([ROMAN[word]] if word in ROMAN else []),
+            *([word[:-1] + "ing"] if len(word) >= ING_LENGTH and word.endswith("e") else []),
         )
         for word in normalize(phrase).split()
     )
@@ -901,8 +990,14 @@ def _negated(clause: Clause, subject: range, claim: range) -> bool:
         if index in subject or index in claim or words[index] not in NEGATORS:
             continue
         following = words[index + 1] if index + 1 < len(words) else ""
-        if following in NOT_NEGATING_NEXT or (index > 0 and words[index - 1] == "or"):
+        if following in NOT_NEGATING_NEXT.get(words[index], ()) or (
+            index > 0 and words[index - 1] == "or"
+        ):
             continue  # "not only", "no matter", "whether or not"
+        if words[index] == "without" and not any(
+            start in (index + 1, index + 2) for start in (subject.start, claim.start)
+        ):
+            continue  # "without labels, use silhouette": it only denies its own object
         return True
     return False
 
@@ -915,11 +1010,15 @@ def _denied_after(clause: Clause, claim: range) -> bool:
 
 def _compared_away(clause: Clause, subject: range, claim: range) -> bool:
     """The claim describes what the subject is compared with ("faster than a sequential
-    RNN", "unlike k-means"), not the subject itself."""
+    RNN", "unlike k-means"), not the subject itself; or the subject is what a claim before
+    it is compared with ("a single tree is more accurate than a forest")."""
+    words = clause.words
     if claim.start < subject.stop:
-        return False
+        # "<claim> than [a] <subject>": the subject is only the yardstick.
+        between = words[claim.stop : subject.start]
+        return "than" in between and len(between) <= COMPARISON_REACH
     for index in range(subject.stop, claim.start):
-        if clause.words[index] in COMPARISONS and claim.start - index <= COMPARISON_REACH:
+        if words[index] in COMPARISONS and claim.start - index <= COMPARISON_REACH:
             return True
     return False
 
@@ -944,24 +1043,152 @@ def point_found(point: KeyPoint, clause: Clause | Sequence[str]) -> bool:
     )
 
 
+@functools.lru_cache(maxsize=1024)
+def _own_claims(points: tuple[KeyPoint, ...]) -> tuple[tuple[str, ...], ...]:
+    """Each key point's claims that no other point makes or has as a subject: what tells
+    it from the others."""
+    out = []
+    for point in points:
+        others = [other for other in points if other is not point]
+        claims = {phrase for other in others for phrase in other.claim}
+        subjects = [normalize(phrase) for other in others for phrase in other.subject]
+        out.append(
+            tuple(
+                phrase
+                for phrase in point.claim
+                if phrase not in claims
+                and _LETTERS.search(written := normalize(phrase))
+                and not any(s.startswith(written) or written.startswith(s) for s in subjects)
+            )
+        )
+    return tuple(out)
+
+
+def _stated_about(clause: Clause, subject: range, claim: range) -> bool:
+    """The claim is said of the subject, close by and with a verb between them: "<subject>
+    is/means/has ... <claim>" or "<claim> ... means/is <subject>", and not negated."""
+    words = clause.words
+    if subject.stop <= claim.start:
+        between = range(subject.stop, claim.start)
+        # The verb itself is no claim ("DBSCAN finds ..." claims nothing yet).
+        verb = claim.start > subject.stop and words[subject.stop] in PREDICATES
+    else:
+        between = range(claim.stop, subject.start)
+        verb = "and" not in words[claim.stop : subject.start] and any(
+            words[index] in LINKS for index in between
+        )
+    return (
+        verb
+        and len(between) <= CROSSED_REACH
+        and not _negated(clause, subject, claim)
+        and not _compared_away(clause, subject, claim)
+        and not _denied_after(clause, claim)
+    )
+
+
+def _crossed(points: tuple[KeyPoint, ...], clause: Clause) -> list[KeyPoint]:
+    """Key points whose own claim the clause says of another point's subject.
+
+    "Bias is how sensitive the model is to the training sample" says the variance point's
+    claim of bias; "precision is TP over TP plus FN" gives precision the recall formula;
+    "a big gap means underfitting" reads the variance sign as bias. Only a clause that
+    asserts no point counts, only a claim no other point makes, said of a subject the
+    owner does not have (see `_stated_about`), with none of the owner's subjects in the
+    clause: then the answer has swapped two things, which an interviewer marks wrong.
+    """
+    if clause.denied or any(point_found(point, clause) for point in points):
+        return []
+    spans = clause.index.spans
+    out = []
+    for owner, claims in zip(points, _own_claims(points), strict=True):
+        if any(spans(phrase) for phrase in owner.subject):
+            continue
+        found = [span for phrase in claims for span in spans(phrase)]
+        if found and any(
+            _stated_about(clause, subject, claim)
+            for given in points
+            if given is not owner
+            for phrase in given.subject
+            if phrase not in owner.subject and phrase not in VAGUE_SUBJECTS
+            for subject in spans(phrase)
+            for claim in found
+        ):
+            out.append(owner)
+    return out
+
+
+def _subject_spans(clause: Clause, points: Sequence[KeyPoint]) -> list[range]:
+    """Where the clause names some point's subject (vague words such as "it" aside), in
+    order."""
+    return sorted(
+        (
+            span
+            for point in points
+            for phrase in point.subject
+            if phrase not in VAGUE_SUBJECTS
+            for span in clause.index.spans(phrase)
+        ),
+        key=lambda span: (span.start, -span.stop),
+    )
+
+
+def _resolve_pronouns(parts: list[Clause], points: Sequence[KeyPoint]) -> list[Clause]:
+    """Read a leading "it"/"its"/"they" as also naming the subject the clause before named
+    (the subject's words go in after the pronoun).
+
+    "Covariance says whether two features move together, but its size depends on their
+    units": the second clause is about covariance, though it names no subject itself.
+    Only a pronoun among a clause's first words counts, only in a clause that names no
+    subject of its own, and it takes the first subject the previous clause names.
+    """
+    out: list[Clause] = []
+    for clause in parts:
+        words = clause.words
+        at = next((i for i, word in enumerate(words[:PRONOUN_REACH]) if word in PRONOUNS), None)
+        if out and at is not None and not _subject_spans(clause, points):
+            named = _subject_spans(out[-1], points)
+            if named:
+                span = named[0]
+                antecedent = out[-1].words[span.start : span.stop]
+                segment = clause.segments[at]
+                clause = Clause(
+                    (*words[: at + 1], *antecedent, *words[at + 1 :]),
+                    (
+                        *clause.segments[: at + 1],
+                        *(segment,) * len(antecedent),
+                        *clause.segments[at + 1 :],
+                    ),
+                    clause.denied,
+                )
+        out.append(clause)
+    return out
+
+
 def grade_open(question: Question, answer: str) -> Grade:
-    """Credit each key point asserted in some clause; each misconception asserted costs.
+    """Credit each key point asserted in some clause; each misconception asserted costs,
+    and so does each point whose claim is given to another point's subject (a swap).
 
     A point in a clause that also asserts a misconception is contradicted there and does
     not count. Covering any point without a misconception is at least partly right.
     """
-    parts = split_clauses(answer, (*question.key_points, *question.misconceptions))
+    points = (*question.key_points, *question.misconceptions)
+    parts = _resolve_pronouns(split_clauses(answer, points), points)
     if not parts:
         raise InvalidAnswer(messages.OPEN_ANSWER_EMPTY)
     wrong_in = [[m for m in question.misconceptions if point_found(m, c)] for c in parts]
     found = [m for m in question.misconceptions if any(m in w for w in wrong_in)]
+    swapped: list[KeyPoint] = []
+    for clause, wrong in zip(parts, wrong_in, strict=True):
+        if not wrong:  # a listed misconception already costs this clause
+            swapped += [p for p in _crossed(question.key_points, clause) if p not in swapped]
     covered = [
         p
         for p in question.key_points
         if any(point_found(p, c) and not wrong for c, wrong in zip(parts, wrong_in, strict=True))
     ]
     share = len(covered) / len(question.key_points) if question.key_points else 0.0
-    score = min(1.0, max(0.0, share - MISCONCEPTION_COST * len(found)))
+    mistakes = len(found) + len(swapped)
+    score = min(1.0, max(0.0, share - MISCONCEPTION_COST * mistakes))
     if score >= GOOD_SCORE:
         verdict = Verdict.GOOD
     elif score >= PARTIAL_SCORE and covered:
@@ -974,5 +1201,8 @@ def grade_open(question: Question, answer: str) -> Grade:
         normalized=normalize(answer),
         covered=tuple(p.point for p in covered),
         missed=tuple(p.point for p in question.key_points if p not in covered),
-        misconceptions=tuple(m.point for m in found),
+        misconceptions=(
+            *(m.point for m in found),
+            *(messages.swapped_claim(p.point) for p in swapped),
+        ),
     )

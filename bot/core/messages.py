@@ -731,6 +731,11 @@ def not_a_day_range(part: str) -> str:
     return f"`{part[:40]}` is not a day range: write it as `mon-fri`."
 
 
+def swapped_claim(point: str) -> str:
+    """An open answer gave this key point's claim to something else (bot.core.grading)."""
+    return f"that claim belongs elsewhere ({point})"
+
+
 # Why an answer cannot be graded as given (bot.core.grading).
 SHORT_ANSWER_EMPTY = "Type a word or a short phrase."
 OPEN_ANSWER_EMPTY = "Write a sentence or two in your own words."
