@@ -18,8 +18,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.charts import progress_png  # noqa: E402
-from bot.core.models import MemberRef, MemberStats, TopicStat, WeekPoints  # noqa: E402
+from bot.charts import progress_png
+from bot.core.models import MemberRef, MemberStats, TopicStat, WeekPoints
 
 TARGET_MS = 300
 
