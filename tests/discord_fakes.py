@@ -588,6 +588,28 @@ def dm_click(
     return payload
 
 
+def ephemeral_message(reply: dict[str, Any]) -> dict[str, Any]:
+    """An ephemeral interaction reply as the message a click on its components comes from."""
+    return {
+        "id": snowflake(),
+        "channel_id": CHANNEL_ID,
+        "author": BOT_USER,
+        "content": reply["data"].get("content", ""),
+        "timestamp": "2025-01-15T08:00:00+00:00",
+        "edited_timestamp": None,
+        "tts": False,
+        "mention_everyone": False,
+        "mentions": [],
+        "mention_roles": [],
+        "attachments": [],
+        "embeds": reply["data"].get("embeds", []),
+        "components": reply["data"].get("components", []),
+        "pinned": False,
+        "type": 0,
+        "flags": 64,
+    }
+
+
 def modal_submit(custom_id: str, value: str, who: Person) -> dict[str, Any]:
     text_input = {"type": 4, "custom_id": "answer", "value": value}
     data = {"custom_id": custom_id, "components": [{"type": 1, "components": [text_input]}]}

@@ -18,16 +18,14 @@ import pytest
 from bot.core import messages
 from bot.storage.sqlite import path_from_url
 from tests.discord_fakes import (
-    BOT_USER,
-    CHANNEL_ID,
     GUILD_ID,
     button_ids,
     click,
+    ephemeral_message,
     person,
     resolved_member,
     running_bot,
     slash,
-    snowflake,
 )
 
 ADMIN = person("ada", admin=True)
@@ -111,33 +109,11 @@ async def test_forget_is_refused_to_a_member_and_an_admin_forgets_one_who_left(
     assert sql(config, "SELECT user_id FROM members") == [(rae.user_id,)]
 
 
-def prompt_message(reply: dict[str, Any]) -> dict[str, Any]:
-    """The ephemeral prompt as the message a click on its button comes from."""
-    return {
-        "id": snowflake(),
-        "channel_id": CHANNEL_ID,
-        "author": BOT_USER,
-        "content": reply["data"]["content"],
-        "timestamp": "2025-01-15T08:00:00+00:00",
-        "edited_timestamp": None,
-        "tts": False,
-        "mention_everyone": False,
-        "mentions": [],
-        "mention_roles": [],
-        "attachments": [],
-        "embeds": [],
-        "components": reply["data"]["components"],
-        "pinned": False,
-        "type": 0,
-        "flags": EPHEMERAL,
-    }
-
-
 async def test_the_prompts_delete_button_confirms_for_its_member_only(discord_fake, bot, config):
     rae, sol = person("rae"), person("sol")
     await answered_drill(discord_fake, rae, sol)
     prompt = await discord_fake.interact(slash("forget-me", rae))
-    message = prompt_message(prompt)
+    message = ephemeral_message(prompt)
     assert button_ids(message) == [f"forget:{rae.user_id}"]
 
     # Sol clicking rae's button (a forged click: the prompt is rae's alone) is the
@@ -153,7 +129,7 @@ async def test_the_prompts_delete_button_confirms_for_its_member_only(discord_fa
     admin_prompt = await discord_fake.interact(
         slash("forget", ADMIN, member=sol, resolved=resolved_member(sol))
     )
-    admin_message = prompt_message(admin_prompt)
+    admin_message = ephemeral_message(admin_prompt)
     assert button_ids(admin_message) == [f"forget:{sol.user_id}"]
     gone = private(
         await discord_fake.interact(click(f"forget:{sol.user_id}", admin_message, ADMIN))

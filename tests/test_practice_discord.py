@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 
 from bot.core.models import MemberRef
-from tests.discord_fakes import GUILD_ID, modal_submit, person, running_bot, slash
+from tests.discord_fakes import (
+    GUILD_ID,
+    click,
+    ephemeral_message,
+    modal_submit,
+    person,
+    running_bot,
+    slash,
+)
 from tests.test_discord import post_now, setup_channel, text_of
 from tests.test_practice import right_answer
 
@@ -66,3 +74,48 @@ async def test_discord_practice_options_are_checked_by_the_grammar(fake, bot, se
     assert await service.open_practice(PIA_REF) is None
     completions = await fake.interact(slash("practice", PIA, focused="topic", topic="typ"))
     assert [c["value"] for c in completions["data"]["choices"]] == ["typed"]
+
+
+def components(reply: dict) -> list[dict]:
+    return [item for row in reply["data"].get("components", []) for item in row["components"]]
+
+
+async def test_practice_questions_come_with_buttons_a_menu_or_a_form_that_answer_them(
+    fake, bot, service
+):
+    await setup_channel(fake)
+    started = await fake.interact(slash("practice", PIA, topic="testing", count=2))
+    session = await service.open_practice(PIA_REF)
+    first, second = session.items
+    buttons = components(started)
+    assert [b["custom_id"] for b in buttons] == [
+        f"practice:{session.id}:1:answer:{letter}"
+        for letter in service.question(first.question_id).letters
+    ]
+    right = f"practice:{session.id}:1:answer:{right_answer(service, first.question_id)}"
+
+    reply = await fake.interact(click(right, ephemeral_message(started), PIA))
+    assert text_of(reply).startswith("Correct!") and "Practice 2/2" in text_of(reply)
+    assert {b["custom_id"].split(":")[2] for b in components(reply)} == {"2"}
+    again = await fake.interact(click(right, ephemeral_message(started), PIA))
+    assert "already answered that practice question" in text_of(again)
+
+    last = f"practice:{session.id}:2:answer:{right_answer(service, second.question_id)}"
+    done = await fake.interact(click(last, ephemeral_message(reply), PIA))
+    assert "Practice done: 2 of 2 right." in text_of(done)
+    assert components(done) == []
+
+
+async def test_a_typed_practice_question_has_an_answer_button_that_opens_its_form(
+    fake, bot, service
+):
+    await setup_channel(fake)
+    started = await fake.interact(slash("practice", PIA, topic="typed", count=1))
+    session = await service.open_practice(PIA_REF)
+    [button] = components(started)
+    assert button["custom_id"] == f"practice:{session.id}:1:form"
+
+    form = await fake.interact(click(button["custom_id"], ephemeral_message(started), PIA))
+
+    assert form["type"] == 9
+    assert form["data"]["custom_id"] == f"practice:{session.id}:1:modal"

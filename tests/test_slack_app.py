@@ -13,6 +13,7 @@ import itertools
 import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlencode
 
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
@@ -334,6 +335,42 @@ async def test_app_home_publishes_the_members_stats(workspace, service, fake):
     stats = await service.member_stats(MemberRef("slack", "T1", "U01", "Ada"), CHANNEL)
     assert f"Points: {stats.points}" in body and "rank: #1 of 1" in body
     assert "testing: 1/1 (100%)" in body
+
+
+async def test_the_home_tabs_practice_now_button_starts_practice_in_the_dm(
+    workspace, service, fake
+):
+    await workspace.command(ADMIN, "setup tz:Europe/Berlin topics:testing")
+    await workspace.send(
+        event_body({"type": "app_home_opened", "user": "U05", "channel": "D05", "tab": "home"}),
+        content_type="application/json",
+    )
+    [publish] = fake.calls_to("views.publish")
+    [button] = [
+        element
+        for block in publish.args["view"]["blocks"]
+        if block["type"] == "actions"
+        for element in block["elements"]
+    ]
+    assert button["text"]["text"] == messages.PRACTICE_NOW_BUTTON
+    click = {
+        "type": "block_actions",
+        "team": {"id": "T1", "domain": "fake"},
+        "user": {"id": "U05", "username": "u05", "name": "u05", "team_id": "T1"},
+        "api_app_id": "A1",
+        "token": "legacy-verification-token",
+        "container": {"type": "view", "view_id": "V1"},
+        "trigger_id": "trigger-U05",
+        "view": publish.args["view"],
+        "actions": [{"type": "button", "action_id": button["action_id"], "block_id": "b"}],
+    }
+
+    await workspace.send(urlencode({"payload": json.dumps(click)}))
+
+    [dm] = [c for c in fake.calls_to("chat.postMessage") if c.args["channel"] == "U05"]
+    assert "Practice 1/" in dm.args["text"]
+    session = await service.open_practice(MemberRef("slack", "T1", "U05"))
+    assert session is not None and session.current is not None
 
 
 async def test_the_messages_tab_publishes_nothing(workspace, fake):

@@ -307,6 +307,8 @@ def stats_text(stats: MemberStats) -> str:
     return "\n".join(lines)
 
 
+PRACTICE_NOW_BUTTON = "Practice now"
+
 # The progress chart with /quiz stats (bot/charts.py draws it).
 CHART_ACCURACY = "Accuracy by topic, weakest first"
 CHART_NO_ANSWERS = "No answers yet"

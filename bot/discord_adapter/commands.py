@@ -28,6 +28,7 @@ from bot.discord_adapter.practice import (
     ACTIONS,
     goal_command,
     practice_command,
+    reply_with_practice,
     send_practice_modal,
 )
 from bot.discord_adapter.render import (
@@ -227,7 +228,7 @@ def quiz_group() -> app_commands.Group:
         if text is None or not text.strip():
             await answer_in_modal(interaction)
             return
-        await run(interaction, "answer", lambda: cmd.Answer(text))
+        await run(interaction, "answer", lambda: cmd.Answer(text), reply_with_practice)
 
     @quiz.command(name="remind", description=messages.SLASH_DESCRIPTIONS["remind"])
     @app_commands.describe(**messages.SLASH_OPTIONS["remind"])
@@ -349,7 +350,12 @@ def add_practice_commands(quiz: app_commands.Group) -> None:
         count: int | None = None,
         action: str | None = None,
     ) -> None:
-        await run(interaction, "practice", lambda: practice_command(topic, count, action))
+        await run(
+            interaction,
+            "practice",
+            lambda: practice_command(topic, count, action),
+            reply_with_practice,
+        )
 
     @practice.autocomplete("topic")
     async def practice_topic(interaction: discord.Interaction, current: str) -> list[Choice[str]]:

@@ -55,6 +55,7 @@ MAX_TEXT = 4000  # a message's top-level `text`, what notifications show
 
 ANSWER_ACTION = "drill_answer"  # action_id f"drill_answer:{letter}", value f"{drill_id}:{letter}"
 OPEN_MODAL_ACTION = "drill_answer_open"  # value f"{drill_id}:{question_id}"
+PRACTICE_NOW_ACTION = "practice_now"  # the App Home's button: a practice session in the DM
 MODAL_CALLBACK = "drill_answer_modal"  # private_metadata {"drill": id, "channel": channel_id}
 ANSWER_BLOCK = "answer"
 ANSWER_INPUT = "text"  # the typed answer, or the ticked letters of a select-all question
@@ -306,8 +307,15 @@ def reply_blocks(text: str, data: object) -> list[Block] | None:
 
 
 def home_view(stats: MemberStats) -> View:
+    practice = ButtonElement(
+        text=plain(messages.PRACTICE_NOW_BUTTON, MAX_BUTTON),
+        action_id=PRACTICE_NOW_ACTION,
+        value="start",
+        style="primary",
+    )
     blocks = [
-        *stats_blocks(stats, MAX_VIEW_BLOCKS),
+        *stats_blocks(stats, MAX_VIEW_BLOCKS - 3),
+        ActionsBlock(elements=[practice]),
         DividerBlock(),
         *sections(escape(messages.USAGE)),
     ]
