@@ -24,18 +24,16 @@ from bot.core.kinds.inputs import Input
 from bot.core.models import LETTERS, PracticeSession, PracticeTurn
 from bot.core.service import Reply
 from bot.discord_adapter.render import (
-    MODAL_TITLE_LIMIT,
     PrivateReply,
-    clip,
     private_reply,
     private_text,
 )
 from bot.discord_adapter.replies import drill_bot, invocation, member_ref, respond
 from bot.discord_adapter.views import (
     ANSWER_INPUT_ID,
-    ANSWER_MAX_LENGTH,
     select_options,
     submitted_value,
+    text_modal,
 )
 
 Choice = app_commands.Choice
@@ -60,20 +58,8 @@ def practice_modal_id(session: PracticeSession) -> str:
 
 
 def practice_modal(session: PracticeSession, title: str) -> discord.ui.Modal:
-    """The practice answer form; stopped before it is sent, like the daily one (views)."""
-    modal = discord.ui.Modal(
-        title=clip(title, MODAL_TITLE_LIMIT), custom_id=practice_modal_id(session)
-    )
-    modal.add_item(
-        discord.ui.TextInput(
-            label=messages.ANSWER_LABEL,
-            custom_id=ANSWER_INPUT_ID,
-            style=discord.TextStyle.paragraph,
-            max_length=ANSWER_MAX_LENGTH,
-        )
-    )
-    modal.stop()
-    return modal
+    """The practice answer form, handled by custom id like the daily one (views)."""
+    return text_modal(practice_modal_id(session), title)
 
 
 async def send_practice_modal(

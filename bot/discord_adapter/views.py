@@ -173,9 +173,13 @@ def answer_view(drill_id: int, question: Question, *, revealed: bool = False) ->
 
 
 def answer_modal(drill_id: int, title: str) -> discord.ui.Modal:
-    """The answer form. It is stopped before it is sent, so discord.py does not keep it:
+    return text_modal(modal_id(drill_id), title)
+
+
+def text_modal(custom_id: str, title: str) -> discord.ui.Modal:
+    """An answer form. It is stopped before it is sent, so discord.py does not keep it:
     its submit is handled by custom id (see the module docstring)."""
-    modal = discord.ui.Modal(title=clip(title, MODAL_TITLE_LIMIT), custom_id=modal_id(drill_id))
+    modal = discord.ui.Modal(title=clip(title, MODAL_TITLE_LIMIT), custom_id=custom_id)
     modal.add_item(
         discord.ui.TextInput(
             label=messages.ANSWER_LABEL,

@@ -260,18 +260,13 @@ _STORE_CARD = """
 """
 
 
-def _write_card(
-    conn: sqlite3.Connection,
-    member_id: int,
-    question_id: str,
-    reviewed: ReviewedCard,
-    stamp: str,
-    *,
-    held: bool,
-) -> None:
-    """SqliteRepository._write_card for the group-commit writer's thread."""
+def _card_write(
+    member_id: int, question_id: str, reviewed: ReviewedCard, stamp: str, *, held: bool
+) -> tuple[str, tuple[object, ...]]:
+    """The statement storing a reviewed card: pending while `held` (an answer to an open
+    at_close drill, landed by the close: _land_held_reviews), else the card itself."""
     params = (member_id, question_id, reviewed.card, _utc(reviewed.due), stamp)
-    conn.execute(_HOLD_CARD if held else _STORE_CARD, params)
+    return _HOLD_CARD if held else _STORE_CARD, params
 
 
 def _store_attempt(
@@ -333,14 +328,8 @@ def _store_attempt(
                WHERE member_id = ? AND question_id = ?""",
             (member_id, attempt.question_id),
         ).fetchone()
-        _write_card(
-            conn,
-            member_id,
-            attempt.question_id,
-            review(card[0] if card else None),
-            now,
-            held=not counted,
-        )
+        reviewed = review(card[0] if card else None)
+        conn.execute(*_card_write(member_id, attempt.question_id, reviewed, now, held=not counted))
     if attempt.drill_id is None:
         return attempt, True, 0
     row = conn.execute(
@@ -1715,23 +1704,8 @@ class SqliteRepository:
             (member_id, question_id),
         )
         reviewed = review(row[0] if row else None)
-        await self._write_card(conn, member_id, question_id, reviewed, stamp, held=False)
+        await conn.execute(*_card_write(member_id, question_id, reviewed, stamp, held=False))
         return reviewed
-
-    @staticmethod
-    async def _write_card(
-        conn: aiosqlite.Connection,
-        member_id: int,
-        question_id: str,
-        reviewed: ReviewedCard,
-        stamp: str,
-        *,
-        held: bool,
-    ) -> None:
-        """Store a reviewed card; `held` (an answer to an open at_close drill) stores it
-        as pending, for the close to land (_land_held_reviews)."""
-        params = (member_id, question_id, reviewed.card, _utc(reviewed.due), stamp)
-        await conn.execute(_HOLD_CARD if held else _STORE_CARD, params)
 
     @staticmethod
     async def _land_held_reviews(conn: aiosqlite.Connection, drill_id: int) -> None:
