@@ -128,6 +128,26 @@ def test_a_plan_puts_due_reviews_first_then_the_weakest_topics_and_never_repeats
     assert [p.question_id for p in plan_practice(pool, cards, stats, 3, now, "seed")] == ids[:3]
 
 
+def test_new_questions_of_the_channels_plan_week_come_before_the_others(service):
+    now = datetime(2025, 1, 15, 8, 0, tzinfo=UTC)
+    pool = list(service.bank)
+    week_two = {q.id for q in pool if q.week == 2}
+    picks = plan_practice(pool, [], [], len(pool), now, "seed", week=2)
+    ids = [p.question_id for p in picks]
+    assert set(ids[: len(week_two)]) == week_two and len(week_two) >= 2
+    assert len(ids) == len(set(ids)) == len(pool)
+
+
+async def test_practice_in_a_channel_on_the_study_plan_follows_its_week(service, admin, clock):
+    start = "2025-01-08"  # Wednesday 15 January is then day 1 of week 2
+    await service.execute(
+        commands.parse(f"/quiz setup tz:Europe/Berlin plan:4-week start:{start}"), admin
+    )
+    turn = await service.start_practice(admin, commands.Practice(count=2))
+    weeks = [service.question(item.question_id).week for item in turn.session.items]
+    assert weeks == [2, 2]
+
+
 # --- the goal -----------------------------------------------------------------------------
 
 

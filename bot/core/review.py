@@ -75,14 +75,16 @@ def plan_practice(
     count: int,
     now: datetime,
     seed: str,
+    week: int | None = None,
 ) -> list[PracticePick]:
     """The questions of one session, in order, none twice.
 
     `pool`: the questions allowed (topic filter applied, live daily questions removed);
     `cards`: the member's (question id, due) pairs. Due reviews come first, the most
     overdue first; then questions the member has never seen, taken in turn from their
-    WEAK_TOPICS weakest topics (then the others); when those run out, cards that are not
-    due yet, the soonest first, so a small bank still fills the session.
+    WEAK_TOPICS weakest topics (then the others), those of the channel's study-plan
+    `week` before the rest; when those run out, cards that are not due yet, the soonest
+    first, so a small bank still fills the session.
     """
     by_id = {q.id: q for q in pool}
     due_at = {qid: due for qid, due in cards if qid in by_id}
@@ -93,17 +95,27 @@ def plan_practice(
     def shuffled(question: Question) -> str:
         return hashlib.sha256(f"{seed}:{question.id}".encode()).hexdigest()
 
-    fresh: dict[str, list[Question]] = {}
-    for question in sorted((q for q in pool if q.id not in due_at), key=shuffled):
-        fresh.setdefault(question.topic, []).append(question)
-    topics = sorted(fresh, key=lambda t: (weakness.get(t, 0.5), t))
-    for group in (topics[:WEAK_TOPICS], topics[WEAK_TOPICS:]):
-        queues = [list(fresh[t]) for t in group]
-        while len(picks) < count and any(queues):
-            for queue in queues:
-                if queue and len(picks) < count:
-                    question = queue.pop(0)
-                    picks.append(PracticePick(question.id, question.topic, False))
+    unseen = sorted((q for q in pool if q.id not in due_at), key=shuffled)
+    tiers = (
+        [unseen]
+        if week is None
+        else [
+            [q for q in unseen if q.week == week],
+            [q for q in unseen if q.week != week],
+        ]
+    )
+    for tier in tiers:
+        fresh: dict[str, list[Question]] = {}
+        for question in tier:
+            fresh.setdefault(question.topic, []).append(question)
+        topics = sorted(fresh, key=lambda t: (weakness.get(t, 0.5), t))
+        for group in (topics[:WEAK_TOPICS], topics[WEAK_TOPICS:]):
+            queues = [list(fresh[t]) for t in group]
+            while len(picks) < count and any(queues):
+                for queue in queues:
+                    if queue and len(picks) < count:
+                        question = queue.pop(0)
+                        picks.append(PracticePick(question.id, question.topic, False))
     ahead = sorted((d, qid) for qid, d in due_at.items() if d > now)
     for _, qid in ahead[: max(0, count - len(picks))]:
         picks.append(PracticePick(qid, by_id[qid].topic, False))

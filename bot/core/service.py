@@ -878,6 +878,14 @@ class QuizService:
     async def open_practice(self, member: MemberRef) -> PracticeSession | None:
         return await self.repo.open_practice(member)
 
+    async def _plan_week_in(self, channel: ChannelRef) -> int | None:
+        """The study-plan week the channel is in today, if it follows the plan."""
+        settings = await self.repo.get_settings(channel)
+        if settings is None:
+            return None
+        today = local_date(self.clock.now(), settings.timezone)
+        return plan_week(settings.plan, settings.plan_start, today)
+
     async def start_practice(self, inv: Invocation, command: cmd.Practice) -> PracticeTurn:
         """Resume the member's open session, or start one: due reviews first, then new
         questions from their weakest topics (bot.core.review.plan_practice). `new` stops
@@ -899,6 +907,7 @@ class QuizService:
             count,
             now,
             seed,
+            week=await self._plan_week_in(inv.channel),
         )
         if not picks:
             raise NotFound(messages.NOTHING_TO_PRACTICE)
