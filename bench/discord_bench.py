@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import random
 import sqlite3
 import sys
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -140,12 +141,13 @@ class Hit:
 
 
 class Outage:
-    """For `seconds` from `start()`, every request gets one of FAULTS at random instead
-    of the API's answer: 500 (discord.py retries it itself), 503 (it does not), a global
-    429 with Retry-After, or 502 after the message was taken."""
+    """For `seconds` from `start()`, a `share` of requests (at random) gets one of FAULTS
+    instead of the API's answer: 500 (discord.py retries it itself), 503 (it does not),
+    a global 429 with Retry-After, or 502 after the message was taken."""
 
-    def __init__(self, seconds: float, rng: random.Random) -> None:
+    def __init__(self, seconds: float, share: float, rng: random.Random) -> None:
         self.seconds = seconds
+        self.share = share
         self.rng = rng
         self.begins: float | None = None
         self.dealt: Counter[str] = Counter()
@@ -155,6 +157,8 @@ class Outage:
 
     def answer(self, fake: BenchDiscord, request: web.Request, body: Any) -> web.Response | None:
         if self.begins is None or not 0 <= time.monotonic() - self.begins < self.seconds:
+            return None
+        if self.rng.random() >= self.share:
             return None
         fault = self.rng.choice(FAULTS)
         self.dealt[fault] += 1
@@ -247,7 +251,7 @@ class BenchDiscord(FakeDiscord):
 
 
 async def serve(args: argparse.Namespace) -> None:
-    outage = Outage(args.outage, random.Random(args.seed)) if args.outage else None
+    outage = Outage(args.outage, args.fail_share, random.Random(args.seed)) if args.outage else None
     fake = BenchDiscord(
         rate_limit=FakeRateLimit(args.rate, args.burst),
         outage=outage,
@@ -256,8 +260,12 @@ async def serve(args: argparse.Namespace) -> None:
     await fake.start()
     assert fake.server is not None
     print(fake.server.port, flush=True)
-    # Runs until the bench closes our stdin (or dies).
-    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+    # Runs until the bench closes our stdin (or dies), at most --lifetime seconds.
+    stdin = asyncio.StreamReader()
+    loop = asyncio.get_running_loop()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stdin), sys.stdin)
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stdin.read(), args.lifetime)
     await fake.close()
 
 
@@ -319,11 +327,12 @@ async def fake_discord(
     rate: float = 50.0,
     burst: float = 50.0,
     outage: float = 0.0,
+    fail_share: float = 1.0,
     seed: int = 16,
     nonce_window: float | None = None,
 ) -> AsyncIterator[FakeProcess]:
     argv = ["--rate", str(rate), "--burst", str(burst), "--outage", str(outage)]
-    argv += ["--seed", str(seed)]
+    argv += ["--fail-share", str(fail_share), "--seed", str(seed)]
     if nonce_window is not None:
         argv += ["--nonce-window", str(nonce_window)]
     proc = await asyncio.create_subprocess_exec(
@@ -361,12 +370,12 @@ def sqlite_path(db_url: str) -> Path:
     return Path(db_url.removeprefix("sqlite:///"))
 
 
-async def seed_channels(db_url: str, clock: RunningClock, count: int, setup: str) -> None:
-    """`count` channels configured by an admin with `/quiz setup ...` (the real command)."""
+async def seed_channels(db_url: str, clock: RunningClock, numbers: range, setup: str) -> None:
+    """Channels `numbers` configured by an admin with `/quiz setup ...` (the real command)."""
     config = Config(database_url=db_url, questions_dir=TEST_BANK)
     async with open_service(config, clock) as service:
         command = commands.parse(setup)
-        for n in range(count):
+        for n in numbers:
             admin = Invocation(MemberRef(PLATFORM, GUILD_ID, ADMIN_ID, "admin"), channel(n), True)
             await service.execute(command, admin)
 
@@ -414,10 +423,15 @@ async def seed_open_drills(db_url: str, at: datetime) -> int:
 
 @asynccontextmanager
 async def running(
-    db_url: str, data_dir: Path, start: datetime, fake: FakeProcess
+    db_url: str,
+    data_dir: Path,
+    start: datetime,
+    fake: FakeProcess,
+    on_ready: Callable[[], Awaitable[object]] | None = None,
 ) -> AsyncIterator[Bench]:
     """The bot logged in to `fake`, its dispatcher and scheduler running on a clock
-    that starts at `start` (the first tick fires what is due then)."""
+    that starts at `start` (the first tick fires what is due then); `on_ready` is
+    awaited once the bot has logged in, before the first tick."""
     clock = RunningClock(start)
     config = Config(database_url=db_url, questions_dir=TEST_BANK, data_dir=data_dir)
     with pytest.MonkeyPatch.context() as patch:
@@ -428,6 +442,8 @@ async def running(
             limiter = dispatcher.limiter(PLATFORM)
             assert limiter is not None
             async with running_bot(service, config, http_trace=discord_trace(limiter)):
+                if on_ready is not None:
+                    await on_ready()
                 scheduler = DrillScheduler(service, tick=TICK)
                 dispatcher.start()
                 await scheduler.start()
@@ -435,6 +451,9 @@ async def running(
                     yield Bench(service, dispatcher, scheduler, clock)
                 finally:
                     scheduler.shutdown()
+                    # shutdown() does not wait for a tick in flight: let it finish
+                    # before the database closes under it.
+                    await asyncio.sleep(5 * TICK.total_seconds())
                     await dispatcher.stop()
 
 
@@ -487,8 +506,10 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=50.0)
     parser.add_argument("--burst", type=float, default=50.0)
     parser.add_argument("--outage", type=float, default=0.0)
+    parser.add_argument("--fail-share", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=16)
     parser.add_argument("--nonce-window", type=float, default=None)
+    parser.add_argument("--lifetime", type=float, default=3600.0, help="seconds at most")
     asyncio.run(serve(parser.parse_args()))
 
 

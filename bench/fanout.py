@@ -74,7 +74,9 @@ async def run(channels: int, with_yesterday: bool, burst: float) -> bool:
         db_url = f"sqlite:///{Path(tmp) / 'fanout.db'}"
         started = time.perf_counter()
         seed_day = DUE - timedelta(days=1) if with_yesterday else DUE
-        await seed_channels(db_url, RunningClock(seed_day - timedelta(minutes=2)), channels, SETUP)
+        await seed_channels(
+            db_url, RunningClock(seed_day - timedelta(minutes=2)), range(channels), SETUP
+        )
         if with_yesterday:
             opened = await seed_open_drills(db_url, seed_day)
             assert opened == channels, f"{opened} of {channels} drills open yesterday"
