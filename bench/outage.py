@@ -84,7 +84,8 @@ async def run(
             outage=outage, fail_share=share, seed=seed, nonce_window=nonce_window
         ) as fake:
             # The outage begins once the bot has logged in, before its first tick.
-            async with running(db_url, Path(tmp), START, fake, fake.start_outage):
+            async with running(db_url, Path(tmp), START, fake, fake.start_outage) as bench:
+                weekly_due = bench.clock.monotonic_at(POST_AT + timedelta(minutes=5))
                 rows = 2 * channels + 3 * yesterday  # Thursday's posts are rows too
                 done = await settled(db_url, rows, within=outage + 600)
                 await asyncio.sleep(1.0)  # anything still on its way counts too
@@ -142,6 +143,26 @@ async def run(
     row("requests during the outage", f"{sum(seen.dealt.values())}")
     row("  by fault", ", ".join(f"{k}: {v}" for k, v in sorted(seen.dealt.items())))
     row("requests after it", f"{sum(h.at >= ends for h in hits)}")
+    # Each channel's weekly board is due 20 s in, and may go once the channel's post is
+    # done: how long it then waited shows whether other channels' slow calls held it.
+    posted: dict[str, float] = {}
+    weekly_tried: dict[str, float] = {}
+    for h in hits:
+        if h.effect == POST and h.ok and h.channel_id:
+            posted.setdefault(h.channel_id, h.at)
+        if h.effect == WEEKLY and h.channel_id:
+            weekly_tried.setdefault(h.channel_id, h.at)
+    waits = sorted(
+        weekly_tried[c] - max(posted[c], weekly_due)
+        for c in ids
+        if c in posted and c in weekly_tried and posted[c] < ends
+    )
+    if waits:
+        row(
+            "weekly board's wait once it could go (median, max)",
+            f"{waits[len(waits) // 2]:.1f} s, {waits[-1]:.1f} s",
+        )
+        row("  for channels posted during the outage", f"{len(waits)}")
     lookups = [h for h in hits if h.method == "GET" and h.path.endswith("/messages")]
     row("history lookups before a resend (accepted)", f"{sum(h.ok for h in lookups)}")
     return ok
