@@ -163,6 +163,10 @@ async def run(
             f"{waits[len(waits) // 2]:.1f} s, {waits[-1]:.1f} s",
         )
         row("  for channels posted during the outage", f"{len(waits)}")
+    for c in ids:
+        if counts[POST][c] > 1:  # what the channel's post requests were answered, in order
+            statuses = [str(h.status) for h in hits if h.channel_id == c and h.effect == POST]
+            row(f"  channel {c}: post answers", " ".join(statuses))
     lookups = [h for h in hits if h.method == "GET" and h.path.endswith("/messages")]
     row("history lookups before a resend (accepted)", f"{sum(h.ok for h in lookups)}")
     return ok
