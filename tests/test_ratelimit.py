@@ -90,6 +90,15 @@ async def test_requests_leave_at_the_rule_rate_in_the_order_they_asked(vt):
     assert most_in_any_window(times, 1.0) == 10
 
 
+async def test_the_discord_default_keeps_the_fanout_budget_and_under_50_in_any_second(vt):
+    """5,000 posts to 5,000 channels: within 1.1x of 5000/50 s with room left for the
+    work around each call, and never more than Discord's 50 in one second."""
+    lim = limiter(vt, *DISCORD_RULES)
+    times = await release_times(lim, vt, [discord_keys(f"C{n}") for n in range(5000)])
+    assert times[-1] <= 1.05 * 5000 / 50
+    assert most_in_any_window(times, 1.0) < 50
+
+
 async def test_a_burst_goes_at_once_then_the_steady_rate_follows(vt):
     lim = limiter(vt, Rule("discord", rate=10, burst=5))
     times = await release_times(lim, vt, [("discord",)] * 15)
