@@ -132,8 +132,22 @@ async def test_a_long_discord_rate_limit_becomes_a_transient_failure_with_its_wa
     with pytest.raises(TransientFailure) as caught:
         await publisher.post_drill(drill_post(CHANNEL, 5))
     assert caught.value.retry_after is not None and caught.value.retry_after > 30
-    assert not caught.value.maybe_delivered
+    # A rate-limited post is looked up before it is sent again (see the next test).
+    assert caught.value.maybe_delivered
     assert discord_fake.messages == {}
+
+
+async def test_a_post_taken_then_rate_limited_is_looked_up_before_a_resend(
+    discord_fake: FakeDiscord, publisher
+):
+    """discord.py's own retry of a 502 that Discord had taken ends in a 429: the post is
+    out, so the failure must say it may have been delivered."""
+    discord_fake.accept_then_fail = 1
+    discord_fake.rate_limit = FakeRateLimit(rate=0.001, burst=1)
+    with pytest.raises(TransientFailure) as caught:
+        await publisher.post_drill(drill_post(CHANNEL, 5))
+    assert len(discord_fake.messages) == 1
+    assert caught.value.maybe_delivered
 
 
 async def test_a_reveal_of_a_deleted_post_is_channel_unavailable(

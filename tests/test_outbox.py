@@ -460,3 +460,49 @@ async def test_post_now_while_another_process_sends_the_post_says_so(config, clo
         with pytest.raises(AlreadyExists, match="being posted already"):
             await two.execute(commands.PostNow(), admin)
     assert sending.key.startswith("post:")
+
+
+# --- one slow call holds back only its own channel -----------------------------------------
+
+
+class HangsIn(RecordingPublisher):
+    """A platform whose post to one channel does not return until released."""
+
+    def __init__(self, channel: ChannelRef) -> None:
+        super().__init__()
+        self.channel = channel
+        self.release = asyncio.Event()
+
+    async def post_drill(self, post):
+        if post.drill.channel == self.channel:
+            await self.release.wait()
+        return await super().post_drill(post)
+
+
+async def test_a_call_the_platform_holds_does_not_hold_other_channels_back(service, admin, clock):
+    slow, fast = admin.channel, ChannelRef("test", "W1", "C2")
+    platform = HangsIn(slow)
+    service.register_publisher("test", platform)
+    for channel in (slow, fast):
+        await setup(
+            service, Invocation(admin.member, channel, is_admin=True), "time:09:30 close:none"
+        )
+    dispatcher_of(service).start()
+    clock.set(utc(2025, 1, 15, 8, 30))  # 09:30 in Berlin: both posts are due
+    await DrillScheduler(service).tick()  # queued; the post to `slow` hangs
+    async with asyncio.timeout(3):
+        while not platform.posts:  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+    fast_drill = await service.repo.latest_drill(fast)
+    await service.close_drill(fast_drill.id, wait=False)  # its reveal and board are queued
+
+    async with asyncio.timeout(3):
+        while not (platform.reveals and platform.boards):  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+
+    assert [p.drill.channel for p in platform.posts] == [fast]
+    assert platform.reveals[0].drill.id == fast_drill.id
+    platform.release.set()
+    async with asyncio.timeout(3):
+        while len(platform.posts) < 2:  # noqa: ASYNC110
+            await asyncio.sleep(0.01)

@@ -590,7 +590,9 @@ class QuizService:
         queued = 0
         while due := await self.repo.due_posts(now, batch):
             for settings, due_at in due:
-                queued += await self._fire_post(settings, due_at, now, misfire_grace)
+                if await self._fire_post(settings, due_at, now, misfire_grace):
+                    queued += 1
+                    self._wake_delivery()  # the first posts go out while the rest are claimed
             if len(due) < batch:
                 break
         closed: set[int] = set()

@@ -151,7 +151,7 @@ class Dispatcher:
         while True:
             self._woken.clear()
             try:
-                await self.drain()
+                await self._fill()
                 timeout = await self._idle_timeout()
             except Exception:  # the database went away for a moment: look again soon
                 log.exception("delivery pass failed; trying again shortly")
@@ -167,6 +167,19 @@ class Dispatcher:
         return min(self.idle_poll, max(wait, 0.0))
 
     # --- delivering -----------------------------------------------------------------------
+
+    async def _fill(self) -> None:
+        """Claim what is due, as far as there is room, and deliver it in the background:
+        each finished call wakes the loop to claim again, so a call the platform holds
+        for long holds back only its own channel's later rows, not every channel's."""
+        while (room := self.batch - len(self._calls_running)) > 0:
+            items = await self.service.claim_deliveries(room)
+            for item in items:
+                if item.id in self._in_flight:
+                    continue  # ours, still running (reclaimed as stale): it records itself
+                self._spawn(item).add_done_callback(lambda _: self.wake())
+            if len(items) < room:
+                return
 
     async def drain(self) -> int:
         """Deliver every row that is due now, pass after pass, until none is left;

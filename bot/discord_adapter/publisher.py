@@ -62,7 +62,7 @@ def _retry_after(exc: discord.HTTPException) -> tuple[float | None, bool]:
 
 
 @contextmanager
-def translated(action: str) -> Iterator[None]:
+def translated(action: str, *, creates: bool = False) -> Iterator[None]:
     """Turn discord.py's and aiohttp's exceptions into the core's delivery errors."""
     with transport_failures(action, "Discord"):
         try:
@@ -70,12 +70,17 @@ def translated(action: str) -> Iterator[None]:
         except (discord.Forbidden, discord.NotFound) as exc:
             raise ChannelUnavailable(exc.text or str(exc)) from exc
         except discord.RateLimited as exc:
-            raise TransientFailure(f"{action}: rate limited", retry_after=exc.retry_after) from exc
+            raise TransientFailure(
+                f"{action}: rate limited", retry_after=exc.retry_after, maybe_delivered=creates
+            ) from exc
         except discord.HTTPException as exc:
             if exc.status == 429:
                 retry_after, is_global = _retry_after(exc)
                 raise TransientFailure(
-                    f"{action}: rate limited", retry_after=retry_after, global_limit=is_global
+                    f"{action}: rate limited",
+                    retry_after=retry_after,
+                    global_limit=is_global,
+                    maybe_delivered=creates,
                 ) from exc
             if exc.status >= 500:
                 raise TransientFailure(
@@ -96,7 +101,9 @@ class DiscordPublisher:
     async def post_drill(self, post: DrillPost) -> str:
         """The question embed with its answer buttons; a refusal for lack of access or
         permissions is ChannelUnavailable, so the caller tells an admin, not retries."""
-        with translated("posting the drill"):
+        # discord.py retries a 5xx itself: an earlier try may have been taken before the
+        # 429 that ends them, so a rate-limited post is looked up before it is sent again.
+        with translated("posting the drill", creates=True):
             message = await self.channel(post.drill.channel).send(
                 embed=drill_embed(post),
                 view=answer_view(post.drill.id, post.question),

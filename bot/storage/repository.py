@@ -1358,9 +1358,13 @@ class SqliteRepository:
             return await self._outbox_by_key(conn, key)
 
     async def next_outbox_due(self) -> datetime | None:
+        """When the next claimable row is due: rows behind an earlier one of their channel
+        wait for it, not for the clock."""
         async with self.db.reading() as conn:
             row = await self._one(
-                conn, "SELECT min(next_attempt_at) FROM outbox WHERE state = 'pending'"
+                conn,
+                f"""SELECT min(o.next_attempt_at) FROM outbox o
+                    WHERE o.state = 'pending' AND {_HEAD_OF_CHANNEL}""",
             )
         return _dt(row[0]) if row else None
 
