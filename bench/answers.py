@@ -57,7 +57,7 @@ def user(i: int) -> MemberRef:
 async def burst(path: Path, answers: int, in_flight: int) -> Burst:
     """`answers` members answer one drill through the service, `in_flight` at a time;
     then every tenth answers again, all at once, and must be refused."""
-    config = Config(database_url=f"sqlite:///{path}", questions_dir=TEST_BANK)
+    config = Config(database_url=f"sqlite:///{path}", questions_dir=TEST_BANK, low_bank_warning=0)
     publisher = RecordingPublisher()
     async with open_service(config, FakeClock(NOW)) as service:
         service.register_publisher("bench", publisher)

@@ -372,7 +372,7 @@ def sqlite_path(db_url: str) -> Path:
 
 async def seed_channels(db_url: str, clock: RunningClock, numbers: range, setup: str) -> None:
     """Channels `numbers` configured by an admin with `/quiz setup ...` (the real command)."""
-    config = Config(database_url=db_url, questions_dir=TEST_BANK)
+    config = Config(database_url=db_url, questions_dir=TEST_BANK, low_bank_warning=0)
     async with open_service(config, clock) as service:
         command = commands.parse(setup)
         for n in numbers:
@@ -409,7 +409,7 @@ class SnowflakePublisher:
 async def seed_open_drills(db_url: str, at: datetime) -> int:
     """Every channel's drill of `at`'s day, posted (with a message id) and still open:
     the scheduler's own tick at `at` and the dispatcher, with an id-only publisher."""
-    config = Config(database_url=db_url, questions_dir=TEST_BANK)
+    config = Config(database_url=db_url, questions_dir=TEST_BANK, low_bank_warning=0)
     async with open_service(config, RunningClock(at)) as service:
         service.register_publisher(PLATFORM, SnowflakePublisher())
         dispatcher = service.delivery
@@ -433,7 +433,9 @@ async def running(
     that starts at `start` (the first tick fires what is due then); `on_ready` is
     awaited once the bot has logged in, before the first tick."""
     clock = RunningClock(start)
-    config = Config(database_url=db_url, questions_dir=TEST_BANK, data_dir=data_dir)
+    config = Config(
+        database_url=db_url, questions_dir=TEST_BANK, data_dir=data_dir, low_bank_warning=0
+    )
     with pytest.MonkeyPatch.context() as patch:
         install(fake, patch)  # type: ignore[arg-type]  # it has api_base and gateway_url
         async with open_service(config, clock) as service:

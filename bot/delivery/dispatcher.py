@@ -152,7 +152,8 @@ class Dispatcher:
             self._woken.clear()
             try:
                 await self._fill()
-                timeout = await self._idle_timeout()
+                # With no room left, the next finished call wakes us; else the next due row.
+                timeout = await self._idle_timeout() if self._room() else self.idle_poll
             except Exception:  # the database went away for a moment: look again soon
                 log.exception("delivery pass failed; trying again shortly")
                 timeout = min(self.idle_poll, 5.0)
@@ -172,7 +173,7 @@ class Dispatcher:
         """Claim what is due, as far as there is room, and deliver it in the background:
         each finished call wakes the loop to claim again, so a call the platform holds
         for long holds back only its own channel's later rows, not every channel's."""
-        while (room := self.batch - len(self._calls_running)) > 0:
+        while room := self._room():
             items = await self.service.claim_deliveries(room)
             for item in items:
                 if item.id in self._in_flight:
@@ -180,6 +181,12 @@ class Dispatcher:
                 self._spawn(item).add_done_callback(lambda _: self.wake())
             if len(items) < room:
                 return
+
+    def _room(self) -> int:
+        """How many rows to claim now: none until a quarter of the batch is free again
+        (one claim per finished call would query the outbox for every delivery)."""
+        room = self.batch - len(self._calls_running)
+        return room if room >= max(1, self.batch // 4) or not self._calls_running else 0
 
     async def drain(self) -> int:
         """Deliver every row that is due now, pass after pass, until none is left;
