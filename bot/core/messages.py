@@ -1127,14 +1127,14 @@ CLOSE_BEFORE_REGRADE = (
 SLASH_DESCRIPTIONS |= {
     "report": "Report the latest question (a wrong key, a typo...)",
     "reports": "Admins: open reports on this channel's questions",
-    "reports resolve": "Admins: accept or reject a report",
+    "resolve-report": "Admins: accept or reject a report",
 }
 SLASH_OPTIONS |= {
     "report": {
         "reason": "What is wrong with the question",
         "text": f"Anything to add (up to {REPORT_TEXT_LIMIT} characters)",
     },
-    "reports resolve": {
+    "resolve-report": {
         "report": "The report's number (see /quiz reports)",
         "decision": "accept or reject",
         "key": "Accepting wrong-key on a lettered question: the right letters, e.g. B",
