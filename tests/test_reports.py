@@ -273,3 +273,25 @@ async def test_a_report_in_another_channel_is_not_found(service, admin, clock):
     with pytest.raises(NotFound) as refused:
         await run(service, "/quiz reports resolve 1 reject", elsewhere)
     assert str(refused.value) == messages.REPORT_NOT_FOUND
+
+
+async def test_two_admins_resolving_at_once_regrade_once(config, clock, admin):
+    publishers = [RecordingPublisher(), RecordingPublisher()]
+    async with open_service(config, clock) as one, open_service(config, clock) as two:
+        for svc, pub in zip((one, two), publishers, strict=True):
+            svc.register_publisher("test", pub)
+        await played(one, admin, clock)
+        await run(one, "/quiz report wrong-key", as_member(BOB, admin))
+        resolve = commands.parse("/quiz reports resolve 1 accept key:B")
+        outcomes = await asyncio.gather(
+            *(svc.execute(resolve, admin) for svc in (one, two, one, two)),
+            return_exceptions=True,
+        )
+        for svc in (one, two):
+            await dispatcher_of(svc).drain()
+            await dispatcher_of(svc).stop()
+    refused = [o for o in outcomes if isinstance(o, AlreadyExists)]
+    assert len(refused) == 3 and all("was accepted already" in str(o) for o in refused)
+    told = sorted(user for pub in publishers for _, user, _ in pub.private)
+    assert told == ["U-alice", "U-bob", "U-carol"]
+    assert_aggregates_match_the_attempts(db_path(config))
