@@ -12,7 +12,7 @@ import pytest
 from bot.app import open_service
 from bot.core import commands, messages
 from bot.core.errors import AlreadyExists, NotAllowed, NotFound, UsageError
-from bot.core.models import Period
+from bot.core.models import ChannelRef, Period
 from bot.core.service import Invocation, QuizService
 from tests.conftest import dispatcher_of, member, open_drill_on
 from tests.fakes import RecordingPublisher
@@ -269,7 +269,7 @@ async def test_accepting_another_reason_records_the_decision_only(service, admin
 async def test_a_report_in_another_channel_is_not_found(service, admin, clock):
     await played(service, admin, clock)
     await run(service, "/quiz report typo", as_member(BOB, admin))
-    elsewhere = Invocation(admin.member, admin.channel.__class__("test", "W1", "C2"), True)
+    elsewhere = Invocation(admin.member, ChannelRef("test", "W1", "C2"), is_admin=True)
     with pytest.raises(NotFound) as refused:
         await run(service, "/quiz reports resolve 1 reject", elsewhere)
     assert str(refused.value) == messages.REPORT_NOT_FOUND

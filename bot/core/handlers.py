@@ -251,7 +251,7 @@ async def report(service: QuizService, command: cmd.Report, inv: Invocation) -> 
     if command.reason is None:
         prompt = await service.report_prompt(inv, command.drill_id)
         return Reply(messages.report_reasons_text(prompt.question_id), prompt)
-    filed = await service.report_question(inv, command)
+    filed = await service.report_question(inv, command.reason, command.text, command.drill_id)
     return Reply(messages.report_filed(filed), filed)
 
 

@@ -1052,14 +1052,12 @@ class QuizService:
         drill = await self._reported_drill(inv, drill_id)
         return ReportPrompt(drill.id, drill.question_id)
 
-    async def report_question(self, inv: Invocation, command: cmd.Report) -> ReportFiled:
+    async def report_question(
+        self, inv: Invocation, reason: ReportReason, text: str, drill_id: int | None
+    ) -> ReportFiled:
         """One report per member and question: a second one is told the first stands."""
-        if command.reason is None:
-            raise UsageError(messages.not_a_report_reason(""))
-        drill = await self._reported_drill(inv, command.drill_id)
-        return await self.repo.add_report(
-            inv.member, drill, command.reason, command.text, self.clock.now()
-        )
+        drill = await self._reported_drill(inv, drill_id)
+        return await self.repo.add_report(inv.member, drill, reason, text, self.clock.now())
 
     async def open_reports(self, channel: ChannelRef) -> list[QuestionReport]:
         return await self.repo.open_reports(channel)
