@@ -94,6 +94,9 @@ async def run_console(config: Config) -> None:
         console = Console(service, data_dir=config.data_dir)  # registers the console publisher
         async with delivering(service, config):
             await console.run()
+            if isinstance(service.delivery, Dispatcher):
+                # Print what the last commands queued (a regrade's private lines) first.
+                await service.delivery.drain()
 
 
 Runner = Callable[[QuizService, Config, Callable[[], None]], Coroutine[object, object, None]]

@@ -450,3 +450,35 @@ def event_body(event: dict, team: str = TEAM) -> str:
 async def dispatch(app: object, body: str, headers: dict[str, str]) -> BoltResponse:
     """Send one signed request through Bolt's own pipeline (verification included)."""
     return await app.async_dispatch(AsyncBoltRequest(body=body, headers=headers))
+
+
+def report_submission_body(
+    *, user: str, private_metadata: str, reason: str, text: str = "", team: str = TEAM
+) -> str:
+    """The Report modal's submit: the picked reason (a static select) and optional text."""
+    picked = {"text": {"type": "plain_text", "text": reason}, "value": reason}
+    return _payload(
+        {
+            "type": "view_submission",
+            "team": {"id": team, "domain": "fake"},
+            "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": team},
+            "api_app_id": "A1",
+            "token": "legacy-verification-token",
+            "trigger_id": f"trigger-{user}",
+            "view": {
+                "id": "V2",
+                "team_id": team,
+                "type": "modal",
+                "callback_id": "drill_report_modal",
+                "private_metadata": private_metadata,
+                "state": {
+                    "values": {
+                        "reason": {"reason": {"type": "static_select", "selected_option": picked}},
+                        "answer": {"text": {"type": "plain_text_input", "value": text or None}},
+                    }
+                },
+                "hash": "h",
+            },
+            "response_urls": [],
+        }
+    )

@@ -220,3 +220,31 @@ def test_stats_on_the_console_write_the_progress_chart_to_a_png(tmp_path):
     assert "[private to bob] Stats for bob" in out
     assert messages.chart_written(str(path)) in out
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_report_and_resolve_on_the_console(tmp_path):
+    """Reports and disputes: one report per member and question, the admins' list, and
+    an accepted wrong-key report regrading the drill with a private line per member."""
+    out = run_console(
+        tmp_path,
+        "/quiz setup tz:Europe/Berlin topics:testing\n/quiz post-now\n"
+        ":as alice\n/quiz answer A\n:as bob\n/quiz answer B\n/quiz close-now\n"
+        "/quiz report wrong-key B is right\n/quiz report typo\n/quiz report sideways\n"
+        "/quiz reports\n/quiz reports resolve 1 accept key:B\n",
+    )
+    with closing(sqlite3.connect(tmp_path / "console.db")) as conn:
+        ((question,),) = conn.execute("SELECT question_id FROM drills").fetchall()
+        reports = conn.execute("SELECT reason, text, state FROM question_reports").fetchall()
+        graded = dict(
+            conn.execute(
+                "SELECT m.user_id, a.verdict FROM attempts a JOIN members m ON m.id = a.member_id"
+            ).fetchall()
+        )
+    assert f"[private to bob] Thanks: report #1 on `{question}` (wrong-key)" in out
+    assert f"You have reported `{question}` already (wrong-key, report #1)" in out
+    assert messages.not_a_report_reason("sideways") in out
+    assert f"`{question}`: wrong-key ×1" in out
+    assert f"Accepted report #1 on `{question}`. Regraded with key B" in out
+    assert reports == [("wrong-key", "B is right", "accepted")]
+    assert graded == {"alice": "wrong", "bob": "good"}
+    assert out.count("After a report") == 1  # alice stays wrong: only bob changed

@@ -261,7 +261,9 @@ async def test_close_now_edits_the_post_with_the_distribution(fake, bot, service
     bars = dict(re.findall(r"^([A-E])\s+[█░]{10} (\d+)", spread["value"], re.MULTILINE))
     assert bars == {x: str(3 if x == right else int(x == wrong)) for x in question.letters}
     assert "Fastest correct: ann (30.0s), cy (90.0s), dee (120.0s)" in spread["value"]
-    assert all(b["disabled"] for b in buttons(edit.body))
+    *answers, report = buttons(edit.body)
+    assert all(b["disabled"] for b in answers)
+    assert report["custom_id"] == f"drill:{drill_id}:report" and not report.get("disabled")
     styles = {b["label"]: b["style"] for b in buttons(edit.body)}
     assert styles[right] == 3 and {styles[x] for x in question.letters if x != right} == {2}
 
@@ -520,6 +522,7 @@ async def test_commands_sync_once_and_again_only_when_the_tree_changes(
         *("help", "topics", "stats", "leaderboard", "answer", "group", "setup", "remind"),
         *("post-now", "close-now", "pause", "resume", "skip", "plan"),
         *("export", "forget-me", "forget", "practice", "goal"),
+        *("report", "reports", "resolve-report"),
     }
     stored = (tmp_path / HASH_FILE).read_text()
 

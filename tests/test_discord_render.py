@@ -145,7 +145,9 @@ def test_buttons_and_the_modal_respect_component_limits():
     assert [item.custom_id for item in view.children] == [f"drill:7:answer:{x}" for x in "ABCDE"]
     assert all(len(item.item.label or "") <= 80 for item in view.children)
     revealed = answer_view(7, question, revealed=True)
-    assert all(item.item.disabled for item in revealed.children)
+    *letters, report = revealed.children
+    assert all(item.item.disabled for item in letters)
+    assert report.custom_id == "drill:7:report" and not report.item.disabled
     modal = answer_modal(7, "t" * 300)
     assert len(modal.title) == 45 and modal.title.endswith("…")
     assert modal.custom_id == "drill:7:modal"
@@ -167,7 +169,8 @@ def test_a_select_all_menu_of_long_choices_respects_component_limits():
     assert [o["value"] for o in data["options"]] == list("ABCDEF")
     assert all(len(o["label"]) <= 100 and o["label"].endswith("…") for o in data["options"])
     assert len(data["placeholder"]) <= 150
-    (closed,) = answer_view(7, question, revealed=True).children
+    closed, report = answer_view(7, question, revealed=True).children
+    assert report.item.custom_id == "drill:7:report"
     assert closed.item.disabled
     embed = drill_embed(DrillPost(drill(question), question, ChannelSettings(CHANNEL)))
     within_limits(embed)

@@ -273,7 +273,9 @@ async def test_close_now_updates_the_post_and_follows_with_a_board(workspace, se
     [update] = fake.calls_to("chat.update")
     assert (update.args["channel"], update.args["ts"]) == ("C1", drill.message_id)
     kinds = [b["type"] for b in update.args["blocks"]]
-    assert "actions" not in kinds and kinds[0] == "header"
+    assert kinds.count("actions") == 1 and kinds[0] == "header"
+    (report,) = update.args["blocks"][-1]["elements"]  # the answer buttons are gone
+    assert (report["action_id"], report["value"]) == ("drill_report", str(drill.id))
     texts = json.dumps(update.args["blocks"], ensure_ascii=False)
     assert f"*{right}) " in texts and "✓" in texts
     assert "2 people answered; 1 got it right (50%)." in texts

@@ -180,7 +180,7 @@ def test_a_select_all_question_opens_a_modal_of_checkboxes_that_fits():
     assert blocks.submitted_answer({"type": "plain_text_input", "value": "lasso"}) == "lasso"
 
 
-def test_the_reveal_marks_the_answer_and_drops_the_buttons():
+def test_the_reveal_marks_the_answer_and_swaps_the_buttons_for_report():
     q = question(choice="<b>")
     drill = post_of(q).drill
     result = DrillResult(
@@ -195,7 +195,8 @@ def test_the_reveal_marks_the_answer_and_drops_the_buttons():
     )
     dicts = check_limits(blocks.reveal_blocks(result))
     text = json.dumps(dicts, ensure_ascii=False)
-    assert "actions" not in [b["type"] for b in dicts]
+    actions = [b for b in dicts if b["type"] == "actions"]
+    assert [[e["action_id"] for e in b["elements"]] for b in actions] == [["drill_report"]]
     assert "*C) &lt;b&gt; 2* ✓" in text
     assert "Fastest correct: ada (1.5s), bob (4.2s)" in text
     assert "```" in text and "<b>" not in text

@@ -10,7 +10,7 @@ from datetime import date
 from bot.core import messages
 from bot.core.errors import UsageError
 from bot.core.messages import DAY_NAMES, USAGE
-from bot.core.models import Period, RevealMode, StudyPlan
+from bot.core.models import Period, ReportReason, RevealMode, StudyPlan
 from bot.core.zones import UnknownZone, validate_zone
 
 MAX_TEXT = 2000
@@ -197,6 +197,34 @@ class PracticeStop:
     pass
 
 
+# --- reports and disputes; parsed by parse_report and parse_reports -------------------
+
+
+@dataclass(frozen=True)
+class Report:
+    """A report on the channel's latest revealed or open drill, or on `drill_id` (the
+    Report button's drill). Without a reason it only shows the reasons."""
+
+    reason: ReportReason | None = None
+    text: str = ""
+    drill_id: int | None = None
+
+
+@dataclass(frozen=True)
+class ShowReports:
+    pass
+
+
+@dataclass(frozen=True)
+class ResolveReport:
+    """`key` (letters) regrades a lettered drill on accepting a wrong-key report."""
+
+    report_id: int
+    accept: bool
+    key: str | None = None
+    note: str = ""
+
+
 # --- every command ------------------------------------------------------------------------
 
 
@@ -224,6 +252,9 @@ Command = (
     | Goal
     | Practice
     | PracticeStop
+    | Report
+    | ShowReports
+    | ResolveReport
 )
 _NO_ARGS: dict[str, Callable[[], Command]] = {
     "help": Help,
@@ -286,6 +317,11 @@ def parse(text: str) -> Command:
         return parse_forget(rest)
     if verb in PRACTICE_VERBS:
         return parse_practice(verb, rest.split())
+    if verb == "report":
+        reason, _, text = rest.partition(" ")
+        return parse_report(reason or None, text)
+    if verb == "reports":
+        return parse_reports(rest)
     raise usage_error(messages.unknown_command(verb))
 
 
@@ -491,3 +527,54 @@ def parse_practice_count(value: str) -> int:
     if not text.isdigit() or int(text) not in PRACTICE_COUNT:
         raise UsageError(messages.not_a_practice_count(text))
     return int(text)
+
+
+# --- reports and disputes ----------------------------------------------------------------
+
+
+def parse_report_reason(value: str) -> ReportReason:
+    try:
+        return ReportReason(value.strip().lower())
+    except ValueError as exc:
+        raise UsageError(messages.not_a_report_reason(value)) from exc
+
+
+def parse_report(reason: str | None, text: str = "", drill_id: int | None = None) -> Report:
+    """`report [reason] [text]`: a reason of ReportReason, text up to 500 characters."""
+    text = text.strip()
+    if reason is None or not reason.strip():
+        if text:
+            raise UsageError(messages.not_a_report_reason(text.split()[0]))
+        return Report(drill_id=drill_id)
+    if len(text) > messages.REPORT_TEXT_LIMIT:
+        raise UsageError(messages.report_text_too_long())
+    return Report(parse_report_reason(reason), text, drill_id)
+
+
+def parse_reports(text: str) -> ShowReports | ResolveReport:
+    """`reports`, or `reports resolve ID accept|reject [key:LETTERS] [note]`."""
+    words = text.split()
+    if not words:
+        return ShowReports()
+    if words[0].lower() != "resolve" or len(words) < 3:
+        raise UsageError(messages.REPORTS_USAGE)
+    key: str | None = None
+    rest = words[3:]
+    if rest and rest[0].lower().startswith("key:"):
+        key = rest[0][len("key:") :]
+        rest = rest[1:]
+    return parse_resolve(words[1], words[2], key, " ".join(rest))
+
+
+def parse_resolve(report: str, decision: str, key: str | None, note: str) -> ResolveReport:
+    text = report.strip().removeprefix("#")
+    if not text.isdigit():
+        raise UsageError(messages.not_a_report_id(report))
+    if decision.strip().lower() not in ("accept", "reject"):
+        raise UsageError(messages.not_a_decision(decision))
+    accept = decision.strip().lower() == "accept"
+    if key is not None and not accept:
+        raise UsageError(messages.KEY_ONLY_FOR_WRONG_KEY)
+    if len(note.strip()) > messages.REPORT_TEXT_LIMIT:
+        raise UsageError(messages.report_text_too_long())
+    return ResolveReport(int(text), accept, key.strip().upper() if key else None, note.strip())

@@ -241,3 +241,29 @@ async def forget(service: QuizService, command: cmd.Forget, inv: Invocation) -> 
         return Reply(messages.forget_confirm(data), data)
     result = await service.forget_member(data.member)
     return Reply(messages.forgot_member(result), result)
+
+
+# --- reports and disputes: /quiz report, and /quiz reports for admins --------------------
+
+
+@handles(cmd.Report)
+async def report(service: QuizService, command: cmd.Report, inv: Invocation) -> Reply:
+    if command.reason is None:
+        prompt = await service.report_prompt(inv, command.drill_id)
+        return Reply(messages.report_reasons_text(prompt.question_id), prompt)
+    filed = await service.report_question(inv, command.reason, command.text, command.drill_id)
+    return Reply(messages.report_filed(filed), filed)
+
+
+@handles(cmd.ShowReports, admin=True)
+async def show_reports(service: QuizService, command: cmd.ShowReports, inv: Invocation) -> Reply:
+    reports = await service.open_reports(inv.channel)
+    return Reply(messages.reports_text(reports), reports)
+
+
+@handles(cmd.ResolveReport, admin=True)
+async def resolve_report(
+    service: QuizService, command: cmd.ResolveReport, inv: Invocation
+) -> Reply:
+    result = await service.resolve_report(inv, command)
+    return Reply(messages.report_resolved(result), result)

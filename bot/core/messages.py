@@ -32,6 +32,11 @@ from bot.core.models import (
     PlanStatus,
     PracticeTurn,
     Question,
+    QuestionReport,
+    ReportFiled,
+    ReportReason,
+    ReportResolved,
+    ReportState,
     ReviewSummary,
     StudyPlan,
     Verdict,
@@ -70,12 +75,15 @@ practice question while a practice session is open
 `/quiz plan`: where this channel is in the 4-week study plan
 `/quiz export`: everything stored about you here, as a JSON file
 `/quiz forget-me`: delete everything stored about you here
+`/quiz report [reason] [text]`: report the latest question (wrong-key, ambiguous, typo, \
+too-easy, too-hard, other)
 `/quiz help`: this message
 Admins: `/quiz setup [time:HH:MM] [tz:Area/City] [topics:a,b] [reveal:immediate|at_close] \
 [close:HH:MM|none] [days:mon-fri|daily|mon,wed,fri] \
 [plan:4-week|4-week-once|none] [start:YYYY-MM-DD]`
 `/quiz post-now`, `/quiz close-now`, `/quiz pause`, `/quiz resume`, `/quiz skip`
-`/quiz forget <member>`: delete a member's data (one who left)"""
+`/quiz forget <member>`: delete a member's data (one who left)
+`/quiz reports`: open reports; `/quiz reports resolve ID accept|reject [key:B] [note]`"""
 
 
 def format_days(days: tuple[int, ...]) -> str:
@@ -1091,3 +1099,165 @@ PRACTICE_ACTIONS = {
     "new": "new: stop the open session and start over",
     "stop": "stop: end the open session",
 }
+
+
+# --- reports and disputes: /quiz report, /quiz reports (admins) -------------------------
+
+REPORT_TEXT_LIMIT = 500
+REPORT_REASON_LABELS = {
+    ReportReason.WRONG_KEY: "wrong-key: the answer key is wrong",
+    ReportReason.AMBIGUOUS: "ambiguous: more than one answer fits",
+    ReportReason.TYPO: "typo: a mistake in the wording",
+    ReportReason.TOO_EASY: "too-easy",
+    ReportReason.TOO_HARD: "too-hard",
+    ReportReason.OTHER: "other: say why in the text",
+}
+REPORT_BUTTON = "Report"
+REPORT_PLACEHOLDER = "Why report this question?"
+REPORT_TEXT_LABEL = "Anything to add? (optional)"
+REPORT_REASON_LABEL = "Reason"
+NOTHING_TO_REPORT = "There is no question to report in this channel yet."
+NO_OPEN_REPORTS = "No open reports in this channel."
+REPORTS_USAGE = (
+    "Use `/quiz reports` to list open reports, or "
+    "`/quiz reports resolve ID accept|reject [key:B] [note]` to resolve one."
+)
+REPORT_NOT_FOUND = "There is no such report in this channel: see `/quiz reports`."
+KEY_ONLY_FOR_WRONG_KEY = "`key:` goes only with accepting a wrong-key report."
+KEY_NOT_LETTERED = (
+    "This question has no lettered choices: accepting voids the drill (every answer "
+    "counts as right), so leave out `key:`."
+)
+CLOSE_BEFORE_REGRADE = (
+    "That drill is still open: close it first (`/quiz close-now`), then accept the report."
+)
+SLASH_DESCRIPTIONS |= {
+    "report": "Report the latest question (a wrong key, a typo...)",
+    "reports": "Admins: open reports on this channel's questions",
+    "resolve-report": "Admins: accept or reject a report",
+}
+SLASH_OPTIONS |= {
+    "report": {
+        "reason": "What is wrong with the question",
+        "text": f"Anything to add (up to {REPORT_TEXT_LIMIT} characters)",
+    },
+    "resolve-report": {
+        "report": "The report's number (see /quiz reports)",
+        "decision": "accept or reject",
+        "key": "Accepting wrong-key on a lettered question: the right letters, e.g. B",
+        "note": "Why (kept with the report)",
+    },
+}
+
+
+def report_reasons_text(question_id: str) -> str:
+    reasons = "\n".join(f"`{label}`" for label in REPORT_REASON_LABELS.values())
+    return (
+        f"Report `{question_id}`: `/quiz report <reason> [text]` with one of these reasons:"
+        f"\n{reasons}"
+    )
+
+
+def not_a_report_reason(value: str) -> str:
+    reasons = ", ".join(f"`{reason.value}`" for reason in ReportReason)
+    return f"`{echo(value, 40)}` is not a reason: use one of {reasons}."
+
+
+def report_text_too_long(limit: int = REPORT_TEXT_LIMIT) -> str:
+    return f"Keep a report's text to {limit} characters."
+
+
+def report_filed(filed: ReportFiled) -> str:
+    if not filed.created:
+        return (
+            f"You have reported `{filed.question_id}` already ({filed.reason.value}, "
+            f"report #{filed.report_id}); that report stands and nothing changed."
+        )
+    return (
+        f"Thanks: report #{filed.report_id} on `{filed.question_id}` ({filed.reason.value}) "
+        "is in. An admin will look at it."
+    )
+
+
+def not_a_report_id(value: str) -> str:
+    return f"`{echo(value, 40)}` is not a report number: see `/quiz reports`."
+
+
+def not_a_decision(value: str) -> str:
+    return f"`{echo(value, 40)}` is neither `accept` nor `reject`."
+
+
+def report_already_resolved(report: QuestionReport) -> str:
+    return f"Report #{report.id} was {report.state.value} already; nothing changed."
+
+
+def key_needed(letters: str) -> str:
+    return (
+        f"Accepting a wrong-key report regrades the drill: give the right letters, "
+        f"e.g. `key:{letters[0]}` (choices {letters[0]}-{letters[-1]})."
+    )
+
+
+def not_a_key(value: str, letters: str, one: bool) -> str:
+    wanted = "one letter" if one else "one or more letters"
+    return f"`key:{echo(value, 20)}` is not {wanted} of {letters[0]}-{letters[-1]}."
+
+
+def reports_text(reports: list[QuestionReport]) -> str:
+    """Open reports grouped by question: counts per reason, then each report."""
+    if not reports:
+        return NO_OPEN_REPORTS
+    by_question: dict[str, list[QuestionReport]] = {}
+    for report in reports:
+        by_question.setdefault(report.question_id, []).append(report)
+    lines = [f"Open reports: {len(reports)} on {len(by_question)} question(s)"]
+    for question_id, group in by_question.items():
+        counts: dict[str, int] = {}
+        for report in group:
+            counts[report.reason.value] = counts.get(report.reason.value, 0) + 1
+        tally = ", ".join(f"{reason} ×{count}" for reason, count in counts.items())
+        lines.append(f"`{question_id}`: {tally}")
+        for report in group:
+            day = f" ({report.local_date.isoformat()})" if report.local_date else ""
+            said = f": {echo(report.text, 120)}" if report.text else ""
+            lines.append(f"  #{report.id} {report.reason.value}{day} by {report.reporter}{said}")
+    lines.append("Resolve one with `/quiz reports resolve ID accept|reject [key:B] [note]`.")
+    return "\n".join(lines)
+
+
+def report_resolved(result: ReportResolved) -> str:
+    report = result.report
+    if result.state is ReportState.REJECTED:
+        return f"Rejected report #{report.id} on `{report.question_id}`; nothing else changed."
+    line = f"Accepted report #{report.id} on `{report.question_id}`."
+    if result.voided:
+        return (
+            f"{line} The drill is void: every answer counts as right; "
+            f"{result.regraded} attempt(s) changed and their members are told privately."
+        )
+    if result.key is not None:
+        return (
+            f"{line} Regraded with key {result.key}: {result.regraded} attempt(s) changed "
+            "and their members are told privately."
+        )
+    return line
+
+
+def regraded_text(
+    question_id: str,
+    day: date,
+    voided: bool,
+    verdict: Verdict,
+    points_before: int,
+    points: int,
+) -> str:
+    """The private message to a member whose attempt an accepted report changed."""
+    what = (
+        "was voided: every answer counts as right"
+        if voided
+        else f"was regraded with a corrected key: your answer is now {VERDICT_LABELS[verdict]}"
+    )
+    return (
+        f"After a report, the {day.isoformat()} question `{question_id}` {what}. "
+        f"Your points for it: {points_before} → {points}."
+    )

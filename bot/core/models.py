@@ -654,3 +654,90 @@ class PracticeTurn:
     reviews: ReviewSummary | None = None
     goal: int = 8
     practised_today: int = 0
+
+
+# --- reports and disputes (question_reports, migration 0012) ---------------------------
+
+
+class ReportReason(StrEnum):
+    WRONG_KEY = "wrong-key"
+    AMBIGUOUS = "ambiguous"
+    TYPO = "typo"
+    TOO_EASY = "too-easy"
+    TOO_HARD = "too-hard"
+    OTHER = "other"
+
+
+class ReportState(StrEnum):
+    OPEN = "open"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True)
+class QuestionReport:
+    """One member's report on a question, made on one drill of a channel."""
+
+    id: int
+    question_id: str
+    drill_id: int | None
+    local_date: date | None
+    reporter: str  # the member's display name, else their user id
+    reason: ReportReason
+    text: str
+    state: ReportState
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class ReportFiled:
+    """What `/quiz report` did: `created` is False when the member had reported the
+    question already (the unique key kept the first report, `reason` is its reason)."""
+
+    report_id: int
+    question_id: str
+    reason: ReportReason
+    created: bool
+
+
+@dataclass(frozen=True)
+class ReportPrompt:
+    """`/quiz report` without a reason: which drill the reason picker reports."""
+
+    drill_id: int
+    question_id: str
+
+
+@dataclass(frozen=True)
+class Regrade:
+    """An attempt's new grading after an accepted wrong-key report."""
+
+    attempt_id: int
+    verdict: Verdict
+    score: float
+    points: int
+    before_verdict: Verdict
+    before_points: int
+
+
+@dataclass(frozen=True)
+class AttemptRow:
+    """A stored drill attempt as a regrade reads it."""
+
+    id: int
+    answer: str
+    verdict: Verdict
+    points: int
+    latency_ms: int
+
+
+@dataclass(frozen=True)
+class ReportResolved:
+    """What resolving did: the report's new state, and for an accepted wrong-key report
+    how many attempts changed (`voided`: every attempt now counts as right)."""
+
+    report: QuestionReport
+    state: ReportState
+    regraded: int = 0
+    key: str | None = None
+    voided: bool = False

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Protocol
 from bot.core.models import (
     AnswerCount,
     Attempt,
+    AttemptRow,
     BoardEntry,
     ChannelRef,
     ChannelSettings,
@@ -31,9 +32,15 @@ from bot.core.models import (
     PostClaim,
     PracticeSession,
     Question,
+    QuestionReport,
+    Regrade,
+    ReportFiled,
+    ReportReason,
+    ReportState,
     ReviewedCard,
     Streak,
     TopicStat,
+    Verdict,
 )
 
 if TYPE_CHECKING:
@@ -333,3 +340,42 @@ class Repository(Protocol):
     async def stop_practice(self, member: MemberRef, now: datetime) -> bool: ...
 
     async def practised_since(self, member: MemberRef, since: datetime) -> int: ...
+
+    # --- reports and disputes (question_reports) ---
+
+    async def latest_reportable_drill(self, channel: ChannelRef) -> Drill | None:
+        """The channel's latest drill that is open or closed (revealed)."""
+        ...
+
+    async def add_report(
+        self, member: MemberRef, drill: Drill, reason: ReportReason, text: str, now: datetime
+    ) -> ReportFiled:
+        """One report per member and question; a repeat returns the first, unchanged."""
+        ...
+
+    async def open_reports(self, channel: ChannelRef) -> list[QuestionReport]: ...
+
+    async def get_report(self, channel: ChannelRef, report_id: int) -> QuestionReport | None:
+        """A report made on one of the channel's drills."""
+        ...
+
+    async def drill_attempts(self, drill_id: int) -> list[AttemptRow]: ...
+
+    async def resolve_report(
+        self,
+        report_id: int,
+        state: ReportState,
+        note: str,
+        now: datetime,
+        regrades: Sequence[Regrade],
+        *,
+        voided: bool,
+    ) -> int | None:
+        """Resolve an open report, apply the regrades (aggregates follow by trigger) and
+        queue one private message per changed member, in one transaction. Returns how
+        many attempts changed, or None if the report was no longer open."""
+        ...
+
+    async def member_attempt(self, drill_id: int, user_id: str) -> tuple[Verdict, int] | None:
+        """The member's verdict and points on the drill, as stored now."""
+        ...

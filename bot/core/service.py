@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from dataclasses import dataclass, replace
@@ -34,6 +35,7 @@ from bot.core.models import (
     DrillResult,
     DrillState,
     Forgotten,
+    Grade,
     Leaderboard,
     LowBank,
     MemberData,
@@ -50,6 +52,13 @@ from bot.core.models import (
     PracticeSession,
     PracticeTurn,
     Question,
+    QuestionReport,
+    Regrade,
+    ReportFiled,
+    ReportPrompt,
+    ReportReason,
+    ReportResolved,
+    ReportState,
     RevealMode,
     ReviewSummary,
     StudyPlan,
@@ -737,6 +746,8 @@ class QuizService:
             case OutboxKind.NOTICE:
                 low = LowBank.from_detail(item.detail or "")
                 await publisher.post_notice(channel, messages.low_bank_text(low, after_today=True))
+            case OutboxKind.DM if item.key.startswith(REGRADED_DM):
+                await self._tell_regraded(publisher, item)
             case OutboxKind.DM:
                 settings = await self.settings_for(channel)
                 if settings.admin_user_id:
@@ -1029,6 +1040,127 @@ class QuizService:
 
     async def forget_member(self, member: MemberRef) -> Forgotten:
         return await self.repo.forget_member(member)
+
+    # --- reports and disputes: /quiz report, /quiz reports -------------------------------
+
+    async def _reported_drill(self, inv: Invocation, drill_id: int | None) -> Drill:
+        """The drill a report is about: the button's, else the channel's latest revealed
+        or open one."""
+        if drill_id is None:
+            drill = await self.repo.latest_reportable_drill(inv.channel)
+        else:
+            drill = await self.repo.get_drill(drill_id)
+            if drill is not None and (inv.member.platform, inv.member.workspace_id) != (
+                drill.channel.platform,
+                drill.channel.workspace_id,
+            ):
+                raise NotFound(messages.OTHER_WORKSPACE)
+        if drill is None or drill.state not in (DrillState.OPEN, DrillState.CLOSED):
+            raise NotFound(messages.NOTHING_TO_REPORT)
+        return drill
+
+    async def report_prompt(self, inv: Invocation, drill_id: int | None) -> ReportPrompt:
+        drill = await self._reported_drill(inv, drill_id)
+        return ReportPrompt(drill.id, drill.question_id)
+
+    async def report_question(
+        self, inv: Invocation, reason: ReportReason, text: str, drill_id: int | None
+    ) -> ReportFiled:
+        """One report per member and question: a second one is told the first stands."""
+        drill = await self._reported_drill(inv, drill_id)
+        return await self.repo.add_report(inv.member, drill, reason, text, self.clock.now())
+
+    async def open_reports(self, channel: ChannelRef) -> list[QuestionReport]:
+        return await self.repo.open_reports(channel)
+
+    async def resolve_report(self, inv: Invocation, command: cmd.ResolveReport) -> ReportResolved:
+        """Reject or accept one open report. Accepting a wrong-key report regrades its
+        drill (with `key` on a lettered question, else the drill is void: every answer
+        counts as right), in the transaction that resolves the report."""
+        report = await self.repo.get_report(inv.channel, command.report_id)
+        if report is None:
+            raise NotFound(messages.REPORT_NOT_FOUND)
+        if report.state is not ReportState.OPEN:
+            raise AlreadyExists(messages.report_already_resolved(report))
+        regrades: list[Regrade] = []
+        key: str | None = None
+        voided = False
+        state = ReportState.ACCEPTED if command.accept else ReportState.REJECTED
+        if command.accept and report.reason is ReportReason.WRONG_KEY:
+            regrades, key, voided = await self._regrades(report, command.key)
+        elif command.key is not None:
+            raise UsageError(messages.KEY_ONLY_FOR_WRONG_KEY)
+        now = self.clock.now()
+        changed = await self.repo.resolve_report(
+            report.id, state, command.note, now, regrades, voided=voided
+        )
+        if changed is None:  # another admin (or process) resolved it in between
+            again = await self.repo.get_report(inv.channel, report.id)
+            raise AlreadyExists(messages.report_already_resolved(again or report))
+        if changed and self.delivery is not None:
+            self.delivery.wake()
+        return ReportResolved(report, state, changed, key, voided)
+
+    async def _regrades(
+        self, report: QuestionReport, key: str | None
+    ) -> tuple[list[Regrade], str | None, bool]:
+        """Each attempt of the report's drill graded again, the changed ones only."""
+        drill = await self._drill(report.drill_id)
+        if drill.state is not DrillState.CLOSED:
+            raise UsageError(messages.CLOSE_BEFORE_REGRADE)
+        question = self.question(drill.question_id)
+        rekeyed: Question | None = None
+        if registry.lettered(question):
+            if key is None:
+                raise UsageError(messages.key_needed(question.letters))
+            rekeyed, key = registry.with_key(question, key)
+        elif key is not None:
+            raise UsageError(messages.KEY_NOT_LETTERED)
+        regrades = []
+        for attempt in await self.repo.drill_attempts(drill.id):
+            grade = (
+                registry.grade(rekeyed, attempt.answer)
+                if rekeyed is not None
+                else Grade(Verdict.GOOD, 1.0, "")
+            )
+            latency = timedelta(milliseconds=attempt.latency_ms)
+            points = points_for(question.difficulty, grade, latency)
+            if (grade.verdict, points) != (attempt.verdict, attempt.points):
+                regrades.append(
+                    Regrade(
+                        attempt.id,
+                        grade.verdict,
+                        grade.score,
+                        points,
+                        attempt.verdict,
+                        attempt.points,
+                    )
+                )
+        return regrades, key, rekeyed is None
+
+    async def _tell_regraded(self, publisher: Publisher, item: OutboxItem) -> None:
+        """Rendered at delivery from the attempt as it is now; a member forgotten since
+        gets nothing."""
+        drill = await self._drill(item.drill_id)
+        user_id = item.member_user_id
+        now = await self.repo.member_attempt(drill.id, user_id) if user_id else None
+        if user_id is None or now is None:
+            return
+        before = json.loads(item.detail or "{}")
+        text = messages.regraded_text(
+            drill.question_id,
+            drill.local_date,
+            bool(before.get("voided")),
+            now[0],
+            int(before.get("points", now[1])),
+            now[1],
+        )
+        await publisher.post_private(item.channel, user_id, text)
+
+
+# The private message to a member whose attempt an accepted report changed: one per
+# member and drill, keyed dm:regraded:{drill}:{member} (bot.storage, resolve_report).
+REGRADED_DM = "dm:regraded:"
 
 
 def dm_key_for(item: OutboxItem) -> str | None:

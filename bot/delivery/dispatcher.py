@@ -157,8 +157,11 @@ class Dispatcher:
             except Exception:  # the database went away for a moment: look again soon
                 log.exception("delivery pass failed; trying again shortly")
                 timeout = min(self.idle_poll, 5.0)
+            # asyncio.timeout, not wait_for: on 3.11 wait_for drops a stop()'s cancel that
+            # lands just as a wake() sets the event, and the task would never end.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._woken.wait(), timeout)
+                async with asyncio.timeout(timeout):
+                    await self._woken.wait()
 
     async def _idle_timeout(self) -> float:
         due = await self.service.next_delivery_due()

@@ -16,6 +16,7 @@ from bot.discord_adapter.forget import ForgetButton
 from bot.discord_adapter.practice import PRACTICE_ITEMS, submit_practice_modal
 from bot.discord_adapter.publisher import DiscordPublisher
 from bot.discord_adapter.replies import NO_MENTIONS, PLATFORM, REPLY_BUDGET
+from bot.discord_adapter.report import ReportButton, ReportReasonSelect
 from bot.discord_adapter.sync import hash_file_for, sync_commands
 from bot.discord_adapter.views import AnswerButton, AnswerModalButton, AnswerSelect, submit_modal
 
@@ -47,7 +48,13 @@ class DrillBot(discord.Client):
         """Runs once after login, before the gateway connects: the buttons of every post,
         old or new, are live before the first click can arrive."""
         self.add_dynamic_items(
-            AnswerButton, AnswerModalButton, AnswerSelect, ForgetButton, *PRACTICE_ITEMS
+            AnswerButton,
+            AnswerModalButton,
+            AnswerSelect,
+            ForgetButton,
+            ReportButton,
+            ReportReasonSelect,
+            *PRACTICE_ITEMS,
         )
         self.service.register_publisher(PLATFORM, self.publisher)
         drills = [d for d in await self.service.open_drills() if d.channel.platform == PLATFORM]

@@ -48,6 +48,7 @@ from bot.discord_adapter.replies import (
     respond,
     send_private,
 )
+from bot.discord_adapter.report import report_reply
 from bot.discord_adapter.views import answer_modal
 
 log = logging.getLogger(__name__)
@@ -332,6 +333,7 @@ def quiz_group() -> app_commands.Group:
         await run(interaction, "forget", lambda: cmd.Forget(member.mention, confirm), forget_reply)
 
     add_practice_commands(quiz)
+    add_report_commands(quiz)
     return quiz
 
 
@@ -368,3 +370,42 @@ def add_practice_commands(quiz: app_commands.Group) -> None:
     @app_commands.describe(**messages.SLASH_OPTIONS["goal"])
     async def goal(interaction: discord.Interaction, questions: int | None = None) -> None:
         await run(interaction, "goal", lambda: goal_command(questions))
+
+
+# --- reports and disputes: /quiz report, /quiz reports, /quiz resolve-report -------------
+
+REASONS = [Choice(name=label, value=r.value) for r, label in messages.REPORT_REASON_LABELS.items()]
+DECISIONS = [Choice(name=value, value=value) for value in ("accept", "reject")]
+ReportText = app_commands.Range[str, 1, messages.REPORT_TEXT_LIMIT]
+
+
+def add_report_commands(quiz: app_commands.Group) -> None:
+    """The grammar's words as options, parsed by it: bad values get the console's text."""
+
+    @quiz.command(name="report", description=messages.SLASH_DESCRIPTIONS["report"])
+    @app_commands.describe(**messages.SLASH_OPTIONS["report"])
+    @app_commands.choices(reason=REASONS)
+    async def report(
+        interaction: discord.Interaction, reason: str | None = None, text: ReportText | None = None
+    ) -> None:
+        await run(interaction, "report", lambda: cmd.parse_report(reason, text or ""), report_reply)
+
+    @quiz.command(name="reports", description=messages.SLASH_DESCRIPTIONS["reports"])
+    async def reports(interaction: discord.Interaction) -> None:
+        await run(interaction, "reports", cmd.ShowReports)
+
+    @quiz.command(name="resolve-report", description=messages.SLASH_DESCRIPTIONS["resolve-report"])
+    @app_commands.describe(**messages.SLASH_OPTIONS["resolve-report"])
+    @app_commands.choices(decision=DECISIONS)
+    async def resolve_report(
+        interaction: discord.Interaction,
+        report: int,
+        decision: str,
+        key: str | None = None,
+        note: ReportText | None = None,
+    ) -> None:
+        await run(
+            interaction,
+            "resolve-report",
+            lambda: cmd.parse_resolve(str(report), decision, key, note or ""),
+        )

@@ -30,6 +30,7 @@ from bot.core.kinds.inputs import AnswerInput, Input
 from bot.core.models import LETTERS, Question
 from bot.discord_adapter.render import MODAL_TITLE_LIMIT, PrivateReply, clip
 from bot.discord_adapter.replies import PLATFORM, describe, drill_bot, member_ref, respond
+from bot.discord_adapter.report import ReportButton
 
 log = logging.getLogger(__name__)
 
@@ -169,6 +170,8 @@ def answer_view(drill_id: int, question: Question, *, revealed: bool = False) ->
         view.add_item(AnswerSelect(drill_id, select_options(question, wanted), disabled=revealed))
     else:
         view.add_item(AnswerModalButton(drill_id, disabled=revealed))
+    if revealed:  # reports and disputes: members may report the revealed question
+        view.add_item(ReportButton(drill_id))
     return view
 
 

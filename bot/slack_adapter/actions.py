@@ -15,13 +15,16 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core import messages
+from bot.core.errors import NotFound
 from bot.core.models import LETTERS
 from bot.slack_adapter.blocks import (
     ANSWER_ACTION,
     OPEN_MODAL_ACTION,
+    REPORT_ACTION,
     answer_modal,
     parse_answer_value,
     parse_modal_value,
+    report_modal,
 )
 from bot.slack_adapter.common import Deps, member_ref, reply_privately, team_of
 
@@ -49,4 +52,18 @@ def register(app: AsyncApp, deps: Deps) -> None:
         await ack()
         drill_id, question_id = parse_modal_value(action["value"])
         view = answer_modal(drill_id, body["channel"]["id"], deps.service.question(question_id))
+        await client.views_open(trigger_id=body["trigger_id"], view=view)
+
+    @app.action(REPORT_ACTION)
+    async def report_button(
+        ack: AsyncAck, body: dict, action: dict, client: AsyncWebClient
+    ) -> None:
+        """The Report button of a reveal: a modal with the reasons and optional text."""
+        await ack()
+        drill = await deps.service.repo.get_drill(int(action["value"]))
+        if drill is None:
+            raise NotFound(messages.DRILL_GONE)
+        view = report_modal(
+            drill.id, body["channel"]["id"], deps.service.question(drill.question_id)
+        )
         await client.views_open(trigger_id=body["trigger_id"], view=view)

@@ -27,6 +27,7 @@ from slack_sdk.models.blocks import (
     PlainTextInputElement,
     PlainTextObject,
     SectionBlock,
+    StaticSelectElement,
 )
 from slack_sdk.models.views import View
 
@@ -265,7 +266,8 @@ def revealed_question(question: Question) -> str:
 
 
 def reveal_blocks(result: DrillResult) -> list[Block]:
-    """The closed post: no buttons; the answer, explanation, distribution and fastest."""
+    """The closed post: the answer, explanation, distribution and fastest, and a Report
+    button (the answer buttons are gone)."""
     question = result.question
     blocks: list[Block] = [
         HeaderBlock(text=plain(messages.CLOSED_TITLE, MAX_HEADER)),
@@ -281,11 +283,79 @@ def reveal_blocks(result: DrillResult) -> list[Block]:
     blocks.extend(sections(summary))
     if fastest := messages.fastest_line(result):
         blocks.append(context(escape(fastest)))
-    return fit(blocks)
+    return [*fit(blocks, MAX_BLOCKS - 1), report_actions(result.drill.id)]
 
 
 def reveal_fallback(result: DrillResult) -> str:
     return fallback(f"{messages.CLOSED_TITLE}\n{messages.reveal_text(result)}")
+
+
+# --- reports and disputes: the Report button on a reveal and its modal ------------------------
+
+REPORT_ACTION = "drill_report"  # value f"{drill_id}"
+REPORT_CALLBACK = "drill_report_modal"  # private_metadata as the answer modal's
+REPORT_REASON_BLOCK = "reason"
+REPORT_REASON_INPUT = "reason"
+# The optional text sits in the block the error path shows refusals under (errors.py).
+REPORT_TEXT_BLOCK = ANSWER_BLOCK
+REPORT_TEXT_INPUT = "text"
+
+
+def report_actions(drill_id: int) -> ActionsBlock:
+    return ActionsBlock(
+        block_id=f"report:{drill_id}",
+        elements=[
+            ButtonElement(
+                text=plain(messages.REPORT_BUTTON, MAX_BUTTON),
+                action_id=REPORT_ACTION,
+                value=str(drill_id),
+            )
+        ],
+    )
+
+
+def report_modal(drill_id: int, channel_id: str, question: Question) -> View:
+    """A reason (a static select, required) and optional text up to 500 characters."""
+    return View(
+        type="modal",
+        callback_id=REPORT_CALLBACK,
+        title=plain(messages.REPORT_BUTTON, MAX_TITLE),
+        submit=plain(messages.SUBMIT_LABEL, MAX_TITLE),
+        close=plain(messages.CANCEL_LABEL, MAX_TITLE),
+        private_metadata=json.dumps({"drill": drill_id, "channel": channel_id}),
+        blocks=[
+            context(escape(f"{question.id} · {messages.question_header(question)}")),
+            InputBlock(
+                block_id=REPORT_REASON_BLOCK,
+                label=plain(messages.REPORT_REASON_LABEL, MAX_LABEL),
+                element=StaticSelectElement(
+                    action_id=REPORT_REASON_INPUT,
+                    placeholder=plain(messages.REPORT_PLACEHOLDER, MAX_OPTION),
+                    options=[
+                        Option(value=reason.value, text=plain(label, MAX_OPTION))
+                        for reason, label in messages.REPORT_REASON_LABELS.items()
+                    ],
+                ),
+            ),
+            InputBlock(
+                block_id=REPORT_TEXT_BLOCK,
+                label=plain(messages.REPORT_TEXT_LABEL, MAX_LABEL),
+                optional=True,
+                element=PlainTextInputElement(
+                    action_id=REPORT_TEXT_INPUT,
+                    multiline=True,
+                    max_length=messages.REPORT_TEXT_LIMIT,
+                ),
+            ),
+        ],
+    )
+
+
+def submitted_report(values: dict) -> tuple[str, str]:
+    """The picked reason and the typed text of a report modal's state."""
+    picked = values[REPORT_REASON_BLOCK][REPORT_REASON_INPUT].get("selected_option") or {}
+    text = values.get(REPORT_TEXT_BLOCK, {}).get(REPORT_TEXT_INPUT, {}).get("value") or ""
+    return str(picked.get("value", "")), text
 
 
 # --- boards, stats and the Home tab -----------------------------------------------------------

@@ -15,15 +15,18 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.core import messages
+from bot.core import commands, messages
+from bot.core.service import Invocation
 from bot.slack_adapter.blocks import (
     ANSWER_BLOCK,
     ANSWER_INPUT,
     MODAL_CALLBACK,
+    REPORT_CALLBACK,
     parse_modal_metadata,
     submitted_answer,
+    submitted_report,
 )
-from bot.slack_adapter.common import Deps, member_ref, team_of
+from bot.slack_adapter.common import Deps, channel_ref, member_ref, team_of
 from bot.slack_adapter.publisher import send_private
 
 
@@ -38,3 +41,20 @@ def register(app: AsyncApp, deps: Deps) -> None:
         result = await deps.service.submit_answer(member, drill_id, text)
         await ack()
         await send_private(client, channel_id, member.user_id, messages.answer_feedback(result))
+
+    @app.view(REPORT_CALLBACK)
+    async def report_submitted(
+        ack: AsyncAck, body: dict, view: dict, client: AsyncWebClient, context: AsyncBoltContext
+    ) -> None:
+        """A report from a reveal's Report button: filed (once per member and question)
+        before the ack, so a refusal shows in the modal; the outcome comes privately."""
+        team = team_of(context)
+        member = member_ref(team, body["user"])
+        drill_id, channel_id = parse_modal_metadata(view["private_metadata"])
+        reason, text = submitted_report(view["state"]["values"])
+        command = commands.parse_report(reason, text, drill_id)
+        reply = await deps.service.execute(
+            command, Invocation(member, channel_ref(team, channel_id))
+        )
+        await ack()
+        await send_private(client, channel_id, member.user_id, reply.text)

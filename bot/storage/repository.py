@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
@@ -17,6 +18,7 @@ from bot.core.models import (
     AnswerCount,
     Attempt,
     AttemptRecord,
+    AttemptRow,
     BoardEntry,
     ChannelRef,
     ChannelSettings,
@@ -40,6 +42,11 @@ from bot.core.models import (
     PracticeSession,
     PracticeState,
     Question,
+    QuestionReport,
+    Regrade,
+    ReportFiled,
+    ReportReason,
+    ReportState,
     RevealMode,
     ReviewedCard,
     ScoreTotal,
@@ -1990,3 +1997,170 @@ class SqliteRepository:
                 (member.platform, member.workspace_id, member.user_id, _utc(since)),
             )
         return row[0]
+
+    # --- reports and disputes (question_reports, migration 0012) -------------------------
+
+    async def latest_reportable_drill(self, channel: ChannelRef) -> Drill | None:
+        async with self.db.reading() as conn:
+            row = await self._one(
+                conn,
+                f"""SELECT {_DRILL_COLUMNS} FROM drills d JOIN channels c ON c.id = d.channel_id
+                    WHERE c.platform = ? AND c.workspace_id = ? AND c.channel_id = ?
+                      AND d.state IN ('open', 'closed')
+                    ORDER BY d.local_date DESC, d.id DESC LIMIT 1""",
+                (channel.platform, channel.workspace_id, channel.channel_id),
+            )
+        return _drill(row) if row else None
+
+    async def add_report(
+        self, member: MemberRef, drill: Drill, reason: ReportReason, text: str, now: datetime
+    ) -> ReportFiled:
+        """The unique (question, member) key keeps the first report: a repeat, from any
+        process, inserts nothing and gets the first one back."""
+        async with self.db.transaction() as conn:
+            member_id = await self._upsert_member(conn, member, _ts(now))
+            row = await self._one(
+                conn,
+                """INSERT INTO question_reports (question_id, member_id, drill_id, reason, text,
+                                                 created_at)
+                   VALUES (?, ?, ?, ?, ?, ?)
+                   ON CONFLICT (question_id, member_id) DO NOTHING RETURNING id, reason""",
+                (drill.question_id, member_id, drill.id, reason.value, text, _ts(now)),
+            )
+            created = row is not None
+            if row is None:
+                row = await self._single(
+                    conn,
+                    """SELECT id, reason FROM question_reports
+                       WHERE question_id = ? AND member_id = ?""",
+                    (drill.question_id, member_id),
+                )
+        return ReportFiled(row["id"], drill.question_id, ReportReason(row["reason"]), created)
+
+    _REPORT_COLUMNS = """
+        r.id, r.question_id, r.drill_id, d.local_date, r.reason, r.text, r.state, r.created_at,
+        coalesce(nullif(m.display_name, ''), m.user_id) AS reporter
+    """
+    _REPORT_FROM = """
+        question_reports r JOIN members m ON m.id = r.member_id
+        JOIN drills d ON d.id = r.drill_id JOIN channels c ON c.id = d.channel_id
+        WHERE c.platform = ? AND c.workspace_id = ? AND c.channel_id = ?
+    """
+
+    @staticmethod
+    def _report(row: aiosqlite.Row) -> QuestionReport:
+        return QuestionReport(
+            id=row["id"],
+            question_id=row["question_id"],
+            drill_id=row["drill_id"],
+            local_date=date.fromisoformat(row["local_date"]) if row["local_date"] else None,
+            reporter=row["reporter"],
+            reason=ReportReason(row["reason"]),
+            text=row["text"],
+            state=ReportState(row["state"]),
+            created_at=datetime.fromisoformat(row["created_at"]),
+        )
+
+    async def open_reports(self, channel: ChannelRef) -> list[QuestionReport]:
+        """Open reports on the channel's drills, grouped by question, oldest first."""
+        async with self.db.reading() as conn:
+            rows = await self._all(
+                conn,
+                f"""SELECT {self._REPORT_COLUMNS} FROM {self._REPORT_FROM}
+                      AND r.state = 'open'
+                    ORDER BY (SELECT min(o.id) FROM question_reports o
+                              WHERE o.question_id = r.question_id AND o.state = 'open'), r.id""",
+                (channel.platform, channel.workspace_id, channel.channel_id),
+            )
+        return [self._report(row) for row in rows]
+
+    async def get_report(self, channel: ChannelRef, report_id: int) -> QuestionReport | None:
+        async with self.db.reading() as conn:
+            row = await self._one(
+                conn,
+                f"SELECT {self._REPORT_COLUMNS} FROM {self._REPORT_FROM} AND r.id = ?",
+                (channel.platform, channel.workspace_id, channel.channel_id, report_id),
+            )
+        return self._report(row) if row else None
+
+    async def drill_attempts(self, drill_id: int) -> list[AttemptRow]:
+        async with self.db.reading() as conn:
+            rows = await self._all(
+                conn,
+                """SELECT id, answer, verdict, points, latency_ms FROM attempts
+                   WHERE drill_id = ? ORDER BY id""",
+                (drill_id,),
+            )
+        return [AttemptRow(row[0], row[1], Verdict(row[2]), row[3], row[4]) for row in rows]
+
+    async def resolve_report(
+        self,
+        report_id: int,
+        state: ReportState,
+        note: str,
+        now: datetime,
+        regrades: Sequence[Regrade],
+        *,
+        voided: bool,
+    ) -> int | None:
+        """One transaction: the report's conditional move out of 'open', the attempts'
+        new grading (the 0012 triggers correct score_totals, topic_stats and through them
+        the histogram) and one 'dm' row per changed member, keyed
+        dm:regraded:{drill}:{member} so a member hears once per drill. An attempt changes
+        only if it still has the grading it was regraded from (forget-me or another
+        resolve in between leaves it alone)."""
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                """UPDATE question_reports SET state = ?, resolved_at = ?, resolution_note = ?
+                   WHERE id = ? AND state = 'open'""",
+                (state.value, _ts(now), note or None, report_id),
+            )
+            if cursor.rowcount != 1:
+                return None
+            changed = 0
+            for regrade in regrades:
+                row = await self._one(
+                    conn,
+                    """UPDATE attempts SET verdict = ?, score = ?, points = ?
+                       WHERE id = ? AND verdict = ? AND points = ?
+                       RETURNING drill_id, member_id""",
+                    (
+                        regrade.verdict.value,
+                        regrade.score,
+                        regrade.points,
+                        regrade.attempt_id,
+                        regrade.before_verdict.value,
+                        regrade.before_points,
+                    ),
+                )
+                if row is None:
+                    continue
+                changed += 1
+                detail = json.dumps({"points": regrade.before_points, "voided": voided})
+                await conn.execute(
+                    """INSERT INTO outbox (key, kind, channel_id, drill_id, member_id, detail,
+                                           next_attempt_at, created_at)
+                       SELECT ?, 'dm', d.channel_id, d.id, ?, ?, ?, ? FROM drills d
+                       WHERE d.id = ? ON CONFLICT (key) DO NOTHING""",
+                    (
+                        f"dm:regraded:{row[0]}:{row[1]}",
+                        row[1],
+                        detail,
+                        _utc(now),
+                        _utc(now),
+                        row[0],
+                    ),
+                )
+        return changed
+
+    async def member_attempt(self, drill_id: int, user_id: str) -> tuple[Verdict, int] | None:
+        async with self.db.reading() as conn:
+            row = await self._one(
+                conn,
+                """SELECT a.verdict, a.points FROM attempts a JOIN members m ON m.id = a.member_id
+                   JOIN drills d ON d.id = a.drill_id JOIN channels c ON c.id = d.channel_id
+                   WHERE a.drill_id = ? AND m.user_id = ?
+                     AND m.platform = c.platform AND m.workspace_id = c.workspace_id""",
+                (drill_id, user_id),
+            )
+        return (Verdict(row[0]), row[1]) if row else None

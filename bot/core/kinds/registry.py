@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import replace
 from types import MappingProxyType
 from typing import Any
 
 from bot.core import messages
-from bot.core.errors import InvalidAnswer
+from bot.core.errors import InvalidAnswer, UsageError
 from bot.core.kinds import choice, multi, numeric, short
 from bot.core.kinds import open as open_kind
 from bot.core.kinds.base import Imported, QuestionKind
-from bot.core.kinds.inputs import AnswerInput
+from bot.core.kinds.inputs import AnswerInput, Input
+from bot.core.kinds.lettered import Lettered
 from bot.core.kinds.names import Kind
-from bot.core.models import Grade, Question
+from bot.core.models import LETTERS, Grade, Question
 
 log = logging.getLogger(__name__)
 
@@ -60,3 +62,30 @@ def import_fields(record: Imported) -> dict[str, Any]:
         if (fields := kind.from_import(record)) is not None:
             return fields
     raise ValueError(f"no question kind holds {record!r}")
+
+
+# --- reports and disputes: a corrected key --------------------------------------------
+
+
+def lettered(question: Question) -> bool:
+    """Whether the question is answered by letters, so a corrected key is letters."""
+    return isinstance(of(question), Lettered)
+
+
+def with_key(question: Question, key: str) -> tuple[Question, str]:
+    """The lettered question with `key`'s letters as its correct choices, and the key as
+    written back (`B`, `AC`); one letter for a one-answer kind. Raises UsageError."""
+    letters = "".join(dict.fromkeys(ch for ch in key.upper() if ch not in ", "))
+    one = answer_input(question).input is Input.BUTTONS
+    if (
+        not letters
+        or any(ch not in question.letters for ch in letters)
+        or (one and len(letters) != 1)
+    ):
+        raise UsageError(messages.not_a_key(key, question.letters, one))
+    chosen = "".join(ch for ch in LETTERS if ch in letters)
+    choices = tuple(
+        replace(choice, correct=LETTERS[index] in chosen)
+        for index, choice in enumerate(question.choices)
+    )
+    return replace(question, choices=choices), chosen
