@@ -47,6 +47,11 @@ def count(text: str) -> int:
     return int(text)
 
 
+def _help_pct(value: float) -> str:
+    """A percentage in an argparse help string, where a bare % starts a format."""
+    return f"{value:.0%}".replace("%", "%%")
+
+
 def add_command(commands: Any, dir_help: str) -> None:
     """The `flags` subcommand on the `questions` subparsers."""
     parser = commands.add_parser(
@@ -67,14 +72,14 @@ def add_command(commands: Any, dir_help: str) -> None:
         type=share,
         default=flags.TOO_EASY,
         metavar="SHARE",
-        help=f"flag a share correct above this (default {flags.TOO_EASY:.0%})",
+        help=f"flag a share correct above this (default {_help_pct(flags.TOO_EASY)})",
     )
     parser.add_argument(
         "--too-hard",
         type=share,
         default=flags.TOO_HARD,
         metavar="SHARE",
-        help=f"flag a share correct below this (default {flags.TOO_HARD:.0%})",
+        help=f"flag a share correct below this (default {_help_pct(flags.TOO_HARD)})",
     )
     parser.add_argument(
         "--min-answers",
@@ -216,13 +221,13 @@ def calibrations(bank: Bank, tallies: Mapping[str, Tally], bands: Bands) -> list
     return sorted(found, key=lambda c: (not c.changes, c.question.id))
 
 
-def write_calibrations(bank: Bank, found: Sequence[Calibration]) -> list[str]:
-    """Rewrite each changed difficulty in its pack; the lines that say what changed."""
+def write_calibrations(bank: Bank, found: Sequence[Calibration], lines: list[str]) -> list[str]:
+    """Rewrite each changed difficulty in its pack, adding to `lines` what changed as
+    each pack is written (so a failure on a later pack still tells what was written)."""
     by_path: dict[str, dict[str, Difficulty]] = defaultdict(dict)
     for item in found:
         if item.changes:
             by_path[bank.path_of(item.question)][item.question.id] = item.proposed
-    lines = []
     for path, changes in sorted(by_path.items()):
         rewrite_difficulties(Path(path), changes)
         lines += [
@@ -306,9 +311,13 @@ def run(args: argparse.Namespace, bank_path: Path) -> int:
         return 0
     if args.calibrate:
         found = calibrations(bank, tallies, Bands(min_answers=args.min_answers))
+        written: list[str] | None = [] if args.write else None
         try:
-            written = write_calibrations(bank, found) if args.write else None
+            if written is not None:
+                write_calibrations(bank, found, written)
         except (BankErrors, OSError) as exc:
+            for line in written or []:
+                print(line)
             print(f"nothing more written: {exc}", file=sys.stderr)
             return 1
         if args.json:

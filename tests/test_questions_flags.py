@@ -271,3 +271,13 @@ def test_write_without_calibrate_is_refused(
 ) -> None:
     assert main(["flags", str(bank), "--write"]) == 2
     assert capsys.readouterr().err == "--write only goes with --calibrate\n"
+
+
+def test_help_names_the_options_and_defaults(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main(["flags", "--help"])
+    assert stopped.value.code == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "flag a share correct above this (default 95%)" in out
+    assert "flag a share correct below this (default 15%)" in out
+    assert ">= 80% is easy, <= 40% is hard, else medium" in out
