@@ -163,7 +163,7 @@ def _review_json(item: Review) -> dict[str, Any]:
         "share_correct": item.tally.share,
         "flags": [
             {"flag": f.flag.value}
-            | ({"choice": f.choice} if f.choice else {})
+            | ({"letter": f.choice} if f.choice else {})
             | ({"picks": f.picks, "key_picks": f.key_picks} if f.flag is Flag.DISTRACTOR else {})
             | ({"reason": f.reason, "count": f.count} if f.flag is Flag.REPORTED else {})
             for f in item.findings

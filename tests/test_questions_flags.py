@@ -98,8 +98,8 @@ async def test_flags_json_gives_every_figure(
     assert (first["answers"], first["correct"], first["share_correct"]) == (25, 10, 0.4)
     assert first["picks"] == {"A": 12, "B": 10, "C": 3, "D": 0}
     assert first["flags"] == [
-        {"flag": "distractor beats key", "choice": "A", "picks": 12, "key_picks": 10},
-        {"flag": "unpicked choice", "choice": "D"},
+        {"flag": "distractor beats key", "letter": "A", "picks": 12, "key_picks": 10},
+        {"flag": "unpicked choice", "letter": "D"},
     ]
     assert second["id"] == "testing-choice-correlation"
     assert second["flags"][-1] == {"flag": "too easy"}
