@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 
 from bot.core import commands
-from bot.core.models import ChannelRef
+from bot.core.models import ChannelRef, PracticeTurn
 from bot.core.service import Invocation, QuizService
 from bot.questions_cli import main
 from tests.conftest import TEST_BANK, member, open_drill_on
+from tests.fakes import FakeClock
 
 # testing-choice-l1 (medium, key B): 12 pick the L2 distractor A, 10 the key, 3 C, none D.
 L1_ANSWERS = ["A"] * 12 + ["B"] * 10 + ["C"] * 3
@@ -281,3 +282,34 @@ def test_help_names_the_options_and_defaults(capsys: pytest.CaptureFixture[str])
     assert "flag a share correct above this (default 95%)" in out
     assert "flag a share correct below this (default 15%)" in out
     assert ">= 80% is easy, <= 40% is hard, else medium" in out
+
+
+async def test_practice_counts_first_answers_but_not_reviews(
+    service: QuizService, clock: FakeClock, env: str, bank: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    alice = Invocation(member("alice"), ChannelRef("test", "W1", "C1"))
+
+    async def practice(text: str) -> PracticeTurn:
+        reply = await service.execute(commands.parse(text), alice)
+        assert isinstance(reply.data, PracticeTurn) and reply.data.question is not None
+        return reply.data
+
+    turn = await practice("/quiz practice testing 2")
+    assert turn.question is not None
+    missed = turn.question
+    turn = await practice(
+        "/quiz answer " + next(c for c in missed.letters if c not in missed.correct_letters)
+    )
+    assert turn.question is not None
+    await service.execute(commands.parse("/quiz answer " + turn.question.correct_letter), alice)
+    clock.advance(hours=1)
+    again = await practice("/quiz practice testing 2")
+    assert again.question is not None and again.question.id == missed.id
+    assert again.session.items[0].review  # the card was due: a review, not a first look
+    await service.execute(commands.parse("/quiz answer " + missed.correct_letter), alice)
+    assert main(["flags", str(bank), "--calibrate", "--json", "--min-answers", "1"]) == 0
+    counted = {
+        item["id"]: (item["answers"], item["correct"])
+        for item in json.loads(capsys.readouterr().out)["calibrated"]
+    }
+    assert counted == {missed.id: (1, 0), turn.question.id: (1, 1)}
