@@ -62,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_parser(name, help=summary, description=description, epilog=SETTINGS_EPILOG)
     questions = sub.add_parser(
         "questions",
-        help="check, count or import questions",
+        help="check, count, import or review questions",
         description="The question bank's maintenance commands for pack authors.",
     )
     questions_cli.add_commands(questions)

@@ -62,6 +62,12 @@ def _database_url(text: str) -> str:
     return url
 
 
+def database_url_from_env(env: Mapping[str, str] | None = None) -> str:
+    """DATABASE_URL, or the default `run` uses; ConfigError when it names no SQLite file."""
+    env = os.environ if env is None else env
+    return _database_url(env.get("DATABASE_URL", "").strip())
+
+
 def questions_dir_from_env(env: Mapping[str, str] | None = None) -> Path:
     """QUESTIONS_DIR, or the shipped bank; ConfigError unless it is a directory."""
     env = os.environ if env is None else env

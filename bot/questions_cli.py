@@ -1,4 +1,5 @@
-"""`questions check | stats | import`: the bank's maintenance commands for pack authors."""
+"""`questions check | stats | import | flags`: the bank's maintenance commands for pack
+authors."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from bot import questions_flags
 from bot.config import ConfigError, questions_dir_from_env
 from bot.core import messages
 from bot.core.bank import scan_bank
@@ -23,6 +25,7 @@ from bot.core.importers import (
 from bot.core.kinds import registry
 from bot.core.models import Difficulty
 from bot.core.quality import check_bank
+from bot.storage.sqlite import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +108,7 @@ def add_commands(parser: argparse.ArgumentParser) -> None:
         help="the pack to write (default: imported-<stem>.yaml in the questions directory)",
     )
     imp.add_argument("--force", action="store_true", help="overwrite an existing --out file")
+    questions_flags.add_command(commands, DEFAULT_DIR_HELP)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -120,9 +124,15 @@ def run(args: argparse.Namespace) -> int:
             return check(_packs_or_dirs(args.paths) or [default_dir()])
         if args.questions_command == "stats":
             return stats((_packs_or_dirs([args.path]) if args.path else [default_dir()])[0])
+        if args.questions_command == "flags":
+            bank = (_packs_or_dirs([args.path]) if args.path else [default_dir()])[0]
+            return questions_flags.run(args, bank)
         return import_file(args.file, args.fmt, args.topic, args.out, force=args.force)
     except (ConfigError, NotAPack) as exc:
         print(exc, file=sys.stderr)
+        return 2
+    except DatabaseUnavailable as exc:
+        print(messages.database_unreadable(exc.path, exc.reason), file=sys.stderr)
         return 2
 
 

@@ -482,6 +482,13 @@ def not_a_pack(path: str) -> str:
     return f"{path} is not a .yaml question pack or a directory of them"
 
 
+def database_unreadable(path: str, reason: str) -> str:
+    return (
+        f"Cannot read the database {path!r} (from DATABASE_URL): {reason}. "
+        f"Set DATABASE_URL to the bot's database, {SETTING_RULES['DATABASE_URL']}."
+    )
+
+
 def database_unavailable(path: str, reason: str) -> str:
     return (
         f"Cannot open the database {path!r} (from DATABASE_URL): {reason}. "
