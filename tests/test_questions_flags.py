@@ -116,29 +116,27 @@ async def test_thresholds_and_min_answers_are_options(
     assert flagged["testing-short-lasso"] == [{"flag": "too hard"}]
 
 
-async def test_open_reports_are_counted_per_reason_when_the_table_exists(
+async def test_open_reports_are_counted_per_reason(
     answered: None, env: str, bank: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with sqlite3.connect(db_path(env)) as conn:  # the other branch's migration, as specified
-        conn.execute(
-            """CREATE TABLE question_reports (id INTEGER PRIMARY KEY, question_id TEXT,
-               member_id INTEGER, reason TEXT, text TEXT, created_at TEXT, state TEXT,
-               resolved_at TEXT, resolution_note TEXT)"""
-        )
+    with sqlite3.connect(db_path(env)) as conn:  # reports as /quiz report stores them
+        members = [row[0] for row in conn.execute("SELECT id FROM members ORDER BY id")]
+        stamp = "2025-01-15T08:00:00+00:00"
         conn.executemany(
-            "INSERT INTO question_reports (question_id, reason, state) VALUES (?, ?, ?)",
+            """INSERT INTO question_reports (question_id, member_id, reason, created_at, state)
+               VALUES (?, ?, ?, ?, ?)""",
             [
-                ("testing-open-l1-l2", "wrong-answer", "open"),
-                ("testing-open-l1-l2", "wrong-answer", "open"),
-                ("testing-open-l1-l2", "typo", "open"),
-                ("testing-open-l1-l2", "unclear", "rejected"),
-                ("testing-choice-recall", "typo", "accepted"),
+                ("testing-open-l1-l2", members[0], "wrong-key", stamp, "open"),
+                ("testing-open-l1-l2", members[1], "wrong-key", stamp, "open"),
+                ("testing-open-l1-l2", members[2], "typo", stamp, "open"),
+                ("testing-open-l1-l2", members[3], "ambiguous", stamp, "rejected"),
+                ("testing-choice-recall", members[0], "typo", stamp, "accepted"),
             ],
         )
     assert main(["flags", str(bank)]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[1].startswith("testing-open-l1-l2")
-    assert lines[1].endswith("reported: wrong-answer x2; reported: typo x1")
+    assert lines[1].endswith("reported: wrong-key x2; reported: typo x1")
     assert not any("testing-choice-recall" in line for line in lines)
     assert lines[-1] == "3 flagged of 4 answered questions (share rules from 20 answers)"
 
