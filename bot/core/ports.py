@@ -283,8 +283,6 @@ class Repository(Protocol):
 
     async def queue_reminders(self, now: datetime, lead: timedelta) -> int: ...
 
-    async def has_answered(self, drill_id: int, user_id: str) -> bool: ...
-
     # --- members' rights ---------------------------------------------------------------
 
     async def member_data(self, member: MemberRef) -> MemberData:

@@ -768,7 +768,7 @@ class QuizService:
         user_id = item.member_user_id
         if user_id is None or drill.state is not DrillState.OPEN:
             return
-        if await self.repo.has_answered(drill.id, user_id):
+        if await self.repo.member_attempt(drill.id, user_id) is not None:
             return
         settings = await self.settings_for(item.channel)
         question = self.question(drill.question_id)

@@ -62,36 +62,43 @@ async def send_chart(client: AsyncWebClient, user_id: str, stats: MemberStats) -
     """The progress chart as an image in the member's DM with the app (a response_url
     reply carries no file); the text stats are out already, whatever happens here."""
     png = await progress_chart(stats)
-    if png is None:
-        return
-    try:
-        opened = await client.conversations_open(users=user_id)
-        await client.files_upload_v2(
-            channel=opened["channel"]["id"],
-            filename=CHART_FILENAME,
-            title=messages.chart_title(stats.member.name),
-            alt_txt=messages.chart_title(stats.member.name),
-            file=png,
-        )
-    except SlackApiError as exc:
-        log.warning("could not upload a progress chart: %s", exc.response.get("error"))
+    if png is not None:
+        title = messages.chart_title(stats.member.name)
+        await upload_to_dm(client, user_id, CHART_FILENAME, title, png, alt_txt=title)
 
 
 # --- members' rights: the export file -------------------------------------------------
 
 
 async def send_export(client: AsyncWebClient, user_id: str, export: MemberExport) -> str:
-    """Upload the document to the member's DM with the app (conversations.open needs
-    im:write, the upload files:write); the line to add to the reply says how it went."""
+    """Upload the document to the member's DM; the line to add to the reply says how it
+    went."""
+    sent = await upload_to_dm(
+        client, user_id, export.filename, export.filename, export.document.encode()
+    )
+    return messages.EXPORT_SENT_DM if sent else messages.EXPORT_UPLOAD_FAILED
+
+
+async def upload_to_dm(
+    client: AsyncWebClient,
+    user_id: str,
+    filename: str,
+    title: str,
+    data: bytes,
+    alt_txt: str | None = None,
+) -> bool:
+    """A file in the member's DM with the app (files upload v2; conversations.open needs
+    im:write, the upload files:write); False, logged, when Slack refuses."""
     try:
         opened = await client.conversations_open(users=user_id)
         await client.files_upload_v2(
             channel=opened["channel"]["id"],
-            filename=export.filename,
-            title=export.filename,
-            content=export.document,
+            filename=filename,
+            title=title,
+            file=data,
+            alt_txt=alt_txt,
         )
     except SlackApiError as exc:
-        log.warning("could not upload an export: %s", exc.response.get("error"))
-        return messages.EXPORT_UPLOAD_FAILED
-    return messages.EXPORT_SENT_DM
+        log.warning("could not upload %s: %s", filename, exc.response.get("error"))
+        return False
+    return True

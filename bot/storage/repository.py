@@ -993,18 +993,6 @@ class SqliteRepository:
             )
         return cursor.rowcount
 
-    async def has_answered(self, drill_id: int, user_id: str) -> bool:
-        async with self.db.reading() as conn:
-            row = await self._one(
-                conn,
-                """SELECT 1 FROM attempts a JOIN members m ON m.id = a.member_id
-                   JOIN drills d ON d.id = a.drill_id JOIN channels c ON c.id = d.channel_id
-                   WHERE a.drill_id = ? AND m.user_id = ?
-                     AND m.platform = c.platform AND m.workspace_id = c.workspace_id""",
-                (drill_id, user_id),
-            )
-        return row is not None
-
     # --- the schedule: next_* instants on channels ----------------------------------------
 
     async def unscheduled_channels(self) -> list[ChannelSettings]:
