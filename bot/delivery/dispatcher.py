@@ -5,8 +5,10 @@ Publisher port); it imports no platform library. One background task per process
 
 - Started only once the publishers it needs are registered (`python -m bot run` starts
   it after the adapters are ready), so a start-up catch-up never meets a missing one.
-- Each pass claims due rows with one conditional UPDATE (QuizService.claim_deliveries):
-  a row moves pending -> sending for exactly one claimer, in this process or another.
+- Due rows are claimed with one conditional UPDATE (QuizService.claim_deliveries): a
+  row moves pending -> sending for exactly one claimer, in this process or another.
+  Claimed rows are delivered in the background and more are claimed as calls finish,
+  so a call the platform holds delays only its own channel's later rows.
   Only the first undelivered row of a channel is claimable, so a channel's reveal and
   board go out before its new question. Rows left 'sending' by a crashed process are
   claimed again once stale, marked unsure: a post is then looked up with
