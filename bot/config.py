@@ -43,6 +43,28 @@ def _server_id(text: str) -> str:
     return text
 
 
+def _shard_count(text: str) -> int | None:
+    return _whole_number("DISCORD_SHARD_COUNT", text, 0, 1, None) or None
+
+
+def _shard_ids(text: str, count: int | None) -> tuple[int, ...]:
+    """DISCORD_SHARD_IDS: the shards this process connects, checked against the count."""
+    name = "DISCORD_SHARD_IDS"
+    if not text:
+        return ()
+    if count is None:
+        raise ConfigError(messages.bad_setting(name, text, messages.SHARD_IDS_WITHOUT_COUNT))
+    parts = [part.strip() for part in text.split(",")]
+    if not all(part.isascii() and part.isdigit() for part in parts):
+        raise ConfigError(messages.bad_setting(name, text))
+    ids = tuple(int(part) for part in parts)
+    if any(shard >= count for shard in ids):
+        raise ConfigError(messages.bad_setting(name, text, messages.shard_out_of_range(count)))
+    if len(set(ids)) != len(ids):
+        raise ConfigError(messages.bad_setting(name, text, messages.SHARD_ID_REPEATED))
+    return ids
+
+
 def _log_level(text: str) -> str:
     level = text.upper()
     if level and level not in messages.LOG_LEVELS:
@@ -101,6 +123,10 @@ class Config:
     discord_token: str = ""
     discord_guild_id: str = ""
     discord_application_id: str = ""
+    # Sharding across processes: every process gets the same count and its own ids
+    # (none: this process connects every shard; no count: no sharding at all).
+    discord_shard_count: int | None = None
+    discord_shard_ids: tuple[int, ...] = field(default=())
     slack_bot_token: str = ""
     slack_app_token: str = ""
     slack_signing_secret: str = ""
@@ -117,6 +143,7 @@ class Config:
         """Every setting checked; ConfigError names the first bad one and what it allows."""
         env = os.environ if env is None else env
         get = lambda name, default="": env.get(name, default).strip()  # noqa: E731
+        shard_count = _shard_count(get("DISCORD_SHARD_COUNT"))
         return cls(
             database_url=_database_url(get("DATABASE_URL")),
             questions_dir=questions_dir_from_env(env),
@@ -128,6 +155,8 @@ class Config:
             discord_token=get("DISCORD_TOKEN"),
             discord_guild_id=_server_id(get("DISCORD_GUILD_ID")),
             discord_application_id=get("DISCORD_APPLICATION_ID"),
+            discord_shard_count=shard_count,
+            discord_shard_ids=_shard_ids(get("DISCORD_SHARD_IDS"), shard_count),
             slack_bot_token=get("SLACK_BOT_TOKEN"),
             slack_app_token=get("SLACK_APP_TOKEN"),
             slack_signing_secret=get("SLACK_SIGNING_SECRET"),

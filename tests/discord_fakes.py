@@ -172,6 +172,7 @@ class FakeDiscord:
     bucket_headers: dict[str, str] = field(default_factory=dict)  # on every 2xx answer
     rate_limited: int = 0
     gateway_sessions: int = 0
+    identified_shards: list[list[int] | None] = field(default_factory=list)  # IDENTIFY's `shard`
     server: TestServer | None = None
     _ws: web.WebSocketResponse | None = None
     _seq: int = 0
@@ -269,8 +270,6 @@ class FakeDiscord:
     async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse()
         await ws.prepare(request)
-        self._ws = ws
-        self._identified.clear()
         self.gateway_sessions += 1
         await ws.send_str(json.dumps({"op": 10, "d": {"heartbeat_interval": 45000}}))
         async for msg in ws:
@@ -280,22 +279,34 @@ class FakeDiscord:
             if frame["op"] == 1:
                 await ws.send_str(json.dumps({"op": 11}))
             elif frame["op"] == 2:
-                await self._send_ready(ws)
+                shard = frame["d"].get("shard")
+                self.identified_shards.append(shard)
+                await self._send_ready(ws, shard)
         return ws
 
-    async def _send_ready(self, ws: web.WebSocketResponse) -> None:
-        ready = {
+    async def _send_ready(self, ws: web.WebSocketResponse, shard: list[int] | None) -> None:
+        """READY, and the guild only on the connection of its shard, as Discord does
+        (shard id = (guild_id >> 22) % shard count); that connection gets the events."""
+        holds_guild = shard is None or (int(GUILD_ID) >> 22) % shard[1] == shard[0]
+        ready: dict[str, Any] = {
             "v": 10,
             "user": BOT_USER,
-            "guilds": [{"id": GUILD_ID, "unavailable": True}],
+            "guilds": [{"id": GUILD_ID, "unavailable": True}] if holds_guild else [],
             "session_id": "fake-session",
             "resume_gateway_url": str(self.gateway_url),
             "application": {"id": APP_ID, "flags": 0},
         }
-        for event, data in (("READY", ready), ("GUILD_CREATE", guild_payload())):
+        if shard is not None:
+            ready["shard"] = shard
+        events = [("READY", ready)] + ([("GUILD_CREATE", guild_payload())] if holds_guild else [])
+        if holds_guild:
+            self._ws = ws
+            self._identified.clear()
+        for event, data in events:
             self._seq += 1
             await ws.send_str(json.dumps({"op": 0, "t": event, "s": self._seq, "d": data}))
-        self._identified.set()
+        if holds_guild:
+            self._identified.set()
 
     # --- the REST API -------------------------------------------------------------------------
 

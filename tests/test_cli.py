@@ -60,6 +60,7 @@ def assert_one_line_refusal(done: subprocess.CompletedProcess[str], *words: str)
         ("QUESTIONS_DIR", "/etc/passwd", "not a directory"),
         ("DATA_DIR", "/etc/passwd", "not a directory"),
         ("DISCORD_GUILD_ID", "my-server", "server id"),
+        ("DISCORD_SHARD_IDS", "0", "needs DISCORD_SHARD_COUNT"),
     ],
 )
 def test_a_bad_setting_is_one_line_naming_it_and_exit_2(name, value, allowed):

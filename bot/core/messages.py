@@ -454,7 +454,18 @@ SETTING_RULES = {
     "QUESTIONS_DIR": "a directory of *.yaml question packs",
     "DATA_DIR": "a directory the bot may write to (default data)",
     "DISCORD_GUILD_ID": "a server id: the digits from Copy Server ID, or leave it unset",
+    "DISCORD_SHARD_COUNT": "a whole number of shards, 1 or more, or leave it unset (no sharding)",
+    "DISCORD_SHARD_IDS": "this process's shard ids, as in 0,1: each from 0 to "
+    "DISCORD_SHARD_COUNT - 1, once; leave it unset for every shard",
 }
+SHARD_IDS_WITHOUT_COUNT = "needs DISCORD_SHARD_COUNT, the number of shards of all processes"
+SHARD_ID_REPEATED = "names a shard twice"
+
+
+def shard_out_of_range(count: int) -> str:
+    return f"names a shard outside 0 to {count - 1}"
+
+
 DATABASE_URL_PROBLEMS = {
     "not a URL": "is not a URL",
     "PostgreSQL": "uses PostgreSQL, which is not supported yet",

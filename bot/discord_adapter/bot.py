@@ -66,14 +66,37 @@ class DrillBot(discord.Client):
         await submit_practice_modal(interaction)
 
 
+class ShardedDrillBot(DrillBot, discord.AutoShardedClient):
+    """The same bot on discord.py's AutoShardedClient: one gateway connection per shard
+    of DISCORD_SHARD_IDS (all of DISCORD_SHARD_COUNT when unset) in this process.
+
+    Sharding splits the gateway only, not the schedule: every process runs the full
+    scheduler tick and dispatcher, and all of them race on the database's claims (one
+    compare-and-set per post, close and board, unique outbox claims; see bot.scheduler),
+    rather than each scheduling only the channels of its guilds (guild_id >> 22 %
+    shard_count). The race is already exact, and it keeps what filtering would lose:
+    a channel still gets its drill while its shard's process is down or restarting
+    (a deploy, a crash), and Slack channels, which have no shard, need no owner.
+    Posting to a channel of a guild another process's gateway holds works all the
+    same, since the publisher addresses channels by id over REST. Only interactions
+    are per shard: Discord sends a guild's clicks and commands to the connection of
+    its shard, and that process answers them from the shared database.
+    """
+
+
 def create_bot(
     service: QuizService, config: Config, *, reply_budget: float = REPLY_BUDGET, **options: Any
 ) -> DrillBot:
-    """The bot for `config`; `options` go to discord.Client (tests lower timeouts)."""
+    """The bot for `config`, sharded when DISCORD_SHARD_COUNT is set; `options` go to
+    discord.Client (tests lower timeouts)."""
     guild = config.discord_guild_id
     if guild and not guild.isdigit():
         raise ValueError(messages.bad_guild_id(guild))
-    return DrillBot(
+    if config.discord_shard_count is not None:
+        options["shard_count"] = config.discord_shard_count
+        options["shard_ids"] = list(config.discord_shard_ids) or None
+    bot_class = DrillBot if config.discord_shard_count is None else ShardedDrillBot
+    return bot_class(
         service,
         dev_guild_id=int(guild) if guild else None,
         hash_file=hash_file_for(config.data_dir),
