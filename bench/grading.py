@@ -40,6 +40,7 @@ OPEN_SETS = (
     DATA / "open_probe.yaml",
     DATA / "open_probe2.yaml",
     DATA / "open_probe3.yaml",
+    DATA / "open_probe4.yaml",
 )
 RANK = {Verdict.WRONG: 0, Verdict.PARTIAL: 1, Verdict.GOOD: 2}
 # How a member might negate a short answer; every form must be graded wrong.
