@@ -222,15 +222,45 @@ def test_stats_on_the_console_write_the_progress_chart_to_a_png(tmp_path):
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+ONE_QUESTION_KEYED_C = """\
+topic: testing
+questions:
+  - id: testing-choice-dropout
+    tags: [regularization]
+    difficulty: easy
+    week: 1
+    kind: choice
+    prompt: What does dropout zero during training?
+    choices:
+      - text: Weights, permanently
+        why: Dropout leaves the weights in place; it masks activations.
+      - text: Gradients of the last layer
+        why: Gradients still flow through the units that were kept.
+      - text: Random activations, afresh at each step
+        correct: true
+        why: Each step samples a new mask over the units.
+      - text: Whole training examples
+        why: Dropping examples is subsampling, not dropout.
+    explanation: Dropout masks a random subset of activations at every training step.
+    source: topic:testing
+"""
+
+
 def test_report_and_resolve_on_the_console(tmp_path):
     """Reports and disputes: one report per member and question, the admins' list, and
     an accepted wrong-key report regrading the drill with a private line per member."""
+    # One question keyed C, so the drill does not depend on the day: alice's A is wrong
+    # under either key, bob's B turns right when the key moves to B.
+    bank = tmp_path / "bank"
+    bank.mkdir()
+    (bank / "one.yaml").write_text(ONE_QUESTION_KEYED_C)
     out = run_console(
         tmp_path,
         "/quiz setup tz:Europe/Berlin topics:testing\n/quiz post-now\n"
         ":as alice\n/quiz answer A\n:as bob\n/quiz answer B\n/quiz close-now\n"
         "/quiz report wrong-key B is right\n/quiz report typo\n/quiz report sideways\n"
         "/quiz reports\n/quiz reports resolve 1 accept key:B\n",
+        bank=bank,
     )
     with closing(sqlite3.connect(tmp_path / "console.db")) as conn:
         ((question,),) = conn.execute("SELECT question_id FROM drills").fetchall()
