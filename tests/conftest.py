@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import AsyncIterator
+import shutil
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,6 +25,7 @@ from tests.discord_fakes import TOKEN as DISCORD_TOKEN
 from tests.discord_fakes import FakeDiscord
 from tests.discord_fakes import install as install_discord
 from tests.fakes import FakeClock, RecordingPublisher
+from tests.pg import PgServer, start_server
 from tests.slack_fakes import ADMIN as SLACK_ADMIN
 from tests.slack_fakes import FakeSlack
 
@@ -168,3 +172,37 @@ async def discord_client(discord_fake: FakeDiscord) -> AsyncIterator[discord.Cli
     await client.login(DISCORD_TOKEN)
     yield client
     await client.close()
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """One PostgreSQL server for the session (tests/pg.py); skipped, with the reason, on a
+    machine without the server binaries."""
+    root = Path(tempfile.mkdtemp(prefix="drill-pg-"))
+    try:
+        server = start_server(root)
+    except LookupError as missing:
+        shutil.rmtree(root, ignore_errors=True)
+        pytest.skip(str(missing))
+    yield server
+    server.stop()
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+async def pg_url(pg_server: PgServer) -> AsyncIterator[str]:
+    """A fresh, empty database on the session's server, dropped after the test."""
+    import asyncpg
+
+    name = f"drill_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(pg_server.url())
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    yield pg_server.url(name)
+    admin = await asyncpg.connect(pg_server.url())
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
