@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
-from collections.abc import AsyncIterator
+import shutil
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,6 +26,7 @@ from tests.discord_fakes import TOKEN as DISCORD_TOKEN
 from tests.discord_fakes import FakeDiscord
 from tests.discord_fakes import install as install_discord
 from tests.fakes import FakeClock, RecordingPublisher
+from tests.pg import PgServer, start_server
 from tests.slack_fakes import ADMIN as SLACK_ADMIN
 from tests.slack_fakes import FakeSlack
 
@@ -168,3 +173,74 @@ async def discord_client(discord_fake: FakeDiscord) -> AsyncIterator[discord.Cli
     await client.login(DISCORD_TOKEN)
     yield client
     await client.close()
+
+
+PG_TEMPLATE = "drill_template"
+
+
+async def _make_pg_template(server: PgServer) -> None:
+    """A migrated database that each test's database is copied from (CREATE DATABASE ...
+    TEMPLATE), so a test pays a file copy instead of the migrations."""
+    import asyncpg
+
+    from bot.storage.migrate import migrate_postgres
+
+    admin = await asyncpg.connect(server.url())
+    try:
+        await admin.execute(f'CREATE DATABASE "{PG_TEMPLATE}"')
+    finally:
+        await admin.close()
+    conn = await asyncpg.connect(server.url(PG_TEMPLATE))
+    try:
+        await migrate_postgres(conn)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """One PostgreSQL server for the session (tests/pg.py), with a migrated template
+    database; skipped, with the reason, on a machine without the server binaries."""
+    root = Path(tempfile.mkdtemp(prefix="drill-pg-"))
+    try:
+        server = start_server(root)
+    except LookupError as missing:
+        shutil.rmtree(root, ignore_errors=True)
+        pytest.skip(str(missing))
+    try:
+        asyncio.run(_make_pg_template(server))
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+async def _pg_database(server: PgServer, template: str) -> AsyncIterator[str]:
+    import asyncpg
+
+    name = f"drill_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(server.url())
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    finally:
+        await admin.close()
+    yield server.url(name)
+    admin = await asyncpg.connect(server.url())
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
+async def pg_url(pg_server: PgServer) -> AsyncIterator[str]:
+    """A fresh, empty database on the session's server, dropped after the test."""
+    async for url in _pg_database(pg_server, "template0"):
+        yield url
+
+
+@pytest.fixture
+async def pg_migrated_url(pg_server: PgServer) -> AsyncIterator[str]:
+    """A fresh database already at the latest PostgreSQL migration, dropped after the test."""
+    async for url in _pg_database(pg_server, PG_TEMPLATE):
+        yield url
