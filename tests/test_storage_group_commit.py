@@ -291,26 +291,6 @@ async def test_equal_reads_asked_together_share_one_query(service, channel):
     assert sum("FROM drills d JOIN channels c" in q for q in queries) == 2
 
 
-async def test_a_batch_of_answers_checks_their_drill_once(service, channel, config):
-    drill = await open_drill(service, channel)
-    repo = repo_of(service)
-    queries: list[str] = []
-    async with repo.db.reading() as conn:
-        await conn.set_trace_callback(queries.append)
-    results = await in_one_batch(
-        repo.db,
-        *(
-            repo.record_attempt(attempt(f"m{i}", drill), "testing", drill.local_date)
-            for i in range(10)
-        ),
-    )
-    async with repo.db.reading() as conn:
-        await conn.set_trace_callback(None)
-    assert [r[1] for r in results] == [True] * 10
-    assert sum("SELECT d.state, c.reveal FROM drills" in q for q in queries) == 1
-    assert rows(config, "SELECT count(*) FROM attempts") == [(10,)]
-
-
 async def test_a_stopped_writer_fails_its_waiting_callers_instead_of_hanging(service, channel):
     drill = await open_drill(service, channel)
     repo = repo_of(service)

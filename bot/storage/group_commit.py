@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -49,25 +49,12 @@ class _Submission:
     future: asyncio.Future = field(repr=False)
 
 
-# Per connection, while its batch runs: reads shared by the batch's writes (batch_memo).
-_memos: dict[int, dict[Hashable, Any]] = {}
-
-
-def batch_memo(conn: sqlite3.Connection) -> dict[Hashable, Any]:
-    """Inside run_writes: a dict that lives as long as the batch's transaction, for a read
-    that no write of the batch changes (an answer's drill state: no grouped write closes
-    a drill, and BEGIN IMMEDIATE keeps other writers out until COMMIT). Outside a batch,
-    an empty dict that keeps nothing."""
-    return _memos.get(id(conn), {})
-
-
 def run_writes(conn: sqlite3.Connection, works: list[Work]) -> list[tuple[bool, Any]]:
     """On the connection's thread: every write in one transaction, each in a savepoint.
 
     Returns (ok, value or exception) per write, in order; raises (after ROLLBACK) when the
     batch as a whole failed, so that nothing of it is acknowledged."""
     conn.execute("BEGIN IMMEDIATE")
-    _memos[id(conn)] = {}
     try:
         outcomes: list[tuple[bool, Any]] = []
         for work in works:
@@ -87,8 +74,6 @@ def run_writes(conn: sqlite3.Connection, works: list[Work]) -> list[tuple[bool, 
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
-    finally:
-        del _memos[id(conn)]
     return outcomes
 
 

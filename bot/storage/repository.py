@@ -59,7 +59,6 @@ from bot.core.models import (
 from bot.core.ports import CardReview
 from bot.core.review import PracticePick
 from bot.core.scoring import FREEZE_EVERY, MAX_FREEZES, period_key
-from bot.storage.group_commit import batch_memo
 from bot.storage.sqlite import Database
 
 log = logging.getLogger(__name__)
@@ -288,16 +287,11 @@ def _store_attempt(
     inside the answer's own savepoint."""
     counted = True
     if attempt.drill_id is not None:
-        # Read once per batch: the batch's transaction holds the write lock throughout.
-        memo = batch_memo(conn)
-        key = ("drill", attempt.drill_id)
-        if key not in memo:
-            memo[key] = conn.execute(
-                """SELECT d.state, c.reveal FROM drills d JOIN channels c ON c.id = d.channel_id
-                   WHERE d.id = ?""",
-                (attempt.drill_id,),
-            ).fetchone()
-        drill = memo[key]
+        drill = conn.execute(
+            """SELECT d.state, c.reveal FROM drills d JOIN channels c ON c.id = d.channel_id
+               WHERE d.id = ?""",
+            (attempt.drill_id,),
+        ).fetchone()
         # The service checked the drill before grading; a close may have come in between.
         if drill is not None and drill["state"] != DrillState.OPEN.value:
             raise DrillClosed()
