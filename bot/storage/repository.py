@@ -266,6 +266,21 @@ _STORE_CARD = """
         reviews = reviews + 1, updated_at = excluded.updated_at
 """
 
+# A member's first review of a question, as one of the two above: stored (and a row
+# returned) only when the member has no card for it yet.
+_FIRST_HELD_CARD = """
+    INSERT INTO review_cards (member_id, question_id, pending_card, pending_due, updated_at)
+    VALUES (?, ?, ?, ?, ?)
+    ON CONFLICT (member_id, question_id) DO NOTHING
+    RETURNING 1
+"""
+_FIRST_CARD = """
+    INSERT INTO review_cards (member_id, question_id, card, due_at, reviews, updated_at)
+    VALUES (?, ?, ?, ?, 1, ?)
+    ON CONFLICT (member_id, question_id) DO NOTHING
+    RETURNING 1
+"""
+
 
 def _card_write(
     member_id: int, question_id: str, reviewed: ReviewedCard, stamp: str, *, held: bool
@@ -274,6 +289,30 @@ def _card_write(
     at_close drill, landed by the close: _land_held_reviews), else the card itself."""
     params = (member_id, question_id, reviewed.card, _utc(reviewed.due), stamp)
     return _HOLD_CARD if held else _STORE_CARD, params
+
+
+def _review_card(
+    conn: sqlite3.Connection,
+    member_id: int,
+    question_id: str,
+    review: CardReview,
+    stamp: str,
+    *,
+    held: bool,
+) -> None:
+    """Review the member's card for the question (see _card_write for `held`). A first
+    review, the usual case, is a single statement; a card already stored (its row always
+    holds a card or a pending one) is read, reviewed and written back."""
+    first = review(None)
+    params = (member_id, question_id, first.card, _utc(first.due), stamp)
+    if conn.execute(_FIRST_HELD_CARD if held else _FIRST_CARD, params).fetchone():
+        return
+    (card,) = conn.execute(
+        """SELECT coalesce(pending_card, card) FROM review_cards
+           WHERE member_id = ? AND question_id = ?""",
+        (member_id, question_id),
+    ).fetchone()
+    conn.execute(*_card_write(member_id, question_id, review(card), stamp, held=held))
 
 
 _ATTEMPT_COLUMNS = """member_id, drill_id, question_id, topic, answer, normalized, verdict,
@@ -339,13 +378,7 @@ def _store_attempt(
         row = conn.execute(_INSERT_ATTEMPT, (member_id, attempt.drill_id, *values)).fetchone()
     counted = bool(row["counted"])
     if review is not None:
-        card = conn.execute(
-            """SELECT coalesce(pending_card, card) FROM review_cards
-               WHERE member_id = ? AND question_id = ?""",
-            (member_id, attempt.question_id),
-        ).fetchone()
-        reviewed = review(card[0] if card else None)
-        conn.execute(*_card_write(member_id, attempt.question_id, reviewed, now, held=not counted))
+        _review_card(conn, member_id, attempt.question_id, review, now, held=not counted)
     if attempt.drill_id is None:
         return attempt, True, 0
     row = conn.execute(
