@@ -85,7 +85,7 @@ async def delivering(service: QuizService, config: Config) -> AsyncIterator[Dril
         await scheduler.start()
         yield scheduler
     finally:
-        scheduler.shutdown()
+        await scheduler.shutdown()
         await dispatcher.stop()
 
 

@@ -23,8 +23,10 @@ then wakes the dispatcher. So:
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -81,6 +83,7 @@ class DrillScheduler:
         self.scheduler = scheduler or AsyncIOScheduler(
             job_defaults={"coalesce": True, "max_instances": 1}
         )
+        self._ticks: set[asyncio.Task[Any]] = set()
 
     async def start(self) -> None:
         """Catch up at once (one tick before returning), then tick on the one job."""
@@ -95,17 +98,27 @@ class DrillScheduler:
             misfire_grace_time=max(1, int(self.tick_every.total_seconds())),
         )
 
-    def shutdown(self) -> None:
+    async def shutdown(self) -> None:
+        """Stop the job, then wait for a tick in flight: once this returns, no tick
+        touches the service (which the caller may be about to close)."""
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        current = asyncio.current_task()
+        await asyncio.gather(*(t for t in self._ticks if t is not current), return_exceptions=True)
 
     async def tick(self) -> int:
         """Fire what is due; returns how many outbox rows were queued."""
+        task = asyncio.current_task()
+        if task is not None:
+            self._ticks.add(task)
         try:
             queued = await self.service.fire_due(self.misfire_grace)
         except Exception:  # the next tick tries again; the database keeps what is due
             log.exception("the scheduler tick failed")
             return 0
+        finally:
+            if task is not None:
+                self._ticks.discard(task)
         if queued:
             log.info("scheduler tick queued %d deliveries", queued)
         return queued

@@ -325,7 +325,7 @@ async def test_the_scheduler_keeps_one_job_whatever_the_number_of_channels(servi
         await scheduler.start()
         assert len(scheduler.scheduler.get_jobs()) == 1
     finally:
-        scheduler.shutdown()
+        await scheduler.shutdown()
 
 
 async def test_a_changed_schedule_takes_effect_without_a_restart(service, admin, clock, publisher):

@@ -88,7 +88,7 @@ async def scheduler(service: QuizService, dispatcher: Dispatcher) -> AsyncIterat
     drills = DrillScheduler(service)
     dispatcher.start()
     yield drills
-    drills.shutdown()
+    await drills.shutdown()
     await dispatcher.stop()
 
 
@@ -129,7 +129,7 @@ async def test_a_restart_inside_the_grace_window_posts_once(
         await again.start()  # a second restart the same morning
         await asyncio.sleep(0.05)
     finally:
-        again.shutdown()
+        await again.shutdown()
     assert len(publisher.posts) == 1
 
 
@@ -175,7 +175,7 @@ async def test_two_schedulers_on_one_database_make_one_post(config, clock, admin
             await asyncio.gather(dispatcher_of(one).drain(), dispatcher_of(two).drain())
         finally:
             for drills in schedulers:
-                drills.shutdown()
+                await drills.shutdown()
     posted = [p.drill.local_date for pub in publishers for p in pub.posts]
     assert posted.count(date(2025, 1, 16)) == 1
 
@@ -256,7 +256,7 @@ async def fire_for_real(svc: QuizService, at_local: datetime, happened) -> None:
             await drills.start()
             await wait_for(happened)
         finally:
-            drills.shutdown()
+            await drills.shutdown()
             await dispatcher_of(svc).stop()
 
 
@@ -416,3 +416,25 @@ async def test_the_catch_up_at_start_up_reposts_a_failed_drill(
     await wait_for(lambda: publisher.posts)
     assert [p.drill.id for p in publisher.posts] == [drill.id]
     assert (await service.repo.get_drill(drill.id)).state is DrillState.OPEN
+
+
+async def test_shutdown_waits_for_the_tick_in_flight(
+    service: QuizService, monkeypatch: pytest.MonkeyPatch
+):
+    entered, release = asyncio.Event(), asyncio.Event()
+
+    async def slow_fire_due(grace: timedelta) -> int:
+        entered.set()
+        await release.wait()
+        return 0
+
+    drills = DrillScheduler(service)
+    monkeypatch.setattr(service, "fire_due", slow_fire_due)
+    tick = asyncio.create_task(drills.tick())
+    await entered.wait()
+    stopping = asyncio.create_task(drills.shutdown())
+    await asyncio.sleep(0.05)
+    assert not stopping.done()  # the tick is still running on the service
+    release.set()
+    await stopping
+    assert tick.done()

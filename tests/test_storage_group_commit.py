@@ -8,6 +8,7 @@ import sqlite3
 from collections.abc import Awaitable
 from dataclasses import replace
 from datetime import UTC, date, datetime
+from itertools import groupby
 from pathlib import Path
 
 import pytest
@@ -289,6 +290,30 @@ async def test_equal_reads_asked_together_share_one_query(service, channel):
     assert all(f == found[0] for f in found) and found[0][0].id == drill.id
     assert missing is None
     assert sum("FROM drills d JOIN channels c" in q for q in queries) == 2
+
+
+async def test_a_batch_of_new_answers_runs_three_statements_each(service, channel, config):
+    # Member, attempt (its drill check included) and streak; no savepoints, no drill read.
+    drill = await open_drill(service, channel)
+    repo = repo_of(service)
+    queries: list[str] = []
+    async with repo.db.reading() as conn:
+        await conn.set_trace_callback(queries.append)
+    results = await in_one_batch(
+        repo.db,
+        *(
+            repo.record_attempt(attempt(f"m{i}", drill), "testing", drill.local_date)
+            for i in range(10)
+        ),
+    )
+    async with repo.db.reading() as conn:
+        await conn.set_trace_callback(None)
+    assert [r[1] for r in results] == [True] * 10
+    # A statement is traced again for each trigger it fires: runs of one count once.
+    heads = [head for head, _ in groupby(" ".join(q.split()[:3]) for q in queries)]
+    each = ["INSERT INTO members", "INSERT INTO attempts", "INSERT INTO streaks"]
+    assert heads == ["BEGIN IMMEDIATE", *each * 10, "COMMIT"]
+    assert rows(config, "SELECT count(*) FROM attempts") == [(10,)]
 
 
 async def test_a_stopped_writer_fails_its_waiting_callers_instead_of_hanging(service, channel):

@@ -51,8 +51,12 @@ def review(card_json: str | None, rating: Rating, now: datetime) -> ReviewedCard
 
 
 def reviewer(rating: Rating, now: datetime) -> CardReview:
-    """The review as the repository applies it, inside the transaction storing the answer."""
-    return lambda card_json: review(card_json, rating, now)
+    """The review as the repository applies it, inside the transaction storing the answer.
+
+    A new card's review (the usual case: a member meets most questions once) is worked
+    out here, before the call, so that the database's thread spends no time on it."""
+    first = review(None, rating, now)
+    return lambda card_json: first if card_json is None else review(card_json, rating, now)
 
 
 def topic_weakness(stats: Iterable[TopicStat]) -> dict[str, float]:

@@ -266,6 +266,21 @@ _STORE_CARD = """
         reviews = reviews + 1, updated_at = excluded.updated_at
 """
 
+# A member's first review of a question, as one of the two above: stored (and a row
+# returned) only when the member has no card for it yet.
+_FIRST_HELD_CARD = """
+    INSERT INTO review_cards (member_id, question_id, pending_card, pending_due, updated_at)
+    VALUES (?, ?, ?, ?, ?)
+    ON CONFLICT (member_id, question_id) DO NOTHING
+    RETURNING 1
+"""
+_FIRST_CARD = """
+    INSERT INTO review_cards (member_id, question_id, card, due_at, reviews, updated_at)
+    VALUES (?, ?, ?, ?, 1, ?)
+    ON CONFLICT (member_id, question_id) DO NOTHING
+    RETURNING 1
+"""
+
 
 def _card_write(
     member_id: int, question_id: str, reviewed: ReviewedCard, stamp: str, *, held: bool
@@ -276,6 +291,50 @@ def _card_write(
     return _HOLD_CARD if held else _STORE_CARD, params
 
 
+def _review_card(
+    conn: sqlite3.Connection,
+    member_id: int,
+    question_id: str,
+    review: CardReview,
+    stamp: str,
+    *,
+    held: bool,
+) -> None:
+    """Review the member's card for the question (see _card_write for `held`). A first
+    review, the usual case, is a single statement; a card already stored (its row always
+    holds a card or a pending one) is read, reviewed and written back."""
+    first = review(None)
+    params = (member_id, question_id, first.card, _utc(first.due), stamp)
+    if conn.execute(_FIRST_HELD_CARD if held else _FIRST_CARD, params).fetchone():
+        return
+    (card,) = conn.execute(
+        """SELECT coalesce(pending_card, card) FROM review_cards
+           WHERE member_id = ? AND question_id = ?""",
+        (member_id, question_id),
+    ).fetchone()
+    conn.execute(*_card_write(member_id, question_id, review(card), stamp, held=held))
+
+
+_ATTEMPT_COLUMNS = """member_id, drill_id, question_id, topic, answer, normalized, verdict,
+    score, points, answered_at, latency_ms, week_key, month_key, counted"""
+# A drill's answer, stored only while the drill is open (the check and the write are one
+# statement); an answer to an open at_close drill is stored uncounted: the close counts it.
+_INSERT_DRILL_ATTEMPT = f"""
+    INSERT INTO attempts ({_ATTEMPT_COLUMNS})
+    SELECT ?, d.id, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, c.reveal != '{RevealMode.AT_CLOSE.value}'
+      FROM drills d JOIN channels c ON c.id = d.channel_id
+     WHERE d.id = ? AND d.state = '{DrillState.OPEN.value}'
+    ON CONFLICT (drill_id, member_id) DO NOTHING
+    RETURNING id, counted
+"""
+# A practice answer (no drill), or a drill that does not exist (its foreign key refuses).
+_INSERT_ATTEMPT = f"""
+    INSERT INTO attempts ({_ATTEMPT_COLUMNS})
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
+    RETURNING id, counted
+"""
+
+
 def _store_attempt(
     attempt: Attempt,
     topic: str,
@@ -284,59 +343,42 @@ def _store_attempt(
     conn: sqlite3.Connection,
 ) -> tuple[Attempt, bool, int]:
     """record_attempt's writes, run by the group-commit writer on the connection's thread
-    inside the answer's own savepoint."""
-    counted = True
-    if attempt.drill_id is not None:
-        drill = conn.execute(
-            """SELECT d.state, c.reveal FROM drills d JOIN channels c ON c.id = d.channel_id
-               WHERE d.id = ?""",
-            (attempt.drill_id,),
-        ).fetchone()
-        # The service checked the drill before grading; a close may have come in between.
-        if drill is not None and drill["state"] != DrillState.OPEN.value:
-            raise DrillClosed()
-        # An answer to an open at_close drill is stored uncounted: the close counts it.
-        counted = drill is None or drill["reveal"] != RevealMode.AT_CLOSE.value
+    (see run_writes: a failure here undoes this answer's writes alone)."""
     now = _ts(attempt.answered_at)
     member_id = conn.execute(_UPSERT_MEMBER, _member_params(attempt.member, now)).fetchone()[0]
-    row = conn.execute(
-        """INSERT INTO attempts (member_id, drill_id, question_id, topic, answer, normalized,
-               verdict, score, points, answered_at, latency_ms, week_key, month_key, counted)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-           ON CONFLICT (drill_id, member_id) DO NOTHING
-           RETURNING id""",
-        (
-            member_id,
-            attempt.drill_id,
-            attempt.question_id,
-            topic,
-            attempt.answer,
-            attempt.grade.normalized,
-            attempt.grade.verdict.value,
-            attempt.grade.score,
-            attempt.points,
-            now,
-            attempt.latency_ms,
-            period_key(Period.WEEK, local_date),
-            period_key(Period.MONTH, local_date),
-            counted,
-        ),
-    ).fetchone()
+    values = (
+        attempt.question_id,
+        topic,
+        attempt.answer,
+        attempt.grade.normalized,
+        attempt.grade.verdict.value,
+        attempt.grade.score,
+        attempt.points,
+        now,
+        attempt.latency_ms,
+        period_key(Period.WEEK, local_date),
+        period_key(Period.MONTH, local_date),
+    )
+    if attempt.drill_id is None:
+        row = conn.execute(_INSERT_ATTEMPT, (member_id, None, *values)).fetchone()
+    else:
+        row = conn.execute(_INSERT_DRILL_ATTEMPT, (member_id, *values, attempt.drill_id)).fetchone()
     if row is None:
+        # Not stored: a repeat, or the drill is no longer open (the service checked it
+        # before grading; a close may have come in between).
         existing = conn.execute(
             """SELECT answer, normalized, verdict, score, points, answered_at, latency_ms
                FROM attempts WHERE drill_id = ? AND member_id = ?""",
             (attempt.drill_id, member_id),
         ).fetchone()
-        return _stored_attempt(attempt, existing), False, 0
+        if existing is not None:
+            return _stored_attempt(attempt, existing), False, 0
+        if conn.execute("SELECT 1 FROM drills WHERE id = ?", (attempt.drill_id,)).fetchone():
+            raise DrillClosed()
+        row = conn.execute(_INSERT_ATTEMPT, (member_id, attempt.drill_id, *values)).fetchone()
+    counted = bool(row["counted"])
     if review is not None:
-        card = conn.execute(
-            """SELECT coalesce(pending_card, card) FROM review_cards
-               WHERE member_id = ? AND question_id = ?""",
-            (member_id, attempt.question_id),
-        ).fetchone()
-        reviewed = review(card[0] if card else None)
-        conn.execute(*_card_write(member_id, attempt.question_id, reviewed, now, held=not counted))
+        _review_card(conn, member_id, attempt.question_id, review, now, held=not counted)
     if attempt.drill_id is None:
         return attempt, True, 0
     row = conn.execute(

@@ -167,8 +167,9 @@ class Database:
         return self._reads
 
     async def grouped(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        """Run `work` on the connection's thread in a savepoint of a transaction shared with
-        other concurrent grouped writes; returns once that transaction has committed."""
+        """Run `work` on the connection's thread in a transaction shared with other
+        concurrent grouped writes; returns once that transaction has committed. A failure
+        of `work`'s own undoes its writes alone, so `work` may run twice (see run_writes)."""
         return await self.writes.submit(work)
 
     async def grouped_read(self, work: Callable[[sqlite3.Connection], T]) -> T:
