@@ -32,8 +32,8 @@ DATA = ROOT / "bench" / "data"
 SHORT_LABELS = DATA / "short_labels.yaml"
 OPEN_HELDOUT = DATA / "open_heldout.yaml"
 # The first held-out set, a fresh one written for questions the first does not cover, and
-# three probes written after the grader work; open_probe3 was never used to tune anything
-# (see each file's header for how it was used).
+# three probes written after the grader work; open_probe3 was held out until its misses
+# were used to tune key points (see each file's header for how it was used).
 OPEN_SETS = (
     OPEN_HELDOUT,
     DATA / "open_heldout_fresh.yaml",
