@@ -72,11 +72,15 @@ def discover(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
     return migrations
 
 
+# The same in both dialects.
+_VERSIONS_TABLE = (
+    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+    " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+)
+
+
 async def applied_versions(db: Database) -> set[int]:
-    await db.conn.execute(
-        "CREATE TABLE IF NOT EXISTS schema_migrations ("
-        " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
-    )
+    await db.conn.execute(_VERSIONS_TABLE)
     async with db.conn.execute("SELECT version FROM schema_migrations") as cursor:
         return {row[0] async for row in cursor}
 
@@ -135,10 +139,7 @@ async def migrate_postgres(
 ) -> list[int]:
     """Bring the PostgreSQL schema up to date; returns the versions applied by this call.
     An advisory lock makes processes starting together migrate one after the other."""
-    await conn.execute(
-        "CREATE TABLE IF NOT EXISTS schema_migrations ("
-        " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
-    )
+    await conn.execute(_VERSIONS_TABLE)
 
     async def apply(migration: Migration) -> bool:
         async with conn.transaction():
