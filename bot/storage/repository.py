@@ -250,36 +250,27 @@ def _stored_attempt(attempt: Attempt, row: sqlite3.Row) -> Attempt:
 
 
 # A reviewed card as stored: pending (held until an at_close drill's reveal) or landed.
-_HOLD_CARD = """
+_HOLD_CARD_INSERT = """
     INSERT INTO review_cards (member_id, question_id, pending_card, pending_due, updated_at)
     VALUES (?, ?, ?, ?, ?)
-    ON CONFLICT (member_id, question_id) DO UPDATE SET
+    ON CONFLICT (member_id, question_id) DO"""
+_STORE_CARD_INSERT = """
+    INSERT INTO review_cards (member_id, question_id, card, due_at, reviews, updated_at)
+    VALUES (?, ?, ?, ?, 1, ?)
+    ON CONFLICT (member_id, question_id) DO"""
+_HOLD_CARD = f"""{_HOLD_CARD_INSERT} UPDATE SET
         pending_card = excluded.pending_card, pending_due = excluded.pending_due,
         updated_at = excluded.updated_at
 """
-_STORE_CARD = """
-    INSERT INTO review_cards (member_id, question_id, card, due_at, reviews, updated_at)
-    VALUES (?, ?, ?, ?, 1, ?)
-    ON CONFLICT (member_id, question_id) DO UPDATE SET
+_STORE_CARD = f"""{_STORE_CARD_INSERT} UPDATE SET
         card = excluded.card, due_at = excluded.due_at,
         pending_card = NULL, pending_due = NULL,
         reviews = reviews + 1, updated_at = excluded.updated_at
 """
-
-# A member's first review of a question, as one of the two above: stored (and a row
-# returned) only when the member has no card for it yet.
-_FIRST_HELD_CARD = """
-    INSERT INTO review_cards (member_id, question_id, pending_card, pending_due, updated_at)
-    VALUES (?, ?, ?, ?, ?)
-    ON CONFLICT (member_id, question_id) DO NOTHING
-    RETURNING 1
-"""
-_FIRST_CARD = """
-    INSERT INTO review_cards (member_id, question_id, card, due_at, reviews, updated_at)
-    VALUES (?, ?, ?, ?, 1, ?)
-    ON CONFLICT (member_id, question_id) DO NOTHING
-    RETURNING 1
-"""
+# A member's first review of a question: stored (and a row returned) only when the
+# member has no card for it yet.
+_FIRST_HELD_CARD = f"{_HOLD_CARD_INSERT} NOTHING RETURNING 1"
+_FIRST_CARD = f"{_STORE_CARD_INSERT} NOTHING RETURNING 1"
 
 
 def _card_write(
@@ -291,7 +282,7 @@ def _card_write(
     return _HOLD_CARD if held else _STORE_CARD, params
 
 
-def _review_card(
+def _review_card_in_batch(
     conn: sqlite3.Connection,
     member_id: int,
     question_id: str,
@@ -378,7 +369,7 @@ def _store_attempt(
         row = conn.execute(_INSERT_ATTEMPT, (member_id, attempt.drill_id, *values)).fetchone()
     counted = bool(row["counted"])
     if review is not None:
-        _review_card(conn, member_id, attempt.question_id, review, now, held=not counted)
+        _review_card_in_batch(conn, member_id, attempt.question_id, review, now, held=not counted)
     if attempt.drill_id is None:
         return attempt, True, 0
     row = conn.execute(
