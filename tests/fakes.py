@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import socket
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -128,3 +129,10 @@ def drill_post(channel: ChannelRef, drill_id: int) -> DrillPost:
     opened = datetime(2025, 1, 15, 8, 0, tzinfo=UTC)
     drill = Drill(drill_id, channel, date(2025, 1, 15), question.id, DrillState.POSTING, opened)
     return DrillPost(drill, question, ChannelSettings(channel))
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on now, for a server a test starts."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

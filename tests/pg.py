@@ -10,11 +10,12 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import socket
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.fakes import free_port
 
 log = logging.getLogger(__name__)
 
@@ -33,12 +34,6 @@ def find_bin_dir() -> Path | None:
         if (directory / "initdb").is_file() and (directory / "pg_ctl").is_file():
             return directory
     return None
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _as_server_user(command: Sequence[str]) -> list[str]:

@@ -8,7 +8,6 @@ import contextlib
 import json
 import logging
 import re
-import socket
 import time
 from dataclasses import replace
 from datetime import timedelta
@@ -26,6 +25,7 @@ from bot.slack_adapter.blocks import fallback
 from bot.slack_adapter.runner import http_app, run_slack
 from bot.storage.slack_store import SqlInstallationStore
 from bot.storage.sqlite import Database
+from tests.fakes import free_port
 from tests.slack_fakes import (
     ADMIN,
     SECRET,
@@ -58,12 +58,6 @@ async def server(service, http_config):
 async def http():
     async with aiohttp.ClientSession() as session:
         yield session
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 async def post(http: aiohttp.ClientSession, url: str, body: str, headers: dict[str, str]):
