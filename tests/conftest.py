@@ -178,6 +178,17 @@ async def discord_client(discord_fake: FakeDiscord) -> AsyncIterator[discord.Cli
 PG_TEMPLATE = "drill_template"
 
 
+async def _pg_admin(server: PgServer, sql: str) -> None:
+    """One statement on the server's maintenance database (CREATE/DROP DATABASE)."""
+    import asyncpg
+
+    admin = await asyncpg.connect(server.url())
+    try:
+        await admin.execute(sql)
+    finally:
+        await admin.close()
+
+
 async def _make_pg_template(server: PgServer) -> None:
     """A migrated database that each test's database is copied from (CREATE DATABASE ...
     TEMPLATE), so a test pays a file copy instead of the migrations."""
@@ -185,11 +196,7 @@ async def _make_pg_template(server: PgServer) -> None:
 
     from bot.storage.migrate import migrate_postgres
 
-    admin = await asyncpg.connect(server.url())
-    try:
-        await admin.execute(f'CREATE DATABASE "{PG_TEMPLATE}"')
-    finally:
-        await admin.close()
+    await _pg_admin(server, f'CREATE DATABASE "{PG_TEMPLATE}"')
     conn = await asyncpg.connect(server.url(PG_TEMPLATE))
     try:
         await migrate_postgres(conn)
@@ -216,20 +223,10 @@ def pg_server() -> Iterator[PgServer]:
 
 
 async def _pg_database(server: PgServer, template: str) -> AsyncIterator[str]:
-    import asyncpg
-
     name = f"drill_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(server.url())
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-    finally:
-        await admin.close()
+    await _pg_admin(server, f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
     yield server.url(name)
-    admin = await asyncpg.connect(server.url())
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    await _pg_admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
