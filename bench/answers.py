@@ -32,7 +32,7 @@ from bot.core import commands  # noqa: E402
 from bot.core.errors import AlreadyAnswered  # noqa: E402
 from bot.core.models import ChannelRef, MemberRef  # noqa: E402
 from bot.core.service import Invocation  # noqa: E402
-from bot.storage.repository import SqliteRepository  # noqa: E402
+from bot.storage.repository import SqlRepository  # noqa: E402
 from tests.fakes import FakeClock, RecordingPublisher  # noqa: E402
 
 
@@ -89,7 +89,7 @@ async def burst(path: Path, answers: int, in_flight: int) -> Burst:
         await asyncio.gather(*(member_after_member() for _ in range(in_flight)))
         rate = answers / (time.perf_counter() - start)
         cpu_ms = (time.process_time() - cpu) * 1000 / answers
-        assert isinstance(service.repo, SqliteRepository)
+        assert isinstance(service.repo, SqlRepository)
         batches = service.repo.db.writes.batches
         repeats = await asyncio.gather(
             *(service.submit_answer(user(i), drill.id, letter) for i in range(0, answers, 10)),

@@ -22,8 +22,9 @@ from bot.core.errors import BankErrors
 from bot.core.service import QuizService
 from bot.delivery.dispatcher import Dispatcher
 from bot.scheduler import DrillScheduler
-from bot.storage.migrate import DatabaseTooNew, migrate
-from bot.storage.sqlite import Database, DatabaseUnavailable
+from bot.storage.database import migrate_database, open_database
+from bot.storage.migrate import DatabaseTooNew
+from bot.storage.sqlite import DatabaseUnavailable
 
 log = logging.getLogger("bot")
 
@@ -148,9 +149,9 @@ async def serve_adapters(service: QuizService, config: Config, runners: list[Run
 
 
 async def run_migrate(config: Config) -> None:
-    db = await Database.open(config.database_url)
+    db = await open_database(config.database_url)
     try:
-        applied = await migrate(db)
+        applied = await migrate_database(db)
     finally:
         await db.close()
     print(f"Applied migrations: {applied}" if applied else "The database is up to date.")

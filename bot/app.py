@@ -11,9 +11,8 @@ from bot.core.bank import load_bank
 from bot.core.ports import Clock, SystemClock
 from bot.core.service import QuizService
 from bot.delivery.dispatcher import Dispatcher
-from bot.storage.migrate import migrate
-from bot.storage.repository import SqliteRepository
-from bot.storage.sqlite import Database
+from bot.storage.database import migrate_database, open_database
+from bot.storage.repository import SqlRepository
 
 log = logging.getLogger(__name__)
 
@@ -23,11 +22,11 @@ async def open_service(config: Config, clock: Clock | None = None) -> AsyncItera
     """A migrated database and a loaded bank behind a ready QuizService, with its
     outbox dispatcher attached (not started: see bot.__main__)."""
     bank = load_bank(config.questions_dir)
-    db = await Database.open(config.database_url)
+    db = await open_database(config.database_url)
     try:
-        await migrate(db)
+        await migrate_database(db)
         service = QuizService(
-            SqliteRepository(db), bank, clock or SystemClock(), low_bank=config.low_bank_warning
+            SqlRepository(db), bank, clock or SystemClock(), low_bank=config.low_bank_warning
         )
         Dispatcher(service)  # its background task starts once the publishers exist
         await service.start()

@@ -11,7 +11,13 @@ from urllib.parse import urlsplit, urlunsplit
 from bot.core import messages
 from bot.core.bank import DEFAULT_QUESTIONS_DIR
 from bot.core.picking import LOW_BANK
-from bot.storage.sqlite import DEFAULT_URL, BadDatabaseUrl, path_from_url, url_scheme
+from bot.storage.sqlite import (
+    DEFAULT_URL,
+    POSTGRES_SCHEMES,
+    BadDatabaseUrl,
+    path_from_url,
+    url_scheme,
+)
 
 DEFAULT_DATA_DIR = Path("data")
 # With LOG_LEVEL unset: the platforms log their progress; the console drill shares the
@@ -74,6 +80,8 @@ def _log_level(text: str) -> str:
 
 def _database_url(text: str) -> str:
     url = text or DEFAULT_URL
+    if url_scheme(url) in POSTGRES_SCHEMES:
+        return url  # the server checks the rest when the bot connects
     try:
         path_from_url(url)
     except BadDatabaseUrl as exc:

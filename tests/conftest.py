@@ -1,4 +1,5 @@
-"""Shared fixtures: a real SQLite file per test, a fake clock, the small test bank."""
+"""Shared fixtures: a real database per test (a SQLite file, and for the modules marked
+every_backend also a PostgreSQL database), a fake clock, the small test bank."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from bot.core.picking import eligible
 from bot.core.scoring import local_date
 from bot.core.service import Invocation, QuizService
 from bot.delivery.dispatcher import Dispatcher
+from bot.storage.connection import SqlDatabase
 from tests.discord_fakes import TOKEN as DISCORD_TOKEN
 from tests.discord_fakes import FakeDiscord
 from tests.discord_fakes import install as install_discord
@@ -34,8 +36,25 @@ TEST_BANK = Path(__file__).parent / "bank"
 WATCHED_LOGGERS = ("discord", "bot")
 
 
+BACKENDS = ("sqlite", "postgresql")
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "allow_error_logs: the test provokes ERROR logs on purpose")
+    config.addinivalue_line(
+        "markers",
+        "every_backend: run the test once per database (the repository contract); "
+        "the PostgreSQL run is skipped, with the reason, without the server binaries",
+    )
+    config.addinivalue_line(
+        "markers", "sqlite_only: in an every_backend module, a test of SQLite's own files"
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    marked = metafunc.definition.get_closest_marker
+    if "backend" in metafunc.fixturenames and marked("every_backend") and not marked("sqlite_only"):
+        metafunc.parametrize("backend", BACKENDS, indirect=True)
 
 
 @pytest.fixture(autouse=True)
@@ -79,7 +98,15 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def db_url(tmp_path: Path) -> str:
+def backend(request: pytest.FixtureRequest) -> str:
+    """The database under test: SQLite, unless the test is marked every_backend."""
+    return getattr(request, "param", "sqlite")
+
+
+@pytest.fixture
+def db_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    if backend == "postgresql":
+        return request.getfixturevalue("pg_migrated_url")
     return f"sqlite:///{tmp_path / 'drill.db'}"
 
 
@@ -121,6 +148,12 @@ def dispatcher(service: QuizService) -> Dispatcher:
 @pytest.fixture
 def channel() -> ChannelRef:
     return ChannelRef("test", "W1", "C1")
+
+
+async def db_rows(db: SqlDatabase, sql: str, params: Sequence[object] = ()) -> list[tuple]:
+    """The rows of one query on the service's own database, as tuples, on either backend."""
+    async with db.reading() as conn:
+        return [tuple(row) for row in await conn.execute_fetchall(sql, params)]
 
 
 def member(name: str, workspace: str = "W1") -> MemberRef:

@@ -11,6 +11,7 @@ import pytest
 
 from bot.__main__ import build_parser
 from bot.config import Config, ConfigError
+from tests.fakes import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -69,10 +70,19 @@ def test_a_bad_setting_is_one_line_naming_it_and_exit_2(name, value, allowed):
         assert_one_line_refusal(done, name, allowed)
 
 
-def test_a_postgres_url_says_it_is_not_supported_yet_without_echoing_the_password():
-    done = run_bot("migrate", env={"DATABASE_URL": "postgres://drill:hunter2@db.example/drill"})
-    assert_one_line_refusal(done, "DATABASE_URL", "PostgreSQL", "not supported yet")
+def test_an_unreachable_postgres_server_is_one_line_without_echoing_the_password():
+    url = f"postgresql://drill:hunter2@127.0.0.1:{free_port()}/drill"  # nothing listens
+    done = run_bot("migrate", env={"DATABASE_URL": url})
+    assert_one_line_refusal(done, "Cannot open the database", "127.0.0.1", "PostgreSQL server")
     assert "hunter2" not in done.stderr
+
+
+def test_migrate_brings_a_postgres_database_up_to_date_once(pg_url):
+    first = run_bot("migrate", env={"DATABASE_URL": pg_url})
+    assert first.returncode == 0, first.stderr
+    assert "Applied migrations: [12]" in first.stdout
+    again = run_bot("migrate", env={"DATABASE_URL": pg_url})
+    assert again.returncode == 0 and "The database is up to date." in again.stdout
 
 
 def test_a_database_path_that_cannot_be_opened_is_one_line_and_no_hang(tmp_path):

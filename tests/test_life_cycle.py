@@ -8,6 +8,7 @@ import shutil
 import sqlite3
 from datetime import UTC, date, datetime
 
+import asyncpg
 import pytest
 
 from bot.app import open_service
@@ -23,8 +24,10 @@ from bot.core.service import (
 )
 from bot.storage.migrate import discover, migrate
 from bot.storage.sqlite import Database
-from tests.conftest import claim_todays_drill, member
+from tests.conftest import claim_todays_drill, db_rows, member
 from tests.fakes import RecordingPublisher
+
+pytestmark = pytest.mark.every_backend
 
 
 async def setup_channel(service: QuizService, admin: Invocation, text: str = "") -> None:
@@ -160,25 +163,26 @@ async def test_the_database_refuses_a_second_live_drill_in_a_channel(service, ad
     open_one = await service.post_daily(admin.channel, forced=True)
     now = service.clock.now()
     stamp = now.isoformat()
-    async with service.repo.db.conn.execute(  # yesterday's drill, claimed and never posted
-        """INSERT INTO drills (channel_id, local_date, question_id, state, opened_at, updated_at)
-           SELECT channel_id, '2025-01-14', question_id, 'pending', ?, ? FROM drills WHERE id = ?
-           RETURNING id""",
-        (stamp, stamp, open_one.id),
-    ) as cursor:
-        (other_id,) = await cursor.fetchone()
+    db = service.repo.db
+    async with db.transaction() as conn:
+        ((other_id,),) = await conn.execute_fetchall(  # yesterday's drill, never posted
+            """INSERT INTO drills (channel_id, local_date, question_id, state, opened_at,
+                                   updated_at)
+               SELECT channel_id, '2025-01-14', question_id, 'pending', ?, ? FROM drills
+               WHERE id = ? RETURNING id""",
+            (stamp, stamp, open_one.id),
+        )
+        await conn.execute(  # a post row for the other drill, due now
+            """INSERT INTO outbox (key, kind, channel_id, drill_id, next_attempt_at, created_at)
+               SELECT 'post:' || id, 'post', channel_id, id, ?, ? FROM drills WHERE id = ?""",
+            (stamp, stamp, other_id),
+        )
     other = await service.repo.get_drill(other_id)
-    await service.repo.db.conn.execute(  # a post row for the other drill, due now
-        """INSERT INTO outbox (key, kind, channel_id, drill_id, next_attempt_at, created_at)
-           SELECT 'post:' || id, 'post', channel_id, id, ?, ? FROM drills WHERE id = ?""",
-        (stamp, stamp, other.id),
-    )
     assert [row.drill_id for row in await service.claim_deliveries(10)] == [other.id]
     assert (await service.repo.get_drill(other.id)).state is DrillState.PENDING
-    with pytest.raises(sqlite3.IntegrityError):
-        await service.repo.db.conn.execute(
-            "UPDATE drills SET state = 'open' WHERE id = ?", (other.id,)
-        )
+    with pytest.raises((sqlite3.IntegrityError, asyncpg.UniqueViolationError)):
+        async with db.transaction() as conn:
+            await conn.execute("UPDATE drills SET state = 'open' WHERE id = ?", (other.id,))
     assert (await service.open_drill_in(admin.channel)).id == open_one.id
 
 
@@ -229,8 +233,8 @@ async def test_a_bank_without_a_live_drills_question_is_refused_and_nothing_reti
     with pytest.raises(LiveQuestionMissing, match=asked) as refused:
         await restarted.start()
     assert isinstance(refused.value, BankErrors)  # start-up reports it as a bad bank, exit 2
-    rows = await service.repo.db.conn.execute_fetchall(
-        "SELECT id, retired FROM questions WHERE id = ?", (asked,)
+    rows = await db_rows(
+        service.repo.db, "SELECT id, retired FROM questions WHERE id = ?", (asked,)
     )
     assert [tuple(r) for r in rows] == [(asked, 0)]
     with pytest.raises(NotFound):
@@ -245,9 +249,7 @@ async def test_questions_no_live_drill_asks_are_still_retired(service, admin):
     gone = next(iter(service.bank)).id
     smaller = Bank.of(q for q in service.bank if q.id != gone)
     assert await service.repo.sync_questions(list(smaller), service.clock.now()) == []
-    rows = await service.repo.db.conn.execute_fetchall(
-        "SELECT retired FROM questions WHERE id = ?", (gone,)
-    )
+    rows = await db_rows(service.repo.db, "SELECT retired FROM questions WHERE id = ?", (gone,))
     assert rows[0][0] == 1
 
 
@@ -267,6 +269,7 @@ async def test_a_group_disappears_when_its_last_member_leaves(service, admin):
     assert created.text.startswith("Created the group NLP")
 
 
+@pytest.mark.sqlite_only
 async def test_migrating_a_channel_with_two_open_drills_keeps_the_latest_open(db_url, tmp_path):
     before = tmp_path / "before"
     before.mkdir()

@@ -7,11 +7,8 @@ stats, the points histogram behind ranks) equals a recomputation from what is le
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections import Counter
-from contextlib import closing
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 import pytest
 
@@ -19,40 +16,30 @@ from bot.core import commands, messages
 from bot.core.errors import NotAllowed, UsageError
 from bot.core.models import Attempt, Forgotten, Grade, MemberExport, Period, Verdict
 from bot.core.service import Invocation, QuizService
-from bot.storage.sqlite import path_from_url
 from tests.conftest import member
+from tests.dbtools import script, sql, tables, tables_with
 from tests.fakes import RecordingPublisher
+
+pytestmark = pytest.mark.every_backend
 
 ALICE, BOB, CAROL = member("alice"), member("bob"), member("carol")
 
 
-def db_path(config) -> Path:
-    return Path(path_from_url(config.database_url))
+def db_path(config) -> str:
+    """The test's database, as the dbtools helpers take it: its URL."""
+    return config.database_url
 
 
-def sql(db: Path, query: str, *args: object) -> list[tuple]:
-    with closing(sqlite3.connect(db)) as conn:
-        return conn.execute(query, args).fetchall()
-
-
-def dump(db: Path) -> dict[str, list[tuple]]:
+def dump(db: str) -> dict[str, list[tuple]]:
     """Every row of every table, sorted: what "changes nothing" compares."""
-    tables = [row[0] for row in sql(db, "SELECT name FROM sqlite_master WHERE type = 'table'")]
-    return {table: sorted(map(repr, sql(db, f'SELECT * FROM "{table}"'))) for table in tables}
+    return {table: sorted(map(repr, sql(db, f'SELECT * FROM "{table}"'))) for table in tables(db)}
 
 
-def member_tables(db: Path) -> list[str]:
-    return [
-        row[0]
-        for row in sql(
-            db,
-            """SELECT m.name FROM sqlite_master m, pragma_table_info(m.name) p
-               WHERE m.type = 'table' AND p.name = 'member_id'""",
-        )
-    ]
+def member_tables(db: str) -> list[str]:
+    return tables_with(db, "member_id")
 
 
-def member_id(db: Path, who) -> int:
+def member_id(db: str, who) -> int:
     ((found,),) = sql(db, "SELECT id FROM members WHERE user_id = ?", who.user_id)
     return found
 
@@ -97,7 +84,7 @@ async def play(service: QuizService, clock, publisher: RecordingPublisher, chann
     await answer(service, publisher, BOB, drill.id, True)
 
 
-def recomputed_totals(db: Path) -> set[tuple]:
+def recomputed_totals(db: str) -> set[tuple]:
     """score_totals as the remaining counted daily attempts give them."""
     totals: Counter = Counter()
     for mid, platform, ws, week, month, points, good in sql(
@@ -115,7 +102,7 @@ def recomputed_totals(db: Path) -> set[tuple]:
     return {(*row, *(totals[(*row, f)] for f in ("points", "answered", "correct"))) for row in rows}
 
 
-def assert_aggregates_match_the_attempts(db: Path) -> None:
+def assert_aggregates_match_the_attempts(db: str) -> None:
     stored = set(
         sql(
             db,
@@ -127,8 +114,9 @@ def assert_aggregates_match_the_attempts(db: Path) -> None:
     topics = set(
         sql(
             db,
-            """SELECT member_id, topic, count(*), sum(verdict = 'good') FROM attempts
-               WHERE counted = 1 GROUP BY member_id, topic""",
+            """SELECT member_id, topic, count(*),
+                      sum(CASE WHEN verdict = 'good' THEN 1 ELSE 0 END)
+               FROM attempts WHERE counted = 1 GROUP BY member_id, topic""",
         )
     )
     assert set(sql(db, "SELECT member_id, topic, answered, correct FROM topic_stats")) == topics
@@ -152,8 +140,7 @@ async def test_forget_me_leaves_no_row_holding_the_member_id(
     sql_script = """CREATE TABLE member_notes (member_id INTEGER NOT NULL REFERENCES members (id),
                     question_id TEXT NOT NULL, due TEXT NOT NULL);
                     INSERT INTO member_notes VALUES ({id}, 'q1', '2025-01-20');"""
-    with closing(sqlite3.connect(db)) as conn:
-        conn.executescript(sql_script.format(id=alice_id))
+    script(db, sql_script.format(id=alice_id))
     assert all(
         sql(db, f"SELECT count(*) FROM {t} WHERE member_id = ?", alice_id)[0][0]
         for t in ("attempts", "score_totals", "topic_stats", "streaks", "group_members")
@@ -218,7 +205,7 @@ async def test_boards_ranks_and_stats_of_the_others_match_a_recomputation(
         )
         ((answered, correct),) = sql(
             db,
-            """SELECT count(*), sum(a.verdict = 'good') FROM attempts a
+            """SELECT count(*), sum(CASE WHEN a.verdict = 'good' THEN 1 ELSE 0 END) FROM attempts a
                JOIN members m ON m.id = a.member_id WHERE m.user_id = ?""",
             who.user_id,
         )
@@ -310,13 +297,12 @@ async def test_export_holds_the_members_answers_grades_stats_and_groups_only(
 ):
     db = db_path(config)
     await play(service, clock, publisher, channel)
-    with closing(sqlite3.connect(db)) as conn:
-        conn.executescript(
-            f"""CREATE TABLE member_notes (member_id INTEGER NOT NULL, question_id TEXT,
-                    due TEXT);
-                INSERT INTO member_notes VALUES ({member_id(db, ALICE)}, 'q1', '2025-01-20');
-                INSERT INTO member_notes VALUES ({member_id(db, BOB)}, 'q2', '2025-01-21');"""
-        )
+    script(
+        db,
+        f"""CREATE TABLE member_notes (member_id INTEGER NOT NULL, question_id TEXT, due TEXT);
+            INSERT INTO member_notes VALUES ({member_id(db, ALICE)}, 'q1', '2025-01-20');
+            INSERT INTO member_notes VALUES ({member_id(db, BOB)}, 'q2', '2025-01-21');""",
+    )
     before = dump(db)
 
     reply = await service.execute(commands.parse("/quiz export"), Invocation(ALICE, channel))
@@ -406,14 +392,14 @@ async def test_deleting_an_attempt_takes_it_out_of_every_aggregate(
     follow in the same statement, and an uncounted (held back) attempt changes nothing."""
     db = db_path(config)
     await play(service, clock, publisher, channel)
-    with closing(sqlite3.connect(db)) as conn, conn:
-        conn.execute(
-            """DELETE FROM attempts WHERE id = (SELECT a.id FROM attempts a
-               JOIN members m ON m.id = a.member_id
-               WHERE m.user_id = ? AND a.counted = 1 ORDER BY a.id LIMIT 1)""",
-            (BOB.user_id,),
-        )
-        conn.execute("DELETE FROM attempts WHERE counted = 0")
+    sql(
+        db,
+        """DELETE FROM attempts WHERE id = (SELECT a.id FROM attempts a
+           JOIN members m ON m.id = a.member_id
+           WHERE m.user_id = ? AND a.counted = 1 ORDER BY a.id LIMIT 1)""",
+        BOB.user_id,
+    )
+    sql(db, "DELETE FROM attempts WHERE counted = 0")
     assert_aggregates_match_the_attempts(db)
     stats = await service.member_stats(BOB, channel)
     assert (stats.answered, stats.correct) == (1, 0)

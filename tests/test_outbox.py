@@ -20,8 +20,10 @@ from bot.core.service import STALE_POSTING, Invocation, QuizService
 from bot.scheduler import DrillScheduler, cron
 from bot.storage.migrate import discover, migrate
 from bot.storage.sqlite import Database
-from tests.conftest import dispatcher_of, member
+from tests.conftest import db_rows, dispatcher_of, member
 from tests.fakes import RecordingPublisher
+
+pytestmark = pytest.mark.every_backend
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -73,10 +75,7 @@ async def setup(service: QuizService, admin: Invocation, text: str = "") -> None
 
 
 async def rows(service: QuizService) -> list[tuple[str, str, int]]:
-    found = await service.repo.db.conn.execute_fetchall(
-        "SELECT key, state, attempts FROM outbox ORDER BY id"
-    )
-    return [tuple(row) for row in found]
+    return await db_rows(service.repo.db, "SELECT key, state, attempts FROM outbox ORDER BY id")
 
 
 async def tick_and_drain(service: QuizService) -> None:
@@ -388,6 +387,7 @@ async def test_a_post_claimed_within_the_grace_uses_its_own_day_not_the_next(
 # --- the migration -----------------------------------------------------------------------------
 
 
+@pytest.mark.sqlite_only
 async def test_the_migration_reopens_drills_left_posting_with_an_unsure_post_row(db_url, tmp_path):
     before = tmp_path / "before"
     before.mkdir()

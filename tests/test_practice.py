@@ -36,6 +36,8 @@ from tests.conftest import member
 from tests.test_console import run_console
 from tests.test_service import correct_letter, post, setup_channel, wrong_letter
 
+pytestmark = pytest.mark.every_backend
+
 ALICE = member("alice")
 # A right answer to each question of the test bank (tests/bank).
 RIGHT = {

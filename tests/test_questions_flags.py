@@ -231,7 +231,7 @@ def test_a_missing_database_is_one_line_and_exit_2_and_is_not_created(
     assert captured.out == ""
     assert captured.err == (
         f"Cannot read the database '{missing}' (from DATABASE_URL): no such file. Set "
-        "DATABASE_URL to the bot's database, sqlite:///relative/path.db or "
+        "DATABASE_URL to the bot's SQLite database, sqlite:///relative/path.db or "
         "sqlite:////absolute/path.db.\n"
     )
     assert not missing.parent.exists()

@@ -12,8 +12,10 @@ from bot.app import open_service
 from bot.core import commands, messages
 from bot.core.errors import NotFound, NotSetUp, UsageError
 from bot.core.service import Invocation, QuizService
-from tests.conftest import dispatcher_of, member
+from tests.conftest import db_rows, dispatcher_of, member
 from tests.fakes import RecordingPublisher
+
+pytestmark = pytest.mark.every_backend
 
 # Wednesday 15 January 2025 in Berlin (UTC+1): the post at 09:00, the close at 17:00.
 POST = datetime(2025, 1, 15, 8, 0, tzinfo=UTC)
@@ -96,9 +98,7 @@ async def test_an_answer_after_the_reminder_was_queued_sends_nothing(
     await service.submit_answer(alice.member, drill_id, "A")
     await dispatcher_of(service).drain()
     assert publisher.reminders == []
-    rows = await service.repo.db.conn.execute_fetchall(
-        "SELECT key, state FROM outbox WHERE kind = 'reminder'"
-    )
+    rows = await db_rows(service.repo.db, "SELECT key, state FROM outbox WHERE kind = 'reminder'")
     assert [(r[0].startswith(f"reminder:{drill_id}:"), r[1]) for r in rows] == [(True, "done")]
 
 

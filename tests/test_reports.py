@@ -18,6 +18,8 @@ from tests.conftest import dispatcher_of, member, open_drill_on
 from tests.fakes import RecordingPublisher
 from tests.test_members_rights import assert_aggregates_match_the_attempts, db_path, dump, sql
 
+pytestmark = pytest.mark.every_backend
+
 ALICE, BOB, CAROL = member("alice"), member("bob"), member("carol")
 QUESTION = "testing-choice-correlation"  # a choice question, key A, easy
 

@@ -28,6 +28,8 @@ from bot.scheduler import (
 from tests.conftest import claim_todays_drill, dispatcher_of, member
 from tests.fakes import RecordingPublisher
 
+pytestmark = pytest.mark.every_backend
+
 BERLIN = "Europe/Berlin"
 
 

@@ -24,6 +24,8 @@ from bot.core.service import Invocation, PublishFailed, QuizService
 from tests.conftest import claim_todays_drill, member, open_drill_on
 from tests.fakes import RecordingPublisher
 
+pytestmark = pytest.mark.every_backend
+
 
 async def setup_channel(service: QuizService, admin: Invocation, text: str = "") -> None:
     """Berlin time; choice questions only unless `text` sets other topics."""

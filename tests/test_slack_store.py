@@ -5,15 +5,17 @@ from __future__ import annotations
 import pytest
 from slack_sdk.oauth.installation_store import Installation
 
-from bot.storage.migrate import migrate
+from bot.storage.database import migrate_database, open_database
 from bot.storage.slack_store import SqlInstallationStore, SqlOAuthStateStore
-from bot.storage.sqlite import Database
+from tests.conftest import db_rows
+
+pytestmark = pytest.mark.every_backend
 
 
 @pytest.fixture
 async def db(db_url):
-    database = await Database.open(db_url)
-    await migrate(database)
+    database = await open_database(db_url)
+    await migrate_database(database)
     yield database
     await database.close()
 
@@ -62,8 +64,7 @@ async def test_a_user_install_keeps_the_workspaces_bot_token(db):
 
     mine = await store.async_find_installation(enterprise_id=None, team_id="T1", user_id="U2")
     assert (mine.user_id, mine.user_token, mine.bot_token) == ("U2", "xoxp-U2", "xoxb-new")
-    async with db.conn.execute("SELECT count(*) FROM slack_installations") as cursor:
-        assert (await cursor.fetchone())[0] == 2
+    assert await db_rows(db, "SELECT count(*) FROM slack_installations") == [(2,)]
     assert (
         await store.async_find_installation(enterprise_id=None, team_id="T1", user_id="U9") is None
     )

@@ -21,8 +21,9 @@ from bot.core.models import Attempt, ChannelRef, Drill, Grade, Verdict
 from bot.core.service import Invocation, QuizService
 from bot.storage import repository
 from bot.storage.group_commit import DatabaseClosing
-from bot.storage.repository import SqliteRepository
+from bot.storage.repository import SqlRepository
 from bot.storage.sqlite import Database
+from bot.storage.steps import Query, Steps
 from tests.conftest import member
 from tests.fakes import FakeClock, RecordingPublisher
 
@@ -42,8 +43,8 @@ def rows(config: Config, sql: str) -> list[tuple]:
         conn.close()
 
 
-def repo_of(service: QuizService) -> SqliteRepository:
-    assert isinstance(service.repo, SqliteRepository)
+def repo_of(service: QuizService) -> SqlRepository:
+    assert isinstance(service.repo, SqlRepository)
     return service.repo
 
 
@@ -188,10 +189,11 @@ async def test_a_crash_mid_batch_acknowledges_nothing_of_it(
     repo = repo_of(service)
     real = repository._store_attempt
 
-    def crashing(attempt: Attempt, topic: str, day: date, review, conn: sqlite3.Connection):
-        if attempt.member.display_name == "boom":
+    def crashing(attempt: Attempt, topic: str, day: date, review) -> Steps[object]:
+        stored = yield from real(attempt, topic, day, review)
+        if attempt.member.display_name == "boom":  # after its writes, before COMMIT
             raise RuntimeError("injected crash")
-        return real(attempt, topic, day, review, conn)
+        return stored
 
     monkeypatch.setattr(repository, "_store_attempt", crashing)
     results = await in_one_batch(
@@ -214,10 +216,10 @@ async def test_a_failed_commit_acknowledges_nothing_of_its_batch(service, channe
     drill = await open_drill(service, channel)
     repo = repo_of(service)
 
-    def violates_at_commit(conn: sqlite3.Connection) -> None:
+    def violates_at_commit() -> Steps[None]:
         # A deferred foreign key is checked by COMMIT, after every savepoint was released.
-        conn.execute("PRAGMA defer_foreign_keys = ON")
-        conn.execute(
+        yield Query("PRAGMA defer_foreign_keys = ON")
+        yield Query(
             "INSERT INTO streaks (member_id, channel_id, current, best, last_date)"
             " VALUES (999999, 1, 1, 1, '2025-01-15')"
         )

@@ -450,7 +450,10 @@ SETTING_RULES = {
     "MISFIRE_GRACE_SECONDS": "a whole number of seconds, 1 or more (default 3600)",
     "LOW_BANK_WARNING": "a whole number of questions, 0 (never warn) or more (default 10)",
     "LOG_LEVEL": f"one of {', '.join(LOG_LEVELS)} (default INFO, or WARNING in the console)",
-    "DATABASE_URL": "sqlite:///relative/path.db or sqlite:////absolute/path.db",
+    "DATABASE_URL": (
+        "sqlite:///relative/path.db, sqlite:////absolute/path.db"
+        " or postgresql://user:password@host:5432/database"
+    ),
     "QUESTIONS_DIR": "a directory of *.yaml question packs",
     "DATA_DIR": "a directory the bot may write to (default data)",
     "DISCORD_GUILD_ID": "a server id: the digits from Copy Server ID, or leave it unset",
@@ -468,7 +471,6 @@ def shard_out_of_range(count: int) -> str:
 
 DATABASE_URL_PROBLEMS = {
     "not a URL": "is not a URL",
-    "PostgreSQL": "uses PostgreSQL, which is not supported yet",
     "unknown scheme": "is not a sqlite:// URL",
     "no path": "names no database file (SQLite would use a temporary one)",
     "not sqlite:///": "needs three slashes, as in sqlite:///",
@@ -493,17 +495,29 @@ def not_a_pack(path: str) -> str:
     return f"{path} is not a .yaml question pack or a directory of them"
 
 
+SQLITE_URL_RULE = "sqlite:///relative/path.db or sqlite:////absolute/path.db"
+
+
 def database_unreadable(path: str, reason: str) -> str:
     return (
         f"Cannot read the database {path!r} (from DATABASE_URL): {reason}. "
-        f"Set DATABASE_URL to the bot's database, {SETTING_RULES['DATABASE_URL']}."
+        f"Set DATABASE_URL to the bot's SQLite database, {SQLITE_URL_RULE}."
+    )
+
+
+def sqlite_only(scheme: str) -> str:
+    """`questions flags` on a PostgreSQL deployment (its counts read a SQLite file)."""
+    return (
+        f"DATABASE_URL={scheme}://... is a PostgreSQL URL, and `questions flags` reads "
+        f"a SQLite file only: set DATABASE_URL to {SQLITE_URL_RULE}."
     )
 
 
 def database_unavailable(path: str, reason: str) -> str:
     return (
         f"Cannot open the database {path!r} (from DATABASE_URL): {reason}. "
-        f"Use {SETTING_RULES['DATABASE_URL']} naming a writable SQLite file."
+        f"Use {SETTING_RULES['DATABASE_URL']} naming a writable SQLite file "
+        "or a PostgreSQL server that accepts the login."
     )
 
 

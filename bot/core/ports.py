@@ -116,7 +116,7 @@ class Delivery(Protocol):
 
 
 class Repository(Protocol):
-    """Persistence for the service; each method is one transaction. See SqliteRepository."""
+    """Persistence for the service; each method is one transaction. See SqlRepository."""
 
     async def sync_questions(self, questions: Sequence[Question], now: datetime) -> list[str]: ...
 

@@ -30,8 +30,8 @@ from bot.slack_adapter.admins import SlackUsers
 from bot.slack_adapter.common import PLATFORM, Deps
 from bot.slack_adapter.publisher import SlackPublisher
 from bot.slack_adapter.verification import StrictRequestVerification
+from bot.storage.connection import SqlDatabase
 from bot.storage.slack_store import SqlInstallationStore, SqlOAuthStateStore
-from bot.storage.sqlite import Database
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +99,7 @@ def create_app(
     config: Config,
     *,
     client: AsyncWebClient | None = None,
-    db: Database | None = None,
+    db: SqlDatabase | None = None,
     process_before_response: bool = False,
 ) -> AsyncApp:
     """The app with every listener; OAuth mode keeps its installs in `db`."""

@@ -18,7 +18,7 @@ from slack_bolt.async_app import AsyncApp
 from bot.config import Config
 from bot.core.service import QuizService
 from bot.slack_adapter.app import EVENTS_PATH, SlackMode, create_app, slack_mode
-from bot.storage.sqlite import Database
+from bot.storage.database import open_database
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ async def run_slack(
     """Serve until cancelled; `on_ready` is called once the publisher is registered."""
     mode = slack_mode(config)
     # OAuth's stores get their own connection to the same database file.
-    db = await Database.open(config.database_url) if mode is SlackMode.OAUTH else None
+    db = await open_database(config.database_url) if mode is SlackMode.OAUTH else None
     try:
         app = create_app(service, config, db=db)  # registers the Slack publisher
         if on_ready is not None:

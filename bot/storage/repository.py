@@ -1,17 +1,14 @@
-"""SqliteRepository: the core's Repository port over one SQLite database."""
+"""SqlRepository: the core's Repository port over one SQLite database."""
 
 from __future__ import annotations
 
 import json
 import logging
-import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from typing import Any, cast, overload
-
-import aiosqlite
 
 from bot.core.errors import DrillClosed, GroupExists, NotSetUp, UnknownGroup
 from bot.core.models import (
@@ -59,11 +56,13 @@ from bot.core.models import (
 from bot.core.ports import CardReview
 from bot.core.review import PracticePick
 from bot.core.scoring import FREEZE_EVERY, MAX_FREEZES, period_key
-from bot.storage.sqlite import Database
+from bot.storage.connection import Connection, SqlDatabase
+from bot.storage.steps import Params, Query, Steps, first
 
 log = logging.getLogger(__name__)
 
-_Params = Sequence[Any] | Mapping[str, Any]
+# A row of either database: Row or asyncpg.Record, by position or column name.
+Row = Any
 
 
 _LIVE = "('pending', 'posting', 'open')"
@@ -82,21 +81,22 @@ _MISSED = """
 # missed is the plain case), else a fresh start.
 _NEXT_STREAK = f"""
     CASE
-        WHEN last_date = :day THEN current
-        WHEN last_date < :day AND {_MISSED} <= freezes THEN current + 1
+        WHEN streaks.last_date = :day THEN streaks.current
+        WHEN streaks.last_date < :day AND {_MISSED} <= streaks.freezes THEN streaks.current + 1
         ELSE 1
     END
 """
 # Freezes after that answer: the missed days use theirs, and reaching a multiple of
 # FREEZE_EVERY earns one.
 _NEXT_FREEZES = f"""
-    min({MAX_FREEZES}, CASE
-        WHEN last_date = :day THEN freezes
-        WHEN last_date < :day THEN
-            max(freezes - {_MISSED}, 0)
-            + (CASE WHEN {_MISSED} <= freezes AND (current + 1) % {FREEZE_EVERY} = 0
+    least({MAX_FREEZES}, CASE
+        WHEN streaks.last_date = :day THEN streaks.freezes
+        WHEN streaks.last_date < :day THEN
+            greatest(streaks.freezes - {_MISSED}, 0)
+            + (CASE WHEN {_MISSED} <= streaks.freezes
+                         AND (streaks.current + 1) % {FREEZE_EVERY} = 0
                     THEN 1 ELSE 0 END)
-        ELSE freezes
+        ELSE streaks.freezes
     END)
 """
 
@@ -126,7 +126,7 @@ def _dt(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
-def _drill(row: aiosqlite.Row) -> Drill:
+def _drill(row: Row) -> Drill:
     return Drill(
         id=row["id"],
         channel=ChannelRef(row["platform"], row["workspace_id"], row["channel"]),
@@ -140,6 +140,10 @@ def _drill(row: aiosqlite.Row) -> Drill:
     )
 
 
+# An update that would make a drill live leaves it alone while another drill of its
+# channel is (drills_one_live would refuse it).
+_NO_OTHER_LIVE = """NOT EXISTS (SELECT 1 FROM drills live WHERE live.channel_id = drills.channel_id
+                   AND live.state IN ('posting', 'open') AND live.id != drills.id)"""
 _OUTBOX_COLUMNS = """
     o.id, o.key, o.kind, c.platform, c.workspace_id, c.channel_id AS channel, o.state,
     o.attempts, o.next_attempt_at, o.created_at, o.drill_id, o.week_key, o.detail,
@@ -158,7 +162,7 @@ _HEAD_OF_CHANNEL = """
 """
 
 
-def _outbox(row: aiosqlite.Row) -> OutboxItem:
+def _outbox(row: Row) -> OutboxItem:
     return OutboxItem(
         id=row["id"],
         key=row["key"],
@@ -189,7 +193,15 @@ def notice_key(channel_pk: int, low: LowBank) -> str:
     return f"notice:low-bank:{channel_pk}:{low.scope}"
 
 
-def _settings(row: aiosqlite.Row) -> ChannelSettings:
+# The channel columns _settings reads beside _DRILL_COLUMNS (whose names they must not
+# repeat: a PostgreSQL row's name lookup takes the last of two equal names).
+_SETTINGS_COLUMNS = """
+    c.channel_id, c.post_time, c.close_time, c.timezone, c.topics, c.reveal, c.days, c.paused,
+    c.skip_date, c.admin_user_id, c.plan, c.plan_start
+"""
+
+
+def _settings(row: Row) -> ChannelSettings:
     return ChannelSettings(
         channel=ChannelRef(row["platform"], row["workspace_id"], row["channel_id"]),
         post_time=row["post_time"],
@@ -211,7 +223,7 @@ _UPSERT_MEMBER = """
     VALUES (?, ?, ?, ?, ?)
     ON CONFLICT (platform, workspace_id, user_id) DO UPDATE SET
         display_name = CASE WHEN excluded.display_name != ''
-                            THEN excluded.display_name ELSE display_name END
+                            THEN excluded.display_name ELSE members.display_name END
     RETURNING id
 """
 
@@ -226,16 +238,20 @@ class _DrillWithSettings:
 
     drill_id: int
 
-    def __call__(self, conn: sqlite3.Connection) -> tuple[Drill, ChannelSettings] | None:
-        row = conn.execute(
-            f"""SELECT {_DRILL_COLUMNS}, c.*
-                FROM drills d JOIN channels c ON c.id = d.channel_id WHERE d.id = ?""",
-            (self.drill_id,),
-        ).fetchone()
+    def __call__(self) -> Steps[tuple[Drill, ChannelSettings] | None]:
+        row = first(
+            (
+                yield Query(
+                    f"""SELECT {_DRILL_COLUMNS}, {_SETTINGS_COLUMNS}
+                        FROM drills d JOIN channels c ON c.id = d.channel_id WHERE d.id = ?""",
+                    (self.drill_id,),
+                )
+            )
+        )
         return (_drill(row), _settings(row)) if row else None
 
 
-def _stored_attempt(attempt: Attempt, row: sqlite3.Row) -> Attempt:
+def _stored_attempt(attempt: Attempt, row: Row) -> Attempt:
     grade = Grade(Verdict(row["verdict"]), row["score"], row["normalized"])
     return Attempt(
         member=attempt.member,
@@ -265,7 +281,7 @@ _HOLD_CARD = f"""{_HOLD_CARD_INSERT} UPDATE SET
 _STORE_CARD = f"""{_STORE_CARD_INSERT} UPDATE SET
         card = excluded.card, due_at = excluded.due_at,
         pending_card = NULL, pending_due = NULL,
-        reviews = reviews + 1, updated_at = excluded.updated_at
+        reviews = review_cards.reviews + 1, updated_at = excluded.updated_at
 """
 # A member's first review of a question: stored (and a row returned) only when the
 # member has no card for it yet.
@@ -283,27 +299,26 @@ def _card_write(
 
 
 def _review_card_in_batch(
-    conn: sqlite3.Connection,
     member_id: int,
     question_id: str,
     review: CardReview,
     stamp: str,
     *,
     held: bool,
-) -> None:
+) -> Steps[None]:
     """Review the member's card for the question (see _card_write for `held`). A first
     review, the usual case, is a single statement; a card already stored (its row always
     holds a card or a pending one) is read, reviewed and written back."""
     first = review(None)
     params = (member_id, question_id, first.card, _utc(first.due), stamp)
-    if conn.execute(_FIRST_HELD_CARD if held else _FIRST_CARD, params).fetchone():
+    if (yield Query(_FIRST_HELD_CARD if held else _FIRST_CARD, params)):
         return
-    (card,) = conn.execute(
+    ((card,),) = yield Query(
         """SELECT coalesce(pending_card, card) FROM review_cards
            WHERE member_id = ? AND question_id = ?""",
         (member_id, question_id),
-    ).fetchone()
-    conn.execute(*_card_write(member_id, question_id, review(card), stamp, held=held))
+    )
+    yield Query(*_card_write(member_id, question_id, review(card), stamp, held=held))
 
 
 _ATTEMPT_COLUMNS = """member_id, drill_id, question_id, topic, answer, normalized, verdict,
@@ -312,7 +327,8 @@ _ATTEMPT_COLUMNS = """member_id, drill_id, question_id, topic, answer, normalize
 # statement); an answer to an open at_close drill is stored uncounted: the close counts it.
 _INSERT_DRILL_ATTEMPT = f"""
     INSERT INTO attempts ({_ATTEMPT_COLUMNS})
-    SELECT ?, d.id, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, c.reveal != '{RevealMode.AT_CLOSE.value}'
+    SELECT ?, d.id, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+           CASE WHEN c.reveal = '{RevealMode.AT_CLOSE.value}' THEN 0 ELSE 1 END
       FROM drills d JOIN channels c ON c.id = d.channel_id
      WHERE d.id = ? AND d.state = '{DrillState.OPEN.value}'
     ON CONFLICT (drill_id, member_id) DO NOTHING
@@ -331,12 +347,12 @@ def _store_attempt(
     topic: str,
     local_date: date,
     review: CardReview | None,
-    conn: sqlite3.Connection,
-) -> tuple[Attempt, bool, int]:
-    """record_attempt's writes, run by the group-commit writer on the connection's thread
-    (see run_writes: a failure here undoes this answer's writes alone)."""
+) -> Steps[tuple[Attempt, bool, int]]:
+    """record_attempt's writes: on SQLite run by the group-commit writer on the
+    connection's thread (see run_writes: a failure here undoes this answer's writes
+    alone), on PostgreSQL in a transaction of their own."""
     now = _ts(attempt.answered_at)
-    member_id = conn.execute(_UPSERT_MEMBER, _member_params(attempt.member, now)).fetchone()[0]
+    ((member_id,),) = yield Query(_UPSERT_MEMBER, _member_params(attempt.member, now))
     values = (
         attempt.question_id,
         topic,
@@ -351,43 +367,50 @@ def _store_attempt(
         period_key(Period.MONTH, local_date),
     )
     if attempt.drill_id is None:
-        row = conn.execute(_INSERT_ATTEMPT, (member_id, None, *values)).fetchone()
+        row = first((yield Query(_INSERT_ATTEMPT, (member_id, None, *values))))
     else:
-        row = conn.execute(_INSERT_DRILL_ATTEMPT, (member_id, *values, attempt.drill_id)).fetchone()
+        row = first((yield Query(_INSERT_DRILL_ATTEMPT, (member_id, *values, attempt.drill_id))))
     if row is None:
         # Not stored: a repeat, or the drill is no longer open (the service checked it
         # before grading; a close may have come in between).
-        existing = conn.execute(
-            """SELECT answer, normalized, verdict, score, points, answered_at, latency_ms
-               FROM attempts WHERE drill_id = ? AND member_id = ?""",
-            (attempt.drill_id, member_id),
-        ).fetchone()
+        existing = first(
+            (
+                yield Query(
+                    """SELECT answer, normalized, verdict, score, points, answered_at,
+                              latency_ms
+                       FROM attempts WHERE drill_id = ? AND member_id = ?""",
+                    (attempt.drill_id, member_id),
+                )
+            )
+        )
         if existing is not None:
             return _stored_attempt(attempt, existing), False, 0
-        if conn.execute("SELECT 1 FROM drills WHERE id = ?", (attempt.drill_id,)).fetchone():
+        if (yield Query("SELECT 1 FROM drills WHERE id = ?", (attempt.drill_id,))):
             raise DrillClosed()
-        row = conn.execute(_INSERT_ATTEMPT, (member_id, attempt.drill_id, *values)).fetchone()
+        row = first((yield Query(_INSERT_ATTEMPT, (member_id, attempt.drill_id, *values))))
     counted = bool(row["counted"])
     if review is not None:
-        _review_card_in_batch(conn, member_id, attempt.question_id, review, now, held=not counted)
+        yield from _review_card_in_batch(
+            member_id, attempt.question_id, review, now, held=not counted
+        )
     if attempt.drill_id is None:
         return attempt, True, 0
-    row = conn.execute(
+    ((streak,),) = yield Query(
         f"""INSERT INTO streaks (member_id, channel_id, current, best, last_date)
             SELECT :member, d.channel_id, 1, 1, :day FROM drills d WHERE d.id = :drill
             ON CONFLICT (member_id, channel_id) DO UPDATE SET
                 current = {_NEXT_STREAK},
-                best = max(best, {_NEXT_STREAK}),
+                best = greatest(streaks.best, {_NEXT_STREAK}),
                 freezes = {_NEXT_FREEZES},
-                last_date = max(last_date, :day)
+                last_date = greatest(streaks.last_date, :day)
             RETURNING current""",
         {"member": member_id, "day": local_date.isoformat(), "drill": attempt.drill_id},
-    ).fetchone()
-    return attempt, True, row[0]
+    )
+    return attempt, True, streak
 
 
-class SqliteRepository:
-    def __init__(self, db: Database) -> None:
+class SqlRepository:
+    def __init__(self, db: SqlDatabase) -> None:
         self.db = db
 
     # --- helpers -------------------------------------------------------------------------
@@ -395,17 +418,13 @@ class SqliteRepository:
     # One round trip to aiosqlite's thread each: execute_fetchall runs the statement and
     # reads its rows in a single call, where execute + fetchone + close take three.
     @staticmethod
-    async def _one(
-        conn: aiosqlite.Connection, sql: str, params: _Params = ()
-    ) -> aiosqlite.Row | None:
+    async def _one(conn: Connection, sql: str, params: Params = ()) -> Row | None:
         # aiosqlite types the rows as Iterable; they are cursor.fetchall()'s list.
-        rows = cast(list[aiosqlite.Row], await conn.execute_fetchall(sql, params))
+        rows = cast(list[Row], await conn.execute_fetchall(sql, params))
         return rows[0] if rows else None
 
     @classmethod
-    async def _single(
-        cls, conn: aiosqlite.Connection, sql: str, params: _Params = ()
-    ) -> aiosqlite.Row:
+    async def _single(cls, conn: Connection, sql: str, params: Params = ()) -> Row:
         """For statements that always yield a row: an aggregate, an upsert's RETURNING,
         a row this transaction just wrote or found."""
         row = await cls._one(conn, sql, params)
@@ -413,16 +432,14 @@ class SqliteRepository:
         return row
 
     @staticmethod
-    async def _all(
-        conn: aiosqlite.Connection, sql: str, params: _Params = ()
-    ) -> Iterable[aiosqlite.Row]:
+    async def _all(conn: Connection, sql: str, params: Params = ()) -> Iterable[Row]:
         return await conn.execute_fetchall(sql, params)
 
-    async def _upsert_member(self, conn: aiosqlite.Connection, member: MemberRef, now: str) -> int:
+    async def _upsert_member(self, conn: Connection, member: MemberRef, now: str) -> int:
         row = await self._single(conn, _UPSERT_MEMBER, _member_params(member, now))
         return row[0]
 
-    async def _member_id(self, conn: aiosqlite.Connection, member: MemberRef) -> int | None:
+    async def _member_id(self, conn: Connection, member: MemberRef) -> int | None:
         row = await self._one(
             conn,
             "SELECT id FROM members WHERE platform = ? AND workspace_id = ? AND user_id = ?",
@@ -430,7 +447,7 @@ class SqliteRepository:
         )
         return row[0] if row else None
 
-    async def _channel_pk(self, conn: aiosqlite.Connection, channel: ChannelRef) -> int | None:
+    async def _channel_pk(self, conn: Connection, channel: ChannelRef) -> int | None:
         row = await self._one(
             conn,
             "SELECT id FROM channels WHERE platform = ? AND workspace_id = ? AND channel_id = ?",
@@ -438,7 +455,7 @@ class SqliteRepository:
         )
         return row[0] if row else None
 
-    async def _group_id(self, conn: aiosqlite.Connection, member: MemberRef, name: str) -> int:
+    async def _group_id(self, conn: Connection, member: MemberRef, name: str) -> int:
         row = await self._one(
             conn,
             "SELECT id FROM study_groups WHERE platform = ? AND workspace_id = ? AND name_key = ?",
@@ -467,7 +484,8 @@ class SqliteRepository:
                        pack = excluded.pack, topic = excluded.topic, kind = excluded.kind,
                        difficulty = excluded.difficulty, content_hash = excluded.content_hash,
                        retired = 0, updated_at = excluded.updated_at
-                   WHERE content_hash != excluded.content_hash OR retired = 1""",
+                   WHERE questions.content_hash != excluded.content_hash
+                      OR questions.retired = 1""",
                 [
                     (q.id, q.pack, q.topic, q.kind.value, q.difficulty.value, q.content_hash, stamp)
                     for q in questions
@@ -476,7 +494,8 @@ class SqliteRepository:
             await conn.execute("CREATE TEMP TABLE IF NOT EXISTS loaded (id TEXT PRIMARY KEY)")
             await conn.execute("DELETE FROM temp.loaded")
             await conn.executemany(
-                "INSERT OR IGNORE INTO temp.loaded (id) VALUES (?)", [(q.id,) for q in questions]
+                "INSERT INTO temp.loaded (id) VALUES (?) ON CONFLICT DO NOTHING",
+                [(q.id,) for q in questions],
             )
             await conn.execute(
                 f"""UPDATE questions SET retired = 1, updated_at = ?
@@ -681,7 +700,7 @@ class SqliteRepository:
                 conn,
                 """SELECT user_id, display_name FROM members
                    WHERE platform = ? AND workspace_id = ?
-                     AND (user_id = ? OR display_name = ? COLLATE NOCASE)
+                     AND (user_id = ? OR lower(display_name) = lower(?))
                    ORDER BY user_id = ? DESC LIMIT 1""",
                 (workspace.platform, workspace.workspace_id, key, key, key),
             )
@@ -730,12 +749,12 @@ class SqliteRepository:
 
     async def _standing(
         self,
-        conn: aiosqlite.Connection,
+        conn: Connection,
         member: MemberRef,
         period: Period,
         key: str,
         group_id: int | None,
-    ) -> tuple[aiosqlite.Row | None, int, int]:
+    ) -> tuple[Row | None, int, int]:
         """The member's totals row, how many rank above it, and how many are ranked.
 
         Workspace ranks sum the points histogram (a few hundred buckets, not one row per
@@ -763,7 +782,7 @@ class SqliteRepository:
             in_group = await self._member_in_group(conn, group_id, member_id)
             counts = await self._single(
                 conn,
-                """SELECT count(*), coalesce(sum(s.points > ?), 0)
+                """SELECT count(*), coalesce(sum(CASE WHEN s.points > ? THEN 1 ELSE 0 END), 0)
                    FROM score_totals s JOIN group_members g ON g.member_id = s.member_id
                    WHERE g.group_id = ? AND s.period = ? AND s.period_key = ?""",
                 (mine[0] if mine else 0, group_id, period.value, key),
@@ -773,7 +792,7 @@ class SqliteRepository:
         return mine, (above if mine else 0), total
 
     async def _member_in_group(
-        self, conn: aiosqlite.Connection, group_id: int, member_id: int | None
+        self, conn: Connection, group_id: int, member_id: int | None
     ) -> bool:
         row = await self._one(
             conn,
@@ -813,7 +832,7 @@ class SqliteRepository:
                                    AND d.local_date > s.last_date
                                    AND d.state = 'closed') AS missed
                          FROM streaks s JOIN members m ON m.id = s.member_id
-                         WHERE m.platform = ? AND m.workspace_id = ? AND m.user_id = ?)""",
+                         WHERE m.platform = ? AND m.workspace_id = ? AND m.user_id = ?) AS s""",
                 (member.platform, member.workspace_id, member.user_id),
             )
         return Streak(current=row[0], best=row[1], freezes=row[2])
@@ -1101,7 +1120,7 @@ class SqliteRepository:
 
     async def _advance(
         self,
-        conn: aiosqlite.Connection,
+        conn: Connection,
         channel: ChannelRef,
         column: str,
         due: datetime,
@@ -1124,7 +1143,7 @@ class SqliteRepository:
 
     async def _enqueue(
         self,
-        conn: aiosqlite.Connection,
+        conn: Connection,
         key: str,
         kind: OutboxKind,
         channel_pk: int,
@@ -1142,7 +1161,7 @@ class SqliteRepository:
         )
         return cursor.rowcount == 1
 
-    async def _close(self, conn: aiosqlite.Connection, drill_id: int, now: datetime) -> bool:
+    async def _close(self, conn: Connection, drill_id: int, now: datetime) -> bool:
         """Close an open drill, count its held-back attempts and queue its reveal and
         board, all in the caller's transaction; False if it was not open."""
         row = await self._one(
@@ -1169,7 +1188,7 @@ class SqliteRepository:
         async with self.db.transaction() as conn:
             return await self._close(conn, drill_id, now)
 
-    async def _outbox_by_key(self, conn: aiosqlite.Connection, key: str) -> OutboxItem | None:
+    async def _outbox_by_key(self, conn: Connection, key: str) -> OutboxItem | None:
         row = await self._one(
             conn,
             f"""SELECT {_OUTBOX_COLUMNS} FROM outbox o JOIN channels c ON c.id = o.channel_id
@@ -1345,7 +1364,8 @@ class SqliteRepository:
             claimed = await self._all(
                 conn,
                 f"""UPDATE outbox AS o SET state = 'sending', claimed_at = :now,
-                        attempts = attempts + 1, unsure = (unsure OR state = 'sending')
+                        attempts = attempts + 1,
+                        unsure = CASE WHEN unsure = 1 OR state = 'sending' THEN 1 ELSE 0 END
                     WHERE o.id IN (SELECT o.id FROM outbox o
                                    WHERE {_CLAIMABLE} {only} AND {_HEAD_OF_CHANNEL}
                                    ORDER BY o.next_attempt_at, o.id LIMIT :limit)
@@ -1358,9 +1378,10 @@ class SqliteRepository:
                 return []
             marks = ",".join("?" for _ in ids)
             await conn.execute(
-                f"""UPDATE OR IGNORE drills SET state = 'open', claimed_at = ?, updated_at = ?
+                f"""UPDATE drills SET state = 'open', claimed_at = ?, updated_at = ?
                     WHERE state = 'pending' AND id IN (
-                        SELECT drill_id FROM outbox WHERE kind = 'post' AND id IN ({marks}))""",
+                        SELECT drill_id FROM outbox WHERE kind = 'post' AND id IN ({marks}))
+                      AND {_NO_OTHER_LIVE}""",
                 (_ts(now), _ts(now), *ids),
             )
             rows = await self._all(
@@ -1408,15 +1429,16 @@ class SqliteRepository:
             )
             if row is not None and row[0] == OutboxKind.POST.value and message_id is not None:
                 await conn.execute(
-                    """UPDATE OR IGNORE drills SET message_id = ?, updated_at = ?,
+                    f"""UPDATE drills SET message_id = ?, updated_at = ?,
                            state = CASE WHEN state IN ('pending', 'posting', 'failed')
                                         THEN 'open' ELSE state END
-                       WHERE id = ?""",
+                       WHERE id = ?
+                         AND (state NOT IN ('pending', 'posting', 'failed') OR {_NO_OTHER_LIVE})""",
                     (message_id, _ts(now), row[1]),
                 )
 
     async def _release_drill(
-        self, conn: aiosqlite.Connection, item_id: int, state: str, now: datetime
+        self, conn: Connection, item_id: int, state: str, now: datetime
     ) -> None:
         """Take a post's drill out of 'open' when no attempt can have reached the
         platform (the row was never unsure) and nobody answered it."""
@@ -1436,7 +1458,8 @@ class SqliteRepository:
         async with self.db.transaction() as conn:
             cursor = await conn.execute(
                 """UPDATE outbox SET state = 'pending', next_attempt_at = ?, last_error = ?,
-                       unsure = (unsure OR ?), failing_since = coalesce(failing_since, ?),
+                       unsure = CASE WHEN unsure = 1 OR ? THEN 1 ELSE 0 END,
+                       failing_since = coalesce(failing_since, ?),
                        claimed_at = NULL
                    WHERE id = ? AND state = 'sending'""",
                 (_utc(next_attempt_at), error[:500], unsure, _utc(now), item_id),
@@ -1463,7 +1486,7 @@ class SqliteRepository:
             row = await self._one(
                 conn,
                 f"""UPDATE outbox SET state = 'dead', last_error = ?, done_at = ?,
-                        unsure = (unsure OR ?), claimed_at = NULL
+                        unsure = CASE WHEN unsure = 1 OR ? THEN 1 ELSE 0 END, claimed_at = NULL
                     WHERE id = ? AND state IN ({marks}) RETURNING channel_id""",
                 (error[:500], _utc(now), unsure, item_id, *(s.value for s in from_states)),
             )
@@ -1515,15 +1538,6 @@ class SqliteRepository:
     # Slack's installation store (0002) keeps the installing user's id: their install
     # record goes with them; the workspace's bot token is kept apart and stays.
     _SLACK = "slack"
-
-    @staticmethod
-    async def _member_tables(conn: aiosqlite.Connection) -> list[str]:
-        """Every table with a member_id column, from the schema itself."""
-        rows = await conn.execute_fetchall(
-            """SELECT m.name FROM sqlite_master m, pragma_table_info(m.name) p
-               WHERE m.type = 'table' AND p.name = 'member_id' ORDER BY m.name"""
-        )
-        return [row[0] for row in rows]
 
     @staticmethod
     def _quoted(name: str) -> str:
@@ -1590,7 +1604,7 @@ class SqliteRepository:
                 (member_id,),
             )
             extra = []
-            for table in await self._member_tables(conn):
+            for table in await self.db.member_tables(conn):
                 if table in self._KNOWN_MEMBER_TABLES:
                     continue
                 rows = await self._all(
@@ -1624,7 +1638,7 @@ class SqliteRepository:
         )
 
     @staticmethod
-    def _attempt_record(row: aiosqlite.Row) -> AttemptRecord:
+    def _attempt_record(row: Row) -> AttemptRecord:
         pending = not row["counted"]
         return AttemptRecord(
             question_id=row["question_id"],
@@ -1642,8 +1656,8 @@ class SqliteRepository:
         )
 
     async def _slack_installs(
-        self, conn: aiosqlite.Connection, member: MemberRef, columns: str
-    ) -> Iterable[aiosqlite.Row]:
+        self, conn: Connection, member: MemberRef, columns: str
+    ) -> Iterable[Row]:
         if member.platform != self._SLACK:
             return ()
         return await self._all(
@@ -1688,7 +1702,7 @@ class SqliteRepository:
                     "UPDATE study_groups SET created_by = NULL WHERE created_by = ?", (member_id,)
                 )
                 rows += cursor.rowcount
-                for table in await self._member_tables(conn):
+                for table in await self.db.member_tables(conn):
                     cursor = await conn.execute(
                         f"DELETE FROM {self._quoted(table)} WHERE member_id = ?", (member_id,)
                     )
@@ -1721,7 +1735,7 @@ class SqliteRepository:
 
     async def _review_card(
         self,
-        conn: aiosqlite.Connection,
+        conn: Connection,
         member_id: int,
         question_id: str,
         review: CardReview,
@@ -1740,7 +1754,7 @@ class SqliteRepository:
         return reviewed
 
     @staticmethod
-    async def _land_held_reviews(conn: aiosqlite.Connection, drill_id: int) -> None:
+    async def _land_held_reviews(conn: Connection, drill_id: int) -> None:
         """The close of an at_close drill: the pending reviews of its uncounted attempts
         become the cards (before the attempts are counted, in the same transaction)."""
         await conn.execute(
@@ -1833,7 +1847,7 @@ class SqliteRepository:
         return {row[0] for row in rows}
 
     async def _practice(
-        self, conn: aiosqlite.Connection, member: MemberRef, session_id: int
+        self, conn: Connection, member: MemberRef, session_id: int
     ) -> PracticeSession:
         head = await self._single(
             conn,
@@ -1867,7 +1881,7 @@ class SqliteRepository:
             items=items,
         )
 
-    async def _open_practice_id(self, conn: aiosqlite.Connection, member: MemberRef) -> int | None:
+    async def _open_practice_id(self, conn: Connection, member: MemberRef) -> int | None:
         row = await self._one(
             conn,
             """SELECT s.id FROM practice_sessions s JOIN members m ON m.id = s.member_id
@@ -2069,7 +2083,7 @@ class SqliteRepository:
     """
 
     @staticmethod
-    def _report(row: aiosqlite.Row) -> QuestionReport:
+    def _report(row: Row) -> QuestionReport:
         return QuestionReport(
             id=row["id"],
             question_id=row["question_id"],

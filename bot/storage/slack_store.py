@@ -13,13 +13,12 @@ import logging
 import secrets
 from datetime import UTC, datetime, timedelta
 
-import aiosqlite
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.oauth.installation_store.models.bot import Bot
 from slack_sdk.oauth.installation_store.models.installation import Installation
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 
-from bot.storage.sqlite import Database
+from bot.storage.connection import Connection, SqlDatabase
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +35,7 @@ def _stamp(timestamp: float) -> str:
 class SqlInstallationStore(AsyncInstallationStore):
     """Bolt's installation store: one row per installing user, one bot token per workspace."""
 
-    def __init__(self, db: Database, client_id: str) -> None:
+    def __init__(self, db: SqlDatabase, client_id: str) -> None:
         self.db = db
         self.client_id = client_id
 
@@ -74,7 +73,7 @@ class SqlInstallationStore(AsyncInstallationStore):
         async with self.db.transaction() as conn:
             await self._save_bot(conn, bot)
 
-    async def _save_bot(self, conn: aiosqlite.Connection, bot: Bot) -> None:
+    async def _save_bot(self, conn: Connection, bot: Bot) -> None:
         enterprise, team = _keys(bot.enterprise_id, bot.team_id, bot.is_enterprise_install)
         await conn.execute(
             """INSERT INTO slack_bots (client_id, enterprise_id, team_id, data, installed_at)
@@ -92,15 +91,13 @@ class SqlInstallationStore(AsyncInstallationStore):
         is_enterprise_install: bool | None = False,
     ) -> Bot | None:
         enterprise, team = _keys(enterprise_id, team_id, is_enterprise_install)
-        async with (
-            self.db.reading() as conn,
-            conn.execute(
+        async with self.db.reading() as conn:
+            rows = await conn.execute_fetchall(
                 """SELECT data FROM slack_bots
-               WHERE client_id = ? AND enterprise_id = ? AND team_id = ?""",
+                   WHERE client_id = ? AND enterprise_id = ? AND team_id = ?""",
                 (self.client_id, enterprise, team),
-            ) as cursor,
-        ):
-            row = await cursor.fetchone()
+            )
+        row = next(iter(rows), None)
         return Bot(**json.loads(row[0])) if row else None
 
     async def async_find_installation(
@@ -119,15 +116,13 @@ class SqlInstallationStore(AsyncInstallationStore):
         if user_id is not None:
             where += " AND user_id = ?"
             params.append(user_id)
-        async with (
-            self.db.reading() as conn,
-            conn.execute(
+        async with self.db.reading() as conn:
+            rows = await conn.execute_fetchall(
                 f"""SELECT data FROM slack_installations WHERE {where}
-                ORDER BY installed_at DESC LIMIT 1""",
+                    ORDER BY installed_at DESC LIMIT 1""",
                 params,
-            ) as cursor,
-        ):
-            row = await cursor.fetchone()
+            )
+        row = next(iter(rows), None)
         if row is None:
             return None
         installation = Installation(**json.loads(row[0]))
@@ -174,7 +169,7 @@ class SqlInstallationStore(AsyncInstallationStore):
 class SqlOAuthStateStore(AsyncOAuthStateStore):
     """One-time OAuth `state` values: issued with the install link, consumed by the callback."""
 
-    def __init__(self, db: Database, expiration_seconds: int = 600) -> None:
+    def __init__(self, db: SqlDatabase, expiration_seconds: int = 600) -> None:
         self.db = db
         self.expiration = timedelta(seconds=expiration_seconds)
 

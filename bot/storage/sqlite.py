@@ -7,14 +7,17 @@ import contextlib
 import enum
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 import aiosqlite
 
+from bot.storage.connection import Connection
 from bot.storage.group_commit import BatchQueue, run_reads, run_writes
+from bot.storage.steps import StepsFactory, run_sync
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +110,28 @@ def _check_file(path: str) -> None:
         probe.close()
 
 
+@dataclass(frozen=True)
+class _OnThread(Generic[T]):
+    """A step function as group commit's work: driven by the sqlite3 connection, on its
+    thread. Equal step factories make equal works, which run_reads runs once."""
+
+    steps: StepsFactory[T]
+
+    def __call__(self, conn: sqlite3.Connection) -> T:
+        return run_sync(self.steps(), conn)
+
+
+def _greatest(*values: object) -> object:
+    """PostgreSQL's greatest(): the largest value that is not NULL."""
+    present = [v for v in values if v is not None]
+    return max(present) if present else None  # type: ignore[type-var]
+
+
+def _least(*values: object) -> object:
+    present = [v for v in values if v is not None]
+    return min(present) if present else None  # type: ignore[type-var]
+
+
 class Database:
     """One aiosqlite connection shared by the process.
 
@@ -117,6 +142,8 @@ class Database:
     `grouped()` writes share transactions with each other, and `grouped_read()` reads
     share a call to the thread (see group_commit).
     """
+
+    dialect = "sqlite"
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self.conn = conn
@@ -139,6 +166,9 @@ class Database:
             await conn.execute("PRAGMA journal_mode = WAL")
             await conn.execute("PRAGMA synchronous = NORMAL")
             await conn.execute("PRAGMA foreign_keys = ON")
+            # The repository's SQL is shared with PostgreSQL, which has these built in.
+            await conn.create_function("greatest", -1, _greatest, deterministic=True)
+            await conn.create_function("least", -1, _least, deterministic=True)
         except sqlite3.Error as exc:
             await conn.close()
             raise DatabaseUnavailable(path, str(exc)) from exc
@@ -166,16 +196,24 @@ class Database:
             self._reads = BatchQueue(self.conn, self._lock, run_reads)
         return self._reads
 
-    async def grouped(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        """Run `work` on the connection's thread in a transaction shared with other
+    async def grouped(self, steps: StepsFactory[T]) -> T:
+        """Run `steps` on the connection's thread in a transaction shared with other
         concurrent grouped writes; returns once that transaction has committed. A failure
-        of `work`'s own undoes its writes alone, so `work` may run twice (see run_writes)."""
-        return await self.writes.submit(work)
+        of its own undoes its writes alone, so `steps` may run twice (see run_writes)."""
+        return await self.writes.submit(_OnThread(steps))
 
-    async def grouped_read(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        """Run the read `work` on the connection's thread together with other concurrent
-        grouped reads: one round trip for all of them."""
-        return await self.reads.submit(work)
+    async def grouped_read(self, steps: StepsFactory[T]) -> T:
+        """Run the read `steps` on the connection's thread together with other concurrent
+        grouped reads: one round trip for all of them (equal factories run once)."""
+        return await self.reads.submit(_OnThread(steps))
+
+    async def member_tables(self, conn: Connection) -> list[str]:
+        """Every table with a member_id column, from the schema itself."""
+        rows = await conn.execute_fetchall(
+            """SELECT m.name FROM sqlite_master m, pragma_table_info(m.name) p
+               WHERE m.type = 'table' AND p.name = 'member_id' ORDER BY m.name"""
+        )
+        return [row[0] for row in rows]
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
