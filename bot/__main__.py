@@ -1,4 +1,4 @@
-"""Command line: `python -m bot run | console | migrate | questions ...`."""
+"""Command line: `python -m bot run | console | migrate | migrate-data | questions ...`."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ from bot.scheduler import DrillScheduler
 from bot.storage.database import migrate_database, open_database
 from bot.storage.migrate import DatabaseTooNew
 from bot.storage.sqlite import DatabaseUnavailable
+from bot.storage.transfer import TransferRefused, copy_sqlite_to_postgres
 
 log = logging.getLogger("bot")
 
@@ -61,6 +62,18 @@ def build_parser() -> argparse.ArgumentParser:
     }
     for name, (summary, description) in commands.items():
         sub.add_parser(name, help=summary, description=description, epilog=SETTINGS_EPILOG)
+    copy = sub.add_parser(
+        "migrate-data",
+        help="copy a SQLite deployment into an empty, migrated PostgreSQL database",
+        description="Copy every table of a SQLite database into a PostgreSQL database "
+        "that `migrate` has set up and nothing has written to, in one transaction; the "
+        "row counts are checked per table before the commit.",
+        epilog=SETTINGS_EPILOG,
+    )
+    copy.add_argument("--from", dest="source", required=True, metavar="sqlite:///PATH")
+    copy.add_argument(
+        "--to", dest="target", required=True, metavar="postgresql://USER:PASS@HOST:PORT/DB"
+    )
     questions = sub.add_parser(
         "questions",
         help="check, count, import or review questions",
@@ -157,6 +170,18 @@ async def run_migrate(config: Config) -> None:
     print(f"Applied migrations: {applied}" if applied else "The database is up to date.")
 
 
+def run_migrate_data(source: str, target: str) -> int:
+    try:
+        copied = asyncio.run(copy_sqlite_to_postgres(source, target))
+    except TransferRefused as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    for table in copied:
+        print(f"{table.name}: {table.rows}")
+    print(messages.transfer_done(len(copied), sum(table.rows for table in copied)))
+    return 0
+
+
 async def until_stopped(work: Coroutine[object, object, None]) -> None:
     """Run `work` until it ends or the process is asked to stop (SIGTERM from a process
     manager, SIGINT from Ctrl-C); either way the adapters and scheduler shut down cleanly."""
@@ -174,6 +199,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "questions":
         return questions_cli.run(args)
+    if args.command == "migrate-data":
+        logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+        return run_migrate_data(args.source, args.target)
     try:
         config = Config.from_env()
     except ConfigError as exc:

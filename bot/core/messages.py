@@ -1293,3 +1293,68 @@ def regraded_text(
         f"After a report, the {day.isoformat()} question `{question_id}` {what}. "
         f"Your points for it: {points_before} → {points}."
     )
+
+
+# `python -m bot migrate-data`: its one-line refusals (stderr, exit code 2) and report.
+MIGRATE_DATA_USAGE = "sqlite:///path/to/daily-drill.db"
+TRANSFER_TARGET_NOT_MIGRATED = (
+    "The target PostgreSQL database has no schema yet: run "
+    "`DATABASE_URL=postgresql://... python -m bot migrate` first."
+)
+
+
+def transfer_bad_source(shown: str) -> str:
+    return f"--from {shown} is not a SQLite URL: use {MIGRATE_DATA_USAGE}."
+
+
+def transfer_missing_source(path: str) -> str:
+    return f"--from names no SQLite file: {path!r} does not exist."
+
+
+def transfer_unreadable_source(path: str, reason: str) -> str:
+    return f"Cannot read the SQLite database {path!r}: {reason}."
+
+
+def transfer_bad_target(shown: str) -> str:
+    return f"--to {shown} is not a PostgreSQL URL: use postgresql://user:password@host:port/db."
+
+
+def transfer_cannot_connect(reason: str) -> str:
+    return f"Cannot connect to the --to PostgreSQL database: {reason}."
+
+
+def transfer_versions_differ(source: int, target: int) -> str:
+    return (
+        f"The SQLite database is at migration {source} and the PostgreSQL one at {target}: "
+        "run `python -m bot migrate` on both with this release first."
+    )
+
+
+def transfer_missing_table(table: str) -> str:
+    return f"The PostgreSQL database has no table {table!r}, which the SQLite one has."
+
+
+def transfer_missing_column(table: str, column: str) -> str:
+    return f"The PostgreSQL table {table!r} has no column {column!r}, which the SQLite one has."
+
+
+def transfer_target_not_empty(table: str) -> str:
+    return (
+        f"The PostgreSQL database is not empty (table {table!r} has rows): migrate-data "
+        "copies only into a freshly migrated database, nothing was copied."
+    )
+
+
+def transfer_failed(table: str, reason: str) -> str:
+    return f"Copying table {table!r} failed, nothing was copied: {reason}."
+
+
+def transfer_count_differs(table: str, expected: int, copied: int) -> str:
+    return (
+        f"Table {table!r}: {copied} rows arrived of {expected}; nothing was copied "
+        "(the transaction was rolled back)."
+    )
+
+
+def transfer_done(tables: int, rows: int) -> str:
+    return f"Copied {rows} rows in {tables} tables; every table's row count matches."
