@@ -20,7 +20,6 @@ from collections.abc import Callable, Iterator
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +61,6 @@ CONVERTERS: dict[str, Callable[[Any], Any]] = {
     "bigint": int,
     "real": float,
     "double precision": float,
-    "numeric": lambda value: Decimal(str(value)),
     "text": str,
     "character varying": str,
     "json": str,
