@@ -184,7 +184,8 @@ async def _copy(
     target_versions = await _versions_postgres(target)
     if not target_versions:
         raise TransferRefused(messages.TRANSFER_TARGET_NOT_MIGRATED)
-    if source_versions != target_versions:
+    # PostgreSQL's history starts at 12 (one file for SQLite's 1-12): compare the latest.
+    if max(source_versions, default=0) != max(target_versions):
         raise TransferRefused(
             messages.transfer_versions_differ(max(source_versions, default=0), max(target_versions))
         )
