@@ -1,13 +1,17 @@
-"""Crash test, run by hand: `python bench/crash.py [--channels 20] [--kills 24]`.
+"""Crash test, run by hand: `python bench/crash.py [--channels 20] [--kills 24]
+[--processes 4] [--database-url postgresql://...]`; tests/test_processes.py runs it with
+4 processes on PostgreSQL.
 
 A fake platform (an aiohttp server on 127.0.0.1, in this process, so it outlives every
-kill) records what the bot sends. The bot runs in a child process: the real service,
-outbox dispatcher and scheduler tick over one SQLite file, with a publisher that talks to
-the fake over HTTP. The child's clock is a file this process moves: Friday 09:00 (the
-posts), 17:00 (the closes: reveals and short boards), 17:05 (the weekly boards). The
-child is SIGKILLed at random moments in every phase, `--kills` times in all, and
-restarted at once. The fake answers slowly at random, and (`--bad-gateway`, 10% by
-default) 502 after it took a message, so kills land before, during and after calls.
+kill) records what the bot sends. The bot runs in `--processes` child processes (one by
+default): the real service, outbox dispatcher and scheduler tick, as `python -m bot run`
+starts them, over one database (a temporary SQLite file, or `--database-url`), with a
+publisher that talks to the fake over HTTP. The children's clock is a file this process
+moves: Friday 09:00 (the posts), 17:00 (the closes: reveals and short boards), 17:05
+(the weekly boards). A random child is SIGKILLed at random moments in every phase,
+`--kills` times in all, and restarted at once. The fake answers slowly at random, and
+(`--bad-gateway`, 10% by default) 502 after it took a message, so kills land before,
+during and after calls.
 
 Afterwards every channel must show one post, one reveal and one weekly board, and no
 drill whose post is out may refuse answers (a "ghost post"). Short boards and weekly
@@ -26,6 +30,7 @@ import sqlite3
 import sys
 import tempfile
 from collections import Counter
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -171,7 +176,58 @@ async def seed(db_url: str, clock_file: Path, channels: int) -> None:
             )
 
 
-async def run(channels: int, kills: int, seed_value: int, bad_gateway: float) -> None:
+@dataclass(frozen=True)
+class CrashResult:
+    """What the platform received per channel, and what the database kept."""
+
+    channels: int
+    kills: int
+    by_channel: dict[str, Counter[str]]
+    states: Counter[str]
+    ghosts: int
+
+    def count(self, label: str) -> list[int]:
+        return [received[label] for received in self.by_channel.values()]
+
+    @property
+    def undelivered(self) -> int:
+        return self.states["pending"] + self.states["sending"]
+
+
+GHOSTS = """SELECT count(*) FROM drills WHERE state NOT IN ('open', 'closed')
+            AND id IN (SELECT drill_id FROM outbox WHERE kind = 'post'
+                       AND (state = 'done' OR CAST(unsure AS integer) = 1))"""
+
+
+async def database_facts(db_url: str) -> tuple[Counter[str], int]:
+    """The outbox's states and the ghost posts, from SQLite or PostgreSQL."""
+    if db_url.startswith("sqlite:"):
+        with sqlite3.connect(db_url.removeprefix("sqlite:///")) as conn:
+            states = Counter(row[0] for row in conn.execute("SELECT state FROM outbox"))
+            return states, conn.execute(GHOSTS).fetchone()[0]
+    import asyncpg
+
+    conn = await asyncpg.connect(db_url)
+    try:
+        states = Counter(row[0] for row in await conn.fetch("SELECT state FROM outbox"))
+        return states, await conn.fetchval(GHOSTS)
+    finally:
+        await conn.close()
+
+
+async def run(
+    channels: int,
+    kills: int,
+    seed_value: int,
+    bad_gateway: float,
+    *,
+    processes: int = 1,
+    db_url: str | None = None,
+    kill_phases: tuple[int, ...] = (0, 1, 2),
+) -> CrashResult:
+    """`processes` children over one database (a temporary SQLite file unless `db_url`
+    names an empty one), `kills` SIGKILLs of a random child spread over `kill_phases`,
+    each child restarted at once."""
     rng = random.Random(seed_value)
     platform = FilePlatform(rng, bad_gateway)
     app = web.Application()
@@ -183,8 +239,7 @@ async def run(channels: int, kills: int, seed_value: int, bad_gateway: float) ->
     port = site._server.sockets[0].getsockname()[1]
     url = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory() as tmp:
-        db_path = Path(tmp) / "crash.db"
-        db_url = f"sqlite:///{db_path}"
+        db_url = db_url or f"sqlite:///{Path(tmp) / 'crash.db'}"
         clock_file = Path(tmp) / "clock"
         await seed(db_url, clock_file, channels)
 
@@ -200,8 +255,10 @@ async def run(channels: int, kills: int, seed_value: int, bad_gateway: float) ->
             )
 
         done_kills = 0
-        per_phase = [kills // len(PHASES) + (i < kills % len(PHASES)) for i in range(3)]
-        proc = await spawn()
+        per_phase = [0] * len(PHASES)
+        for i in range(kills):
+            per_phase[kill_phases[i % len(kill_phases)]] += 1
+        procs = [await spawn() for _ in range(processes)]
         for phase, phase_kills in zip(PHASES, per_phase, strict=True):
             sim = phase
             kill_at = sorted(rng.uniform(0.1, PHASE_SECONDS - 0.5) for _ in range(phase_kills))
@@ -213,34 +270,35 @@ async def run(channels: int, kills: int, seed_value: int, bad_gateway: float) ->
                 sim += SIM_STEP
                 while kill_at and kill_at[0] <= elapsed:
                     kill_at.pop(0)
-                    os.kill(proc.pid, signal.SIGKILL)
-                    await proc.wait()
+                    victim = rng.randrange(processes)
+                    os.kill(procs[victim].pid, signal.SIGKILL)
+                    await procs[victim].wait()
                     done_kills += 1
-                    proc = await spawn()
+                    procs[victim] = await spawn()
         set_clock(clock_file, sim + timedelta(minutes=5))
-        await asyncio.sleep(3)  # let the last child finish what is due
-        os.kill(proc.pid, signal.SIGTERM)
-        await proc.wait()
-        with sqlite3.connect(db_path) as conn:
-            states = Counter(row[0] for row in conn.execute("SELECT state FROM outbox"))
-            ghosts = conn.execute(
-                """SELECT count(*) FROM drills WHERE state NOT IN ('open', 'closed')
-                   AND id IN (SELECT drill_id FROM outbox WHERE kind = 'post'
-                              AND (state = 'done' OR unsure = 1))"""
-            ).fetchone()[0]
+        await asyncio.sleep(3)  # let the last children finish what is due
+        for proc in procs:
+            os.kill(proc.pid, signal.SIGTERM)
+        for proc in procs:
+            await proc.wait()
+        states, ghosts = await database_facts(db_url)
     await runner.cleanup()
 
-    by_channel: dict[str, Counter] = {f"C{i}": Counter() for i in range(channels)}
+    by_channel: dict[str, Counter[str]] = {f"C{i}": Counter() for i in range(channels)}
     for entry in platform.log:
         label = entry["kind"] if entry["kind"] != "board" else entry["title"]
         by_channel[entry["channel"]][label] += 1
-    posts = [c["post"] for c in by_channel.values()]
-    reveals = [c["reveal"] for c in by_channel.values()]
-    weekly = [c["Weekly leaderboard"] for c in by_channel.values()]
-    short = [c["Top 5 this week"] for c in by_channel.values()]
+    return CrashResult(channels, done_kills, by_channel, states, ghosts)
+
+
+def print_report(result: CrashResult, processes: int, bad_gateway: float) -> None:
+    channels = result.channels
+    posts, reveals = result.count("post"), result.count("reveal")
+    weekly, short = result.count("Weekly leaderboard"), result.count("Top 5 this week")
     print(
-        f"Crash test: {channels} channels, {done_kills} SIGKILLs, {bad_gateway:.0%} of calls"
-        f" answered 502 after the platform took them; outbox {dict(states)}"
+        f"Crash test: {channels} channels, {processes} processes, {result.kills} SIGKILLs,"
+        f" {bad_gateway:.0%} of calls answered 502 after the platform took them;"
+        f" outbox {dict(result.states)}"
     )
     report(
         "channels with exactly one post",
@@ -268,13 +326,8 @@ async def run(channels: int, kills: int, seed_value: int, bad_gateway: float) ->
         "few",
         True,
     )
-    report("ghost posts (out, answers refused)", f"{ghosts}", "0", ghosts == 0)
-    report(
-        "rows not delivered",
-        f"{states['pending'] + states['sending']}",
-        "0",
-        states["pending"] + states["sending"] == 0,
-    )
+    report("ghost posts (out, answers refused)", f"{result.ghosts}", "0", result.ghosts == 0)
+    report("rows not delivered", f"{result.undelivered}", "0", result.undelivered == 0)
 
 
 def main() -> None:
@@ -285,8 +338,24 @@ def main() -> None:
     parser.add_argument(
         "--bad-gateway", type=float, default=0.1, help="share of calls answered 502 after"
     )
+    parser.add_argument("--processes", type=int, default=1, help="children on one database")
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        help="an empty, migrated database (postgresql://...); default a temporary SQLite file",
+    )
     args = parser.parse_args()
-    asyncio.run(run(args.channels, args.kills, args.seed, args.bad_gateway))
+    result = asyncio.run(
+        run(
+            args.channels,
+            args.kills,
+            args.seed,
+            args.bad_gateway,
+            processes=args.processes,
+            db_url=args.database_url,
+        )
+    )
+    print_report(result, args.processes, args.bad_gateway)
 
 
 if __name__ == "__main__":
