@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import random
 import signal
@@ -51,6 +52,7 @@ PHASES = (
     FRIDAY + timedelta(hours=16, minutes=5),  # 17:05: the weekly boards
 )
 PHASE_SECONDS = 6.0  # real seconds per phase
+SETTLE_SECONDS = 60.0  # at most, after the last phase, for what is still due
 SIM_STEP = timedelta(seconds=15)  # simulated time per real 0.1 s (rows left 'sending'
 # by a kill are stale after 2 simulated minutes, 0.8 s here)
 
@@ -129,8 +131,10 @@ class FileClock:
 
 
 def set_clock(path: Path, instant: datetime) -> None:
-    """A few bytes on a local disk: written inline, between the simulation's steps."""
-    path.write_text(instant.isoformat())
+    """Written beside the clock and renamed over it: a child never reads half a time."""
+    staged = path.with_suffix(".next")
+    staged.write_text(instant.isoformat())
+    os.replace(staged, path)
 
 
 def child(db_url: str, clock_file: str, platform_url: str) -> None:
@@ -215,6 +219,18 @@ async def database_facts(db_url: str) -> tuple[Counter[str], int]:
         await conn.close()
 
 
+async def settled(db_url: str, quiet: int = 5) -> None:
+    """Wait until no outbox row is pending or sending for `quiet` polls in a row (0.2 s
+    apart), or SETTLE_SECONDS: a loaded machine takes longer than a quiet one."""
+    calm = 0
+    with contextlib.suppress(TimeoutError):  # what is left is reported as undelivered
+        async with asyncio.timeout(SETTLE_SECONDS):
+            while calm < quiet:
+                await asyncio.sleep(0.2)
+                states, _ = await database_facts(db_url)
+                calm = calm + 1 if states["pending"] + states["sending"] == 0 else 0
+
+
 async def run(
     channels: int,
     kills: int,
@@ -276,7 +292,7 @@ async def run(
                     done_kills += 1
                     procs[victim] = await spawn()
         set_clock(clock_file, sim + timedelta(minutes=5))
-        await asyncio.sleep(3)  # let the last children finish what is due
+        await settled(db_url)  # the last children finish what is due
         for proc in procs:
             os.kill(proc.pid, signal.SIGTERM)
         for proc in procs:
