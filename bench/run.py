@@ -10,7 +10,6 @@ import argparse
 import asyncio
 import random
 import resource
-import sqlite3
 import sys
 import tempfile
 import time
@@ -28,8 +27,8 @@ from bot.core import commands  # noqa: E402
 from bot.core.models import ChannelRef, MemberRef, Period  # noqa: E402
 from bot.core.service import Invocation  # noqa: E402
 from bot.scheduler import DrillScheduler  # noqa: E402
-from bot.storage.migrate import migrate  # noqa: E402
-from bot.storage.sqlite import Database  # noqa: E402
+from bot.storage.connection import SqlDatabase  # noqa: E402
+from bot.storage.database import migrate_database, open_database  # noqa: E402
 from tests.fakes import FakeClock, RecordingPublisher  # noqa: E402
 
 TEST_BANK = ROOT / "tests" / "bank"
@@ -48,13 +47,11 @@ def percentile(values: list[float], share: float) -> float:
 # --- 1. an answer burst -------------------------------------------------------------------
 
 
-async def answer_burst(workdir: Path, members: int, concurrency: int) -> None:
+async def answer_burst(db_url: str, raw_url: str, members: int, concurrency: int) -> None:
+    """Through the service on `db_url`; the baseline's plain inserts on `raw_url` (both
+    empty databases of one kind, SQLite or PostgreSQL)."""
     print(f"Answer burst: {members:,} members answer one drill, {concurrency} at a time")
-    config = Config(
-        database_url=f"sqlite:///{workdir / 'burst.db'}",
-        questions_dir=TEST_BANK,
-        low_bank_warning=0,
-    )
+    config = Config(database_url=db_url, questions_dir=TEST_BANK, low_bank_warning=0)
     clock = FakeClock(NOW)
     publisher = RecordingPublisher()
     async with open_service(config, clock) as service:
@@ -85,14 +82,14 @@ async def answer_burst(workdir: Path, members: int, concurrency: int) -> None:
         result = await service.drill_result(drill.id)
         board = await service.leaderboard(admin.member, channel, Period.ALL, None)
 
-    raw_rate = await raw_inserts(workdir, members)
+    raw_rate = await raw_inserts(raw_url, members)
     report(
         "service answers/s",
         f"{service_rate:,.0f}",
         f">= {raw_rate / 2:,.0f}",
         service_rate >= raw_rate / 2,
     )
-    report("raw aiosqlite inserts/s (same rows)", f"{raw_rate:,.0f}", "-", True)
+    report("raw inserts/s (same rows)", f"{raw_rate:,.0f}", "-", True)
     report("p50 latency", f"{percentile(latencies, 0.5) * 1000:.2f} ms", "-", True)
     report("p99 latency", f"{percentile(latencies, 0.99) * 1000:.2f} ms", "-", True)
     counted = result.answered == members and board.total_members == members
@@ -105,25 +102,25 @@ async def answer_burst(workdir: Path, members: int, concurrency: int) -> None:
     )
 
 
-async def raw_inserts(workdir: Path, members: int) -> float:
+async def raw_inserts(db_url: str, members: int) -> float:
     """The same member and attempt rows, each in its own transaction, with no service."""
-    db = await Database.open(f"sqlite:///{workdir / 'raw.db'}")
-    await migrate(db)
-    conn = db.conn
+    db = await open_database(db_url)
+    await migrate_database(db)
     stamp = NOW.isoformat()
-    await conn.execute(
-        "INSERT INTO channels (platform, workspace_id, channel_id, created_at, updated_at)"
-        " VALUES ('bench', 'W', 'C', ?, ?)",
-        (stamp, stamp),
-    )
-    await conn.execute(
-        "INSERT INTO questions VALUES ('q', 'p', 't', 'choice', 'easy', 'h', 0, ?)", (stamp,)
-    )
-    await conn.execute(
-        "INSERT INTO drills (channel_id, local_date, question_id, state, opened_at, updated_at)"
-        " VALUES (1, '2025-01-15', 'q', 'open', ?, ?)",
-        (stamp, stamp),
-    )
+    async with db.transaction() as conn:
+        await conn.execute(
+            "INSERT INTO channels (platform, workspace_id, channel_id, created_at, updated_at)"
+            " VALUES ('bench', 'W', 'C', ?, ?)",
+            (stamp, stamp),
+        )
+        await conn.execute(
+            "INSERT INTO questions VALUES ('q', 'p', 't', 'choice', 'easy', 'h', 0, ?)", (stamp,)
+        )
+        await conn.execute(
+            "INSERT INTO drills (channel_id, local_date, question_id, state, opened_at,"
+            " updated_at) VALUES (1, '2025-01-15', 'q', 'open', ?, ?)",
+            (stamp, stamp),
+        )
     start = time.perf_counter()
     for i in range(members):
         async with db.transaction() as tx:
@@ -147,24 +144,24 @@ async def raw_inserts(workdir: Path, members: int) -> float:
 # --- 2. leaderboard and stats at scale ----------------------------------------------------------
 
 
-def seed_large(path: Path, members: int, attempts: int) -> None:
-    """Members and attempts written straight into SQLite; the triggers build the aggregates."""
-    conn = sqlite3.connect(path)
+async def seed_large(db: SqlDatabase, members: int, attempts: int) -> None:
+    """Members and attempts written straight into the database; the triggers build the
+    aggregates."""
     stamp = NOW.isoformat()
     rng = random.Random(7)
     topics = ["statistics", "nlp", "evaluation", "optimization", "deep-learning"]
     days = attempts // members
-    with conn:
-        conn.execute(
+    async with db.transaction() as conn:
+        await conn.execute(
             "INSERT INTO channels (platform, workspace_id, channel_id, timezone, created_at, "
             "updated_at) VALUES ('bench', 'W', 'C', 'UTC', ?, ?)",
             (stamp, stamp),
         )
-        conn.executemany(
+        await conn.executemany(
             "INSERT INTO questions VALUES (?, 'p', ?, 'choice', 'easy', 'h', 0, ?)",
             [(f"q{d}", topics[d % len(topics)], stamp) for d in range(days)],
         )
-        conn.executemany(
+        await conn.executemany(
             "INSERT INTO drills (channel_id, local_date, question_id, state, opened_at, updated_at)"
             " VALUES (1, ?, ?, 'closed', ?, ?)",
             [
@@ -172,7 +169,7 @@ def seed_large(path: Path, members: int, attempts: int) -> None:
                 for d in range(days)
             ],
         )
-        conn.executemany(
+        await conn.executemany(
             "INSERT INTO members (platform, workspace_id, user_id, display_name, created_at)"
             " VALUES ('bench', 'W', ?, ?, ?)",
             [(f"U{i}", f"m{i}", stamp) for i in range(members)],
@@ -200,27 +197,27 @@ def seed_large(path: Path, members: int, attempts: int) -> None:
                     local.strftime("%Y-%m"),
                 )
             )
-        with conn:
-            conn.executemany(
+        async with db.transaction() as conn:
+            await conn.executemany(
                 "INSERT INTO attempts (member_id, drill_id, question_id, topic, answer, normalized,"
                 " verdict, score, points, answered_at, latency_ms, week_key, month_key)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
-    conn.execute("ANALYZE")
-    conn.close()
+    async with db.transaction() as conn:
+        await conn.execute("ANALYZE")
 
 
-async def leaderboard_at_scale(workdir: Path, members: int, attempts: int, repeats: int) -> None:
+async def leaderboard_at_scale(db_url: str, members: int, attempts: int, repeats: int) -> None:
+    """On `db_url`, an empty database (SQLite or PostgreSQL)."""
     print(f"Leaderboard and stats: {members:,} members, {attempts:,} attempts")
-    path = workdir / "large.db"
-    db = await Database.open(f"sqlite:///{path}")
-    await migrate(db)
-    await db.close()
+    db = await open_database(db_url)
+    await migrate_database(db)
     start = time.perf_counter()
-    seed_large(path, members, attempts)
+    await seed_large(db, members, attempts)
+    await db.close()
     print(f"  (seeded in {time.perf_counter() - start:.1f} s)")
-    config = Config(database_url=f"sqlite:///{path}", questions_dir=TEST_BANK, low_bank_warning=0)
+    config = Config(database_url=db_url, questions_dir=TEST_BANK, low_bank_warning=0)
     async with open_service(config, FakeClock(NOW)) as service:
         channel = ChannelRef("bench", "W", "C")
         rng = random.Random(3)
@@ -337,8 +334,11 @@ async def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        await answer_burst(workdir, args.members, args.concurrency)
-        await leaderboard_at_scale(workdir, args.board_members, args.attempts, args.repeats)
+        sqlite = f"sqlite:///{workdir}"
+        await answer_burst(f"{sqlite}/burst.db", f"{sqlite}/raw.db", args.members, args.concurrency)
+        await leaderboard_at_scale(
+            f"{sqlite}/large.db", args.board_members, args.attempts, args.repeats
+        )
         await startup(workdir, args.questions, args.channels)
 
 

@@ -9,8 +9,8 @@ from collections.abc import Awaitable
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from itertools import groupby
-from pathlib import Path
 
+import asyncpg
 import pytest
 
 from bot.app import open_service
@@ -20,27 +20,22 @@ from bot.core.errors import AlreadyAnswered, DrillClosed, NotFound
 from bot.core.models import Attempt, ChannelRef, Drill, Grade, Verdict
 from bot.core.service import Invocation, QuizService
 from bot.storage import repository
+from bot.storage.connection import SqlDatabase
 from bot.storage.group_commit import DatabaseClosing
 from bot.storage.repository import SqlRepository
-from bot.storage.sqlite import Database
 from bot.storage.steps import Query, Steps
 from tests.conftest import member
+from tests.dbtools import sql
 from tests.fakes import FakeClock, RecordingPublisher
+
+pytestmark = pytest.mark.every_backend
 
 ANSWERED_AT = datetime(2025, 1, 15, 8, 1, tzinfo=UTC)
 
 
-def db_path(config: Config) -> Path:
-    return Path(config.database_url.removeprefix("sqlite:///"))
-
-
-def rows(config: Config, sql: str) -> list[tuple]:
-    """Read what is durable in the file, on a connection of its own."""
-    conn = sqlite3.connect(db_path(config))
-    try:
-        return conn.execute(sql).fetchall()
-    finally:
-        conn.close()
+def rows(config: Config, query: str) -> list[tuple]:
+    """Read what is durable in the database, on a connection of its own."""
+    return sql(config.database_url, query)
 
 
 def repo_of(service: QuizService) -> SqlRepository:
@@ -67,12 +62,12 @@ def attempt(name: str, drill: Drill, answer: str = "A") -> Attempt:
     )
 
 
-async def in_one_batch(db: Database, *calls: Awaitable, reads: bool = False) -> list:
+async def in_one_batch(db: SqlDatabase, *calls: Awaitable, reads: bool = False) -> list:
     """Start every call while the connection is busy, so that the writer (or the reader)
     takes them all in its next batch; fails if they ran in more than one."""
     queue = db.reads if reads else db.writes
     before = queue.batches
-    async with db.reading():
+    async with queue._lock:  # the writer (reader) waits, and then takes them all at once
         tasks = [asyncio.ensure_future(call) for call in calls]
         for _ in range(5):
             await asyncio.sleep(0)
@@ -127,6 +122,8 @@ async def test_a_duplicate_inside_a_batch_fails_only_its_caller(service, channel
     assert rows(config, "SELECT answer FROM attempts ORDER BY id") == [("A",), ("B",), ("D",)]
 
 
+# On PostgreSQL the service's reads do not queue: its answers reach the writer apart.
+@pytest.mark.sqlite_only
 async def test_a_duplicate_answer_through_the_service_in_a_batch_is_refused_alone(
     service, channel, config, publisher
 ):
@@ -175,7 +172,7 @@ async def test_a_constraint_failure_rolls_back_only_that_answers_writes(service,
         repo.record_attempt(attempt("ghost", gone), "testing", drill.local_date),
     )
     assert ann[1]
-    assert isinstance(ghost, sqlite3.IntegrityError)
+    assert isinstance(ghost, (sqlite3.IntegrityError, asyncpg.IntegrityConstraintViolationError))
     # The member row written before the failing insert went with its savepoint.
     assert rows(config, "SELECT user_id FROM members WHERE user_id IN ('U-ann', 'U-ghost')") == [
         ("U-ann",)
@@ -212,6 +209,7 @@ async def test_a_crash_mid_batch_acknowledges_nothing_of_it(
     assert rows(config, "SELECT count(*) FROM attempts") == [(1,)]
 
 
+@pytest.mark.sqlite_only  # PRAGMA defer_foreign_keys is SQLite's
 async def test_a_failed_commit_acknowledges_nothing_of_its_batch(service, channel, config):
     drill = await open_drill(service, channel)
     repo = repo_of(service)
@@ -275,6 +273,7 @@ async def test_an_answer_to_an_unknown_drill_is_refused_and_stores_nothing(
     ) == [("U-ann",)]
 
 
+@pytest.mark.sqlite_only  # the batched read queue is SQLite's
 async def test_equal_reads_asked_together_share_one_query(service, channel):
     drill = await open_drill(service, channel)
     repo = repo_of(service)
@@ -294,6 +293,7 @@ async def test_equal_reads_asked_together_share_one_query(service, channel):
     assert sum("FROM drills d JOIN channels c" in q for q in queries) == 2
 
 
+@pytest.mark.sqlite_only  # counted with sqlite3's trace callback
 async def test_a_batch_of_new_answers_runs_three_statements_each(service, channel, config):
     # Member, attempt (its drill check included) and streak; no savepoints, no drill read.
     drill = await open_drill(service, channel)

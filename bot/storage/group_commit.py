@@ -21,18 +21,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
-
-import aiosqlite
 
 from bot.core.errors import QuizError
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-Work = Callable[[sqlite3.Connection], Any]
+Work = Callable[..., Any]
+Outcomes = list[tuple[bool, Any]]
 
 MAX_BATCH = 128
 # Failures that belong to one write: its savepoint is rolled back and the batch goes on.
@@ -116,42 +115,38 @@ def run_reads(conn: sqlite3.Connection, works: list[Work]) -> list[tuple[bool, A
     return [done[work] for work in works]
 
 
-Runner = Callable[[sqlite3.Connection, list[Work]], list[tuple[bool, Any]]]
-
-
 class BatchQueue:
-    """One task per connection and runner that takes the calls waiting in its queue and
-    runs them as one batch (`run_writes` or `run_reads`); started by the first call,
-    stopped by close().
+    """One task that takes the calls waiting in its queue and hands them to `execute` as
+    one batch (on SQLite `run_writes` or `run_reads` on the connection's thread); started
+    by the first call, stopped by close().
 
-    `lock` is the Database's transaction lock: a batch never overlaps another coroutine's
-    transaction on the same connection, and reads never see half of one."""
+    `lock` is held around each batch: on SQLite the Database's transaction lock, so a
+    batch never overlaps another coroutine's transaction on the same connection, and
+    reads never see half of one."""
 
     def __init__(
         self,
-        conn: aiosqlite.Connection,
+        execute: Callable[[list[Work]], Awaitable[Outcomes]],
         lock: asyncio.Lock,
-        runner: Runner,
+        name: str,
         max_batch: int = MAX_BATCH,
     ) -> None:
-        self._conn = conn
+        self._execute = execute
         self._lock = lock
-        self._runner = runner
+        self._name = name
         self._max_batch = max_batch
         self._queue: asyncio.Queue[_Submission | None] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self._closed = False
         self.batches = 0  # batches run (committed or not), for benchmarks and tests
 
-    async def submit(self, work: Callable[[sqlite3.Connection], T]) -> T:
+    async def submit(self, work: Work) -> Any:
         """Run `work(conn)` in the next batch; returns its value once the batch is done
         (for writes: committed), or raises its own error or the batch's."""
         if self._closed:
             raise DatabaseClosing("the database is closing")
         if self._task is None:
-            self._task = asyncio.create_task(
-                self._run(), name=f"batches of {self._runner.__name__}"
-            )
+            self._task = asyncio.create_task(self._run(), name=self._name)
         future = asyncio.get_running_loop().create_future()
         self._queue.put_nowait(_Submission(work, future))
         return await future
@@ -205,11 +200,7 @@ class BatchQueue:
             return
         self.batches += 1
         try:
-            # aiosqlite offers no public call that runs a function on its thread; _execute
-            # is the one its own methods use. One call per batch, not ~5 per write.
-            outcomes = await self._conn._execute(
-                self._runner, self._conn._conn, [s.work for s in live]
-            )
+            outcomes = await self._execute([s.work for s in live])
         except Exception as exc:
             log.warning("a batch of %d calls failed as a whole: %r", len(live), exc)
             for s in live:

@@ -17,6 +17,7 @@ multi-statement read never sees half of a write, as on SQLite.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
@@ -27,7 +28,9 @@ from typing import Any, TypeVar
 
 import asyncpg
 
+from bot.core.errors import QuizError
 from bot.storage.connection import Connection
+from bot.storage.group_commit import BatchQueue, Outcomes
 from bot.storage.migrate import migrate_postgres
 from bot.storage.sqlite import DatabaseUnavailable, url_scheme
 from bot.storage.steps import StepsFactory, run_async
@@ -35,6 +38,14 @@ from bot.storage.steps import StepsFactory, run_async
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+# Failures that belong to one write (a typed refusal, a constraint): in a batch, only its
+# caller fails.
+OWN_FAILURES = (QuizError, asyncpg.IntegrityConstraintViolationError)
+
+
+class _OwnFailure(Exception):
+    """A write failed on its own in a batch run without savepoints."""
+
 
 # Any constant: the key of the advisory lock every write transaction takes.
 WRITE_LOCK = 0x64726C77
@@ -178,6 +189,7 @@ class PgDatabase:
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
+        self._writes: BatchQueue | None = None
 
     @classmethod
     async def open(cls, url: str, *, pool_size: int = POOL_SIZE) -> PgDatabase:
@@ -195,6 +207,9 @@ class PgDatabase:
         return cls(pool)
 
     async def close(self) -> None:
+        """Finish the grouped writes already submitted, then close the pool."""
+        if self._writes is not None:
+            await self._writes.close()
         await self.pool.close()
 
     async def migrate(self) -> list[int]:
@@ -216,10 +231,44 @@ class PgDatabase:
             yield PgConnection(raw)
 
     async def grouped(self, steps: StepsFactory[T]) -> T:
-        """The answer path's writes, in a transaction of their own: PostgreSQL commits
-        from many connections at once, so there is no batch to share."""
+        """The answer path's writes share transactions, as on SQLite (group commit): one
+        advisory lock, one COMMIT and one WAL flush per batch, not per answer. Returns
+        once the batch committed; a failure of its own undoes its writes alone."""
+        return await self.writes.submit(steps)
+
+    @property
+    def writes(self) -> BatchQueue:
+        """The group-commit queue, made on first use (its task starts with its first write)."""
+        if self._writes is None:
+            self._writes = BatchQueue(self._run_writes, asyncio.Lock(), "PostgreSQL writes")
+        return self._writes
+
+    async def _run_writes(self, works: list[StepsFactory[Any]]) -> Outcomes:
+        """The batch without savepoints first; should one write fail on its own, all of
+        it again with a savepoint per write (see group_commit.run_writes)."""
+        try:
+            return await self._batch(works, savepoints=False)
+        except _OwnFailure:
+            return await self._batch(works, savepoints=True)
+
+    async def _batch(self, works: list[StepsFactory[Any]], *, savepoints: bool) -> Outcomes:
+        outcomes: Outcomes = []
         async with self.transaction() as conn:
-            return await run_async(steps(), conn)
+            for work in works:
+                if not savepoints:
+                    try:
+                        outcomes.append((True, await run_async(work(), conn)))
+                    except OWN_FAILURES as exc:
+                        raise _OwnFailure from exc  # rolls the transaction back
+                    continue
+                try:
+                    async with conn.raw.transaction():  # a savepoint
+                        value = await run_async(work(), conn)
+                except OWN_FAILURES as exc:
+                    outcomes.append((False, exc))
+                else:
+                    outcomes.append((True, value))
+        return outcomes
 
     async def grouped_read(self, steps: StepsFactory[T]) -> T:
         async with self.reading() as conn:
