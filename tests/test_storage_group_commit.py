@@ -117,8 +117,8 @@ async def test_a_duplicate_inside_a_batch_fails_only_its_caller(service, channel
         repo.record_attempt(attempt("ann", drill, "C"), "testing", drill.local_date),
         repo.record_attempt(attempt("cat", drill, "D"), "testing", drill.local_date),
     )
-    assert [r[1] for r in (ann, ben, ann_again, cat)] == [True, True, False, True]
-    assert ann_again[0].answer == "A"  # the first answer stands
+    assert [r.created for r in (ann, ben, ann_again, cat)] == [True, True, False, True]
+    assert ann_again.attempt.answer == "A"  # the first answer stands
     assert rows(config, "SELECT answer FROM attempts ORDER BY id") == [("A",), ("B",), ("D",)]
 
 
@@ -156,7 +156,7 @@ async def test_a_closed_drill_answer_in_a_batch_fails_only_its_caller(service, c
         repo.record_attempt(attempt("cat", drill), "testing", drill.local_date),
     )
     assert isinstance(ben, DrillClosed)
-    assert ann[1] and cat[1]
+    assert ann.created and cat.created
     assert rows(config, "SELECT drill_id, count(*) FROM attempts GROUP BY drill_id") == [
         (drill.id, 2)
     ]
@@ -171,7 +171,7 @@ async def test_a_constraint_failure_rolls_back_only_that_answers_writes(service,
         repo.record_attempt(attempt("ann", drill), "testing", drill.local_date),
         repo.record_attempt(attempt("ghost", gone), "testing", drill.local_date),
     )
-    assert ann[1]
+    assert ann.created
     assert isinstance(ghost, (sqlite3.IntegrityError, asyncpg.IntegrityConstraintViolationError))
     # The member row written before the failing insert went with its savepoint.
     assert rows(config, "SELECT user_id FROM members WHERE user_id IN ('U-ann', 'U-ghost')") == [
@@ -204,7 +204,9 @@ async def test_a_crash_mid_batch_acknowledges_nothing_of_it(
     assert rows(config, "SELECT count(*) FROM attempts") == [(0,)]
     assert rows(config, "SELECT count(*) FROM score_totals") == [(0,)]
     # The writer goes on: the same answer again is stored.
-    _, created, _ = await repo.record_attempt(attempt("ann", drill), "testing", drill.local_date)
+    created = (
+        await repo.record_attempt(attempt("ann", drill), "testing", drill.local_date)
+    ).created
     assert created
     assert rows(config, "SELECT count(*) FROM attempts") == [(1,)]
 
@@ -310,7 +312,7 @@ async def test_a_batch_of_new_answers_runs_three_statements_each(service, channe
     )
     async with repo.db.reading() as conn:
         await conn.set_trace_callback(None)
-    assert [r[1] for r in results] == [True] * 10
+    assert [r.created for r in results] == [True] * 10
     # A statement is traced again for each trigger it fires: runs of one count once.
     heads = [head for head, _ in groupby(" ".join(q.split()[:3]) for q in queries)]
     each = ["INSERT INTO members", "INSERT INTO attempts", "INSERT INTO streaks"]

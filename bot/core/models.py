@@ -332,6 +332,42 @@ class BoardEntry:
 
 
 @dataclass(frozen=True)
+class BoardPage:
+    """A board as stored: its top entries, the caller's own entry (None when unranked),
+    and how many members are ranked."""
+
+    entries: tuple[BoardEntry, ...]
+    caller: BoardEntry | None
+    ranked: int
+
+
+@dataclass(frozen=True)
+class StoredAttempt:
+    """An answer as record_attempt left it: the attempt stored (for a repeat, the first
+    one), whether this call stored it, and the member's streak in the drill's channel
+    (0 for a practice answer or a repeat)."""
+
+    attempt: Attempt
+    created: bool
+    streak: int
+
+
+@dataclass(frozen=True)
+class MemberTotals:
+    answered: int
+    correct: int
+    points: int
+
+
+@dataclass(frozen=True)
+class Rank:
+    """1 + the members with more points (None when unranked), of `ranked` members."""
+
+    position: int | None
+    ranked: int
+
+
+@dataclass(frozen=True)
 class GroupStanding:
     name: str
     points: int

@@ -10,7 +10,7 @@ from bot.core.models import (
     AnswerCount,
     Attempt,
     AttemptRow,
-    BoardEntry,
+    BoardPage,
     ChannelRef,
     ChannelSettings,
     DeliveryAttempt,
@@ -26,6 +26,7 @@ from bot.core.models import (
     LowBank,
     MemberData,
     MemberRef,
+    MemberTotals,
     OutboxItem,
     OutboxState,
     Period,
@@ -33,11 +34,13 @@ from bot.core.models import (
     PracticeSession,
     Question,
     QuestionReport,
+    Rank,
     Regrade,
     ReportFiled,
     ReportReason,
     ReportState,
     ReviewedCard,
+    StoredAttempt,
     Streak,
     TopicStat,
     Verdict,
@@ -230,7 +233,7 @@ class Repository(Protocol):
 
     async def record_attempt(
         self, attempt: Attempt, topic: str, local_date: date, review: CardReview | None = None
-    ) -> tuple[Attempt, bool, int]: ...
+    ) -> StoredAttempt: ...
 
     async def drill_with_settings(self, drill_id: int) -> tuple[Drill, ChannelSettings] | None: ...
 
@@ -241,13 +244,13 @@ class Repository(Protocol):
     async def find_member(self, workspace: ChannelRef, key: str) -> MemberRef | None:
         """A member by platform user id, else by display name (mentions are parsed first)."""
 
-    async def member_totals(self, member: MemberRef) -> tuple[int, int, int]: ...
+    async def member_totals(self, member: MemberRef) -> MemberTotals: ...
 
     async def weekly_points(self, member: MemberRef, week_keys: Sequence[str]) -> dict[str, int]:
         """The member's points in each of these weeks that has any."""
         ...
 
-    async def rank(self, member: MemberRef, period: Period, key: str) -> tuple[int | None, int]: ...
+    async def rank(self, member: MemberRef, period: Period, key: str) -> Rank: ...
 
     async def topic_stats(self, member: MemberRef) -> list[TopicStat]: ...
 
@@ -255,7 +258,7 @@ class Repository(Protocol):
 
     async def board(
         self, member: MemberRef, period: Period, key: str, group: str | None, limit: int
-    ) -> tuple[list[BoardEntry], BoardEntry | None, int]: ...
+    ) -> BoardPage: ...
 
     async def group_standings(
         self, workspace: ChannelRef, week_key: str, limit: int

@@ -467,17 +467,18 @@ class QuizService:
             drill_id=drill.id,
         )
         rating = rating_for(question, result, latency)
-        stored, created, streak = await self.repo.record_attempt(
+        stored = await self.repo.record_attempt(
             attempt, question.topic, drill.local_date, reviewer(rating, now)
         )
-        if not created:
-            given = messages.given_answer(question, stored.answer, stored.grade.normalized)
+        if not stored.created:
+            first = stored.attempt
+            given = messages.given_answer(question, first.answer, first.grade.normalized)
             raise AlreadyAnswered(messages.already_answered(given))
         return AnswerResult(
-            attempt=stored,
+            attempt=stored.attempt,
             question=question,
             reveal_now=settings.reveal is RevealMode.IMMEDIATE,
-            streak=streak,
+            streak=stored.streak,
         )
 
     async def close_now(self, channel: ChannelRef) -> DrillResult:
@@ -830,17 +831,17 @@ class QuizService:
             if found is None:
                 raise NotFound(messages.unknown_member(target))
             member = found
-        answered, correct, points = await self.repo.member_totals(member)
-        rank, ranked = await self.repo.rank(member, Period.ALL, "all")
+        totals = await self.repo.member_totals(member)
+        standing = await self.repo.rank(member, Period.ALL, "all")
         streak = await self.repo.streak(member)
         topics = await self.repo.topic_stats(member)
         return MemberStats(
             member=member,
-            answered=answered,
-            correct=correct,
-            points=points,
-            rank=rank,
-            ranked_members=ranked,
+            answered=totals.answered,
+            correct=totals.correct,
+            points=totals.points,
+            rank=standing.position,
+            ranked_members=standing.ranked,
             current_streak=streak.current,
             best_streak=streak.best,
             freezes=streak.freezes,
@@ -1018,8 +1019,8 @@ class QuizService:
     async def _board(
         self, caller: MemberRef, period: Period, key: str, group: str | None
     ) -> Leaderboard:
-        entries, mine, total = await self.repo.board(caller, period, key, group, BOARD_SIZE)
-        return Leaderboard(period, key, group, tuple(entries), mine, total)
+        page = await self.repo.board(caller, period, key, group, BOARD_SIZE)
+        return Leaderboard(period, key, group, page.entries, page.caller, page.ranked)
 
     # --- members' rights: /quiz export, /quiz forget-me, /quiz forget ------------------------
 

@@ -17,6 +17,7 @@ from bot.core.models import (
     AttemptRecord,
     AttemptRow,
     BoardEntry,
+    BoardPage,
     ChannelRef,
     ChannelSettings,
     Drill,
@@ -30,6 +31,7 @@ from bot.core.models import (
     LowBank,
     MemberData,
     MemberRef,
+    MemberTotals,
     OutboxItem,
     OutboxKind,
     OutboxState,
@@ -40,6 +42,7 @@ from bot.core.models import (
     PracticeState,
     Question,
     QuestionReport,
+    Rank,
     Regrade,
     ReportFiled,
     ReportReason,
@@ -47,6 +50,7 @@ from bot.core.models import (
     RevealMode,
     ReviewedCard,
     ScoreTotal,
+    StoredAttempt,
     Streak,
     StreakRecord,
     StudyPlan,
@@ -347,7 +351,7 @@ def _store_attempt(
     topic: str,
     local_date: date,
     review: CardReview | None,
-) -> Steps[tuple[Attempt, bool, int]]:
+) -> Steps[StoredAttempt]:
     """record_attempt's writes: on SQLite run by the group-commit writer on the
     connection's thread (see run_writes: a failure here undoes this answer's writes
     alone), on PostgreSQL in a transaction of their own."""
@@ -384,7 +388,7 @@ def _store_attempt(
             )
         )
         if existing is not None:
-            return _stored_attempt(attempt, existing), False, 0
+            return StoredAttempt(_stored_attempt(attempt, existing), False, 0)
         if (yield Query("SELECT 1 FROM drills WHERE id = ?", (attempt.drill_id,))):
             raise DrillClosed()
         row = first((yield Query(_INSERT_ATTEMPT, (member_id, attempt.drill_id, *values))))
@@ -394,7 +398,7 @@ def _store_attempt(
             member_id, attempt.question_id, review, now, held=not counted
         )
     if attempt.drill_id is None:
-        return attempt, True, 0
+        return StoredAttempt(attempt, True, 0)
     ((streak,),) = yield Query(
         f"""INSERT INTO streaks (member_id, channel_id, current, best, last_date)
             SELECT :member, d.channel_id, 1, 1, :day FROM drills d WHERE d.id = :drill
@@ -406,7 +410,7 @@ def _store_attempt(
             RETURNING current""",
         {"member": member_id, "day": local_date.isoformat(), "drill": attempt.drill_id},
     )
-    return attempt, True, streak
+    return StoredAttempt(attempt, True, streak)
 
 
 class SqlRepository:
@@ -652,7 +656,7 @@ class SqlRepository:
 
     async def record_attempt(
         self, attempt: Attempt, topic: str, local_date: date, review: CardReview | None = None
-    ) -> tuple[Attempt, bool, int]:
+    ) -> StoredAttempt:
         """Store an answer; aggregates follow by trigger in the same transaction.
 
         Concurrent answers share a transaction (group commit, see storage.group_commit):
@@ -662,9 +666,8 @@ class SqlRepository:
         card for the question is reviewed in the same transaction (a repeat reviews
         nothing); for an uncounted attempt the review is held back until the close.
 
-        Returns (the stored attempt, created, the member's streak in the drill's channel).
         A repeat for the same drill and member (a double click, a retried delivery,
-        another process) returns the first attempt and created=False.
+        another process) returns the first attempt, not created.
         """
         return await self.db.grouped(partial(_store_attempt, attempt, topic, local_date, review))
 
@@ -721,11 +724,11 @@ class SqlRepository:
             )
         return {row[0]: row[1] for row in rows}
 
-    async def member_totals(self, member: MemberRef) -> tuple[int, int, int]:
+    async def member_totals(self, member: MemberRef) -> MemberTotals:
         async with self.db.reading() as conn:
             member_id = await self._member_id(conn, member)
             if member_id is None:
-                return 0, 0, 0
+                return MemberTotals(0, 0, 0)
             counts = await self._single(
                 conn,
                 """SELECT coalesce(sum(answered), 0), coalesce(sum(correct), 0)
@@ -738,14 +741,13 @@ class SqlRepository:
                    WHERE member_id = ? AND period = 'all' AND period_key = 'all'""",
                 (member_id,),
             )
-        return counts[0], counts[1], points[0] if points else 0
+        return MemberTotals(counts[0], counts[1], points[0] if points else 0)
 
-    async def rank(self, member: MemberRef, period: Period, key: str) -> tuple[int | None, int]:
-        """(1 + members with more points, or None if unranked; members ranked)."""
+    async def rank(self, member: MemberRef, period: Period, key: str) -> Rank:
         async with self.db.reading() as conn:
             standing = await self._standing(conn, member, period, key, None)
         mine, above, total = standing
-        return (above + 1 if mine else None), total
+        return Rank(above + 1 if mine else None, total)
 
     async def _standing(
         self,
@@ -839,7 +841,7 @@ class SqlRepository:
 
     async def board(
         self, member: MemberRef, period: Period, key: str, group: str | None, limit: int
-    ) -> tuple[list[BoardEntry], BoardEntry | None, int]:
+    ) -> BoardPage:
         """Top `limit` of the workspace (or one group) for a period, the caller's own
         entry, and how many are ranked. Reads only the period's aggregate rows."""
         async with self.db.reading() as conn:
@@ -870,7 +872,7 @@ class SqlRepository:
                 (e.display_name for e in entries if e.user_id == member.user_id), member.user_id
             )
             caller = BoardEntry(above + 1, member.user_id, name, *mine)
-        return entries, caller, total
+        return BoardPage(tuple(entries), caller, total)
 
     async def group_standings(
         self, workspace: ChannelRef, week_key: str, limit: int
