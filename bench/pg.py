@@ -21,7 +21,7 @@ import asyncpg
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.run import answer_burst, leaderboard_at_scale  # noqa: E402
+from bench.run import answer_burst, leaderboard_at_scale, scale_arguments  # noqa: E402
 from tests.pg import PgServer, start_server  # noqa: E402
 
 
@@ -36,11 +36,7 @@ async def database(server: PgServer, name: str) -> str:
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--members", type=int, default=10_000)
-    parser.add_argument("--concurrency", type=int, default=100)
-    parser.add_argument("--board-members", type=int, default=100_000)
-    parser.add_argument("--attempts", type=int, default=1_000_000)
-    parser.add_argument("--repeats", type=int, default=200)
+    scale_arguments(parser)
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="bench-pg-"))
     server = start_server(root)

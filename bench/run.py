@@ -324,13 +324,18 @@ async def startup(workdir: Path, questions: int, channels: int) -> None:
     report("scheduler jobs (one tick, any channel count)", f"{jobs:,}", "1", jobs == 1)
 
 
-async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+def scale_arguments(parser: argparse.ArgumentParser) -> None:
+    """The sizes of the answer burst and of the leaderboard benchmark (bench/pg.py too)."""
     parser.add_argument("--members", type=int, default=10_000)
     parser.add_argument("--concurrency", type=int, default=100)
     parser.add_argument("--board-members", type=int, default=100_000)
     parser.add_argument("--attempts", type=int, default=1_000_000)
     parser.add_argument("--repeats", type=int, default=200)
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    scale_arguments(parser)
     parser.add_argument("--questions", type=int, default=1_000)
     parser.add_argument("--channels", type=int, default=1_000)
     args = parser.parse_args()
