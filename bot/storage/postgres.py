@@ -271,8 +271,10 @@ class PgDatabase:
         return outcomes
 
     async def grouped_read(self, steps: StepsFactory[T]) -> T:
-        async with self.reading() as conn:
-            return await run_async(steps(), conn)
+        """The answer path's read (one statement, so atomic by itself): on a pooled
+        connection without BEGIN and COMMIT, two round trips fewer per answer."""
+        async with self.pool.acquire() as raw:
+            return await run_async(steps(), PgConnection(raw))
 
     async def member_tables(self, conn: Connection) -> list[str]:
         """Every table with a member_id column, from the schema itself."""
