@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -685,6 +687,69 @@ def test_open_feedback_lists_covered_missed_and_misconceptions() -> None:
     assert result.covered == (GENERATIVE.point, JOINT.point)
     assert result.missed == (DISCRIMINATIVE.point, BOUNDARY.point, MORE_DATA.point)
     assert result.misconceptions == (LR_GENERATIVE.point,)
+
+
+DETECTOR = KeyPoint(
+    point="Fit an isolation forest on normal data",
+    subject=("isolation forest",),
+    claim=("normal",),
+    part="build",
+)
+SEASONS = KeyPoint(
+    point="Model the daily pattern", subject=("daily",), claim=("pattern",), part="build"
+)
+BUDGET = KeyPoint(
+    point="Set the threshold from the alert budget",
+    subject=("threshold",),
+    claim=("budget",),
+    part="threshold",
+)
+INCIDENTS = KeyPoint(
+    point="Check precision on past incidents",
+    subject=("precision",),
+    claim=("incident",),
+    part="evaluate",
+)
+DETECT = make(
+    Kind.OPEN,
+    reference="Isolation forest on normal data; threshold from the budget; precision on incidents.",
+    key_points=(DETECTOR, SEASONS, BUDGET, INCIDENTS),
+)
+
+
+def test_open_answer_missing_a_whole_part_of_the_prompt_is_partly_right() -> None:
+    answer = (
+        "Fit an isolation forest on normal data and remove the daily pattern. "
+        "Set the threshold from the alert budget."
+    )
+    result = grade(DETECT, answer)
+    assert result.covered == (DETECTOR.point, SEASONS.point, BUDGET.point)
+    assert result.verdict is Verdict.PARTIAL
+    assert result.score == pytest.approx(0.65)
+    assert result.missed == (INCIDENTS.point,)
+
+
+def test_open_answer_covering_every_part_can_be_good() -> None:
+    answer = (
+        "Fit an isolation forest on normal data. Set the threshold from the alert budget. "
+        "Check precision on past incidents."
+    )
+    result = grade(DETECT, answer)
+    assert result.verdict is Verdict.GOOD
+    assert result.score == pytest.approx(0.75)
+
+
+def test_open_points_without_parts_need_no_part_covered() -> None:
+    unparted = make(
+        Kind.OPEN,
+        reference=DETECT.reference,
+        key_points=tuple(dataclasses.replace(p, part="") for p in DETECT.key_points),
+    )
+    answer = (
+        "Fit an isolation forest on normal data and remove the daily pattern. "
+        "Set the threshold from the alert budget."
+    )
+    assert grade(unparted, answer).verdict is Verdict.GOOD
 
 
 @pytest.mark.parametrize(

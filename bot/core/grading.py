@@ -2,6 +2,19 @@
 
 Grading is pure and deterministic: the same answer to the same question always gets the
 same Grade, so a pack's open-question examples double as its tests.
+
+Open answers and the parts of a prompt: many prompts ask for two or three things ("how
+would you build the detector, set its threshold and know whether it works?"), and an
+interviewer marks an answer that skips one of them partly right, however well it covers
+the rest. The share of key points cannot see that (three of four points is 0.75 whichever
+point is missing), so a key point may name the `part` of the prompt it answers, and an
+answer that leaves a named part unanswered is capped below "good" (`PART_MISSING_SCORE`).
+This is an explicit field rather than a rule guessed from the prompt's wording because
+which key point answers which question is the author's judgement: splitting a prompt at
+"and"/"how"/"why" would misfire on prompts such as "explain A and B" that ask for one
+comparison, and matching key points to prompt fragments by shared words is not reliable.
+Points that answer no asked-for part (an extra an interviewer likes to hear) go without
+one and are never required.
 """
 
 from __future__ import annotations
@@ -31,6 +44,8 @@ CHOICE_TEXT_SCORE = 90.0
 GOOD_SCORE = 0.7
 PARTIAL_SCORE = 0.2  # one of five key points is partly right
 MISCONCEPTION_COST = 0.5
+# The most an open answer scores while a part the prompt asks for goes unanswered.
+PART_MISSING_SCORE = 0.65
 
 UNITS = [
     "zero",
@@ -1164,6 +1179,12 @@ def _resolve_pronouns(parts: list[Clause], points: Sequence[KeyPoint]) -> list[C
     return out
 
 
+def unanswered_parts(points: Sequence[KeyPoint], covered: Sequence[KeyPoint]) -> list[str]:
+    """The parts of the prompt (key points' `part`) that no covered point answers."""
+    named = dict.fromkeys(point.part for point in points if point.part)
+    return [part for part in named if not any(point.part == part for point in covered)]
+
+
 def grade_open(question: Question, answer: str) -> Grade:
     """Credit each key point asserted in some clause; each misconception asserted costs,
     and so does each point whose claim is given to another point's subject (a swap).
@@ -1189,6 +1210,8 @@ def grade_open(question: Question, answer: str) -> Grade:
     share = len(covered) / len(question.key_points) if question.key_points else 0.0
     mistakes = len(found) + len(swapped)
     score = min(1.0, max(0.0, share - MISCONCEPTION_COST * mistakes))
+    if unanswered_parts(question.key_points, covered):
+        score = min(score, PART_MISSING_SCORE)
     if score >= GOOD_SCORE:
         verdict = Verdict.GOOD
     elif score >= PARTIAL_SCORE and covered:
