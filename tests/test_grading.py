@@ -514,6 +514,83 @@ def test_open_leading_pronoun_stands_for_the_previous_clauses_subject() -> None:
     assert UNITS.point not in grade(OPEN, "L1 is sparse. We use values and it is absolute.").covered
 
 
+GAP = KeyPoint(
+    point="Overfitting shows as a gap", subject=("training error",), claim=("much higher",)
+)
+STEP = KeyPoint(
+    point="The learning rate scales each step", subject=("learning rate",), claim=("step",)
+)
+LOW_RATE = KeyPoint(point="Too low is slow", subject=("learning rate",), claim=("slow",))
+SHARED_UNIT = KeyPoint(
+    point="Skip it when features share a unit", subject=("same unit",), claim=("meaningful",)
+)
+CURVES = dataclasses.replace(
+    make(Kind.OPEN, reference="r", key_points=(GAP, STEP, LOW_RATE, SHARED_UNIT)),
+    prompt="Explain the role of the learning rate. How do you notice overfitting?",
+)
+
+
+def test_open_condition_stays_with_its_consequence() -> None:
+    text = "If features share the same unit, the training error is much higher."
+    assert len(clauses(text, (GAP, SHARED_UNIT))) == 1
+    # Without the condition the comma before a new claim splits.
+    assert (
+        len(clauses("Features share the same unit, the training error is much higher.", (GAP,)))
+        == 2
+    )
+
+
+def test_open_negation_before_a_condition_leaves_the_condition_asserted() -> None:
+    answer = "You might not standardise when all features share the same unit, as it is meaningful."
+    assert grade(CURVES, answer).covered == (SHARED_UNIT.point,)
+    assert grade(CURVES, "The same unit is not meaningful.").covered == ()
+
+
+def test_open_leading_pronoun_of_the_first_clause_stands_for_the_prompts_topic() -> None:
+    assert grade(CURVES, "It scales every step.").covered == (STEP.point,)
+    # Only a pronoun at the start of the answer: later clauses need an antecedent.
+    assert grade(CURVES, "Gradient descent needs care. It scales every step.").covered == ()
+
+
+def test_open_clause_without_a_subject_goes_on_about_the_previous_clauses_subject() -> None:
+    answer = "The learning rate matters: too big diverges, but too small is slow."
+    assert grade(CURVES, answer).covered == (LOW_RATE.point,)
+    # Not across a semicolon, nor after "while" (which turns to another subject).
+    assert grade(CURVES, "The learning rate matters; too small is slow.").covered == ()
+    assert grade(CURVES, "The learning rate matters, while too small is slow.").covered == ()
+
+
+OUTAGES = KeyPoint(point="Check past incidents", subject=("precision",), claim=("past incident",))
+EXPLODING = KeyPoint(point="Clip exploding gradients", subject=("clip",), claim=("exploding",))
+LESS_VARIANCE = KeyPoint(
+    point="Averaging reduces variance",
+    subject=("averag",),
+    claim=("reduces variance",),
+    none=("reduc bias",),
+)
+PLAIN = make(Kind.OPEN, reference="r", key_points=(OUTAGES, EXPLODING, LESS_VARIANCE))
+
+
+@pytest.mark.parametrize(
+    ("answer", "point"),
+    [
+        ("Measure precision on past outages.", OUTAGES),
+        ("Clip them when they blow up.", EXPLODING),
+        ("Averaging the trees makes the variance drop.", LESS_VARIANCE),
+        ("Averaging lowers variance.", LESS_VARIANCE),
+    ],
+)
+def test_open_plain_word_paraphrases_of_a_phrase_match(answer: str, point: KeyPoint) -> None:
+    assert grade(PLAIN, answer).covered == (point.point,)
+
+
+def test_open_none_phrases_are_not_paraphrased() -> None:
+    assert grade(PLAIN, "Averaging reduces variance and lowers bias.").covered == (
+        LESS_VARIANCE.point,
+    )
+    assert grade(PLAIN, "Averaging reduces variance and reduces bias.").covered == ()
+
+
 def test_open_swap_is_not_counted_on_top_of_a_listed_misconception() -> None:
     result = grade(OPEN, "L1 gives zeros, L1 is absolute. L2 shrinks. Ridge is sparse too.")
     assert result.misconceptions == (L2_SPARSE.point,)
