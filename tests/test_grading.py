@@ -503,6 +503,23 @@ def test_open_without_only_negates_what_follows_it() -> None:
     assert grade(OPEN, "Lasso works without any zeros").covered == ()
 
 
+def test_open_no_only_negates_the_noun_after_it() -> None:
+    assert grade(OPEN, "With no labels at all lasso gives zeros").covered == (SPARSITY.point,)
+    assert grade(OPEN, "Lasso gives no zeros").covered == ()
+    assert grade(OPEN, "There is no need for lasso to give zeros").covered == ()
+
+
+def test_open_negated_none_phrase_does_not_block_the_point() -> None:
+    defined = KeyPoint(
+        point="Evaluated once", subject=("default",), claim=("once",), none=("each call",)
+    )
+    question = make(Kind.OPEN, reference="r", key_points=(defined, SHRINK, UNITS))
+    assert grade(question, "The default is built once, not on each call.").covered == (
+        defined.point,
+    )
+    assert grade(question, "The default is built once on each call.").covered == ()
+
+
 def test_open_leading_pronoun_stands_for_the_previous_clauses_subject() -> None:
     result = grade(OPEN, "L1 sets weights to zero, but it also uses absolute values.")
     assert result.covered == (SPARSITY.point, UNITS.point)
@@ -568,7 +585,8 @@ LESS_VARIANCE = KeyPoint(
     claim=("reduces variance",),
     none=("reduc bias",),
 )
-PLAIN = make(Kind.OPEN, reference="r", key_points=(OUTAGES, EXPLODING, LESS_VARIANCE))
+TINY = KeyPoint(point="Averaging keeps it small", subject=("averag",), claim=("small model",))
+PLAIN = make(Kind.OPEN, reference="r", key_points=(OUTAGES, EXPLODING, LESS_VARIANCE, TINY))
 
 
 @pytest.mark.parametrize(
@@ -578,6 +596,7 @@ PLAIN = make(Kind.OPEN, reference="r", key_points=(OUTAGES, EXPLODING, LESS_VARI
         ("Clip them when they blow up.", EXPLODING),
         ("Averaging the trees makes the variance drop.", LESS_VARIANCE),
         ("Averaging lowers variance.", LESS_VARIANCE),
+        ("Averaging makes a tiny model.", TINY),
     ],
 )
 def test_open_plain_word_paraphrases_of_a_phrase_match(answer: str, point: KeyPoint) -> None:

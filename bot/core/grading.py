@@ -660,8 +660,6 @@ PARAPHRASES = _terms(
     "incident|outage",
     "threshold|cutoff|cut off|cut point",
     "percentile|quantile",
-    "huge|enormous|massive",
-    "tiny|minuscule",
     "vanish|shrink to 0|go to 0|die out|disappear",
     "explod|blow up|blows up|blew up",
     "parallel|simultaneous|at the same time|all at once",
@@ -677,8 +675,8 @@ PARAPHRASES = _terms(
     "interpretab|explainab|transparen",
     "rare|uncommon|infrequent",
     "imbalanc|unbalanc|skewed",
-    "large|big",
-    "small|little",
+    "large|big|huge|enormous|massive",
+    "small|little|tiny|minuscule",
     "mistake|error",
     "row|observation|data point|record",
     "feature|column|predictor|attribute",
@@ -790,6 +788,11 @@ TOPIC_REACH = 8  # the prompt's topic is a subject among its first words this ma
 # Contrast words that turn to another subject ("..., while normal points sit deep").
 TURNS = frozenset({"while", "whereas", "unlike", "although", "though"})
 CROSSED_REACH = 6  # a swapped claim sits within this many words of the subject
+# Negators that only deny the noun right after them ("with almost no labels, fit an
+# isolation forest on normal data"), unless that noun is a need ("no need to scale").
+OBJECT_NEGATORS = frozenset({"without", "no"})
+NONE_NEGATION_REACH = 2  # a `none` phrase this close after a negator is denied, not said
+WIDE_AFTER_NO = frozenset({"need", "needs", "reason", "point", "way", "longer"})
 # Words that open a condition, which stays one clause with its consequence.
 CONDITIONS = frozenset({"if", "when", "whenever", "unless", "once"})
 CAUSES = frozenset({"because", "since", "so"})  # these end a condition ("if X because Y")
@@ -1144,14 +1147,25 @@ def _negated(clause: Clause, subject: range, claim: range) -> bool:
             index > 0 and words[index - 1] == "or"
         ):
             continue  # "not only", "no matter", "whether or not"
-        if words[index] == "without" and not any(
-            start in (index + 1, index + 2) for start in (subject.start, claim.start)
+        if (
+            words[index] in OBJECT_NEGATORS
+            and following not in WIDE_AFTER_NO
+            and not any(start in (index + 1, index + 2) for start in (subject.start, claim.start))
         ):
             continue  # "without labels, use silhouette": it only denies its own object
         if any(words[at] in CONDITIONS for at in range(index + 1, first)):
             continue  # "don't standardise when all features share a unit": the condition holds
         return True
     return False
+
+
+def _negated_before(words: Sequence[str], start: int) -> bool:
+    """A negating verb or adverb just before a phrase ("defined once, not on each call");
+    "no" and "without" belong to their noun ("torch no grad turns off dropout")."""
+    return any(
+        word in NEGATORS and word not in OBJECT_NEGATORS
+        for word in words[max(0, start - NONE_NEGATION_REACH) : start]
+    )
 
 
 def _denied_after(clause: Clause, claim: range) -> bool:
@@ -1181,7 +1195,11 @@ def point_found(point: KeyPoint, clause: Clause | Sequence[str]) -> bool:
     if not isinstance(clause, Clause):
         clause = Clause(tuple(clause), (0,) * len(clause))
     spans = clause.index.spans
-    if clause.denied or any(spans(phrase, exact=True) for phrase in point.none):
+    if clause.denied or any(
+        not _negated_before(clause.words, span.start)
+        for phrase in point.none
+        for span in spans(phrase, exact=True)
+    ):
         return False
     subjects = [span for phrase in point.subject for span in spans(phrase)]
     claims = [span for phrase in point.claim for span in spans(phrase)]
