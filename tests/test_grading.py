@@ -586,7 +586,10 @@ LESS_VARIANCE = KeyPoint(
     none=("reduc bias",),
 )
 TINY = KeyPoint(point="Averaging keeps it small", subject=("averag",), claim=("small model",))
-PLAIN = make(Kind.OPEN, reference="r", key_points=(OUTAGES, EXPLODING, LESS_VARIANCE, TINY))
+COUNTED = KeyPoint(point="Count the incidents", subject=("check",), claim=("how many",))
+PLAIN = make(
+    Kind.OPEN, reference="r", key_points=(OUTAGES, EXPLODING, LESS_VARIANCE, TINY, COUNTED)
+)
 
 
 @pytest.mark.parametrize(
@@ -597,10 +600,29 @@ PLAIN = make(Kind.OPEN, reference="r", key_points=(OUTAGES, EXPLODING, LESS_VARI
         ("Averaging the trees makes the variance drop.", LESS_VARIANCE),
         ("Averaging lowers variance.", LESS_VARIANCE),
         ("Averaging makes a tiny model.", TINY),
+        ("Check the number of past incidents.", COUNTED),
     ],
 )
 def test_open_plain_word_paraphrases_of_a_phrase_match(answer: str, point: KeyPoint) -> None:
     assert grade(PLAIN, answer).covered == (point.point,)
+
+
+@pytest.mark.parametrize(
+    ("phrase", "answer"),
+    [
+        ("normalise", "We normalize the inputs"),
+        ("normalization", "Apply normalisation first"),
+        ("behaviour", "Its behavior changes"),
+        ("labelled", "Use the labeled rows"),
+        ("modeling", "Modelling the noise helps"),
+        ("centre", "The center moves"),
+        ("artifact", "The artefact ships"),
+    ],
+)
+def test_open_british_and_american_spellings_match(phrase: str, answer: str) -> None:
+    point = KeyPoint(point="p", subject=(phrase,), claim=(answer.split()[-1],))
+    question = make(Kind.OPEN, reference="r", key_points=(point, SHRINK, UNITS))
+    assert grade(question, answer).covered == (point.point,)
 
 
 def test_open_none_phrases_are_not_paraphrased() -> None:

@@ -647,6 +647,28 @@ ING_LENGTH = 5  # a phrase word ending in "e" this long also matches its -ing fo
 INFLECTION = 4  # a phrase word this many letters longer than a stem is still its form
 
 
+# British and American spellings of one word, each way round (see `_other_spellings`).
+SPELLINGS = tuple(
+    (re.compile(pattern), replacement)
+    for pattern, replacement in (
+        (r"(?<=[a-z]{3})is(e|ed|es|ing|ation|ations|er|ers|able)?$", r"iz\1"),
+        (r"(?<=[a-z]{3})iz(e|ed|es|ing|ation|ations|er|ers|able)?$", r"is\1"),
+        (r"iour", "ior"),
+        (r"(?<=[a-z]{2})ior(s|al)?$", r"iour\1"),
+        (r"elled$", "eled"),
+        (r"elling$", "eling"),
+        (r"(?<=[a-z]{2}[^l])eled$", "elled"),
+        (r"(?<=[a-z]{2}[^l])eling$", "elling"),
+        (r"(?<=[a-z]{3})tre(s)?$", r"ter\1"),
+        (r"(?<=[a-z]{2}[^aeiou])ter(s)?$", r"tre\1"),
+        (r"yse(s|d)?$", r"yze\1"),
+        (r"yze(s|d)?$", r"yse\1"),
+        (r"artefact", "artifact"),
+        (r"artifact", "artefact"),
+    )
+)
+
+
 def _terms(*groups: str) -> tuple[tuple[tuple[str, ...], ...], ...]:
     """Groups of "|"-separated terms, each term split into its words."""
     return tuple(tuple(tuple(term.split()) for term in group.split("|")) for group in groups)
@@ -669,7 +691,10 @@ PARAPHRASES = _terms(
     "leak|peek|contaminat",
     "imput|fill in",
     "deploy|ship to production|put into production",
-    "monitor|track|keep an eye on",
+    "monitor|track|watch|keep an eye on",
+    "how many|number of",
+    "bootstrap|bagging",
+    "human|people",
     "drift|shift",
     "evaluat|assess",
     "interpretab|explainab|transparen",
@@ -1069,9 +1094,22 @@ def _phrase_words(phrase: str) -> tuple[tuple[str, ...], ...]:
             *([SPELLED[word]] if word in SPELLED else []),
             *([ROMAN[word]] if word in ROMAN else []),
             *([word[:-1] + "ing"] if len(word) >= ING_LENGTH and word.endswith("e") else []),
+            *_other_spellings(word),
         )
         for word in normalize(phrase).split()
     )
+
+
+def _other_spellings(word: str) -> list[str]:
+    """The word in the other of British and American spelling ("normalise" and
+    "normalize", "behaviour" and "behavior", "labelled" and "labeled")."""
+    if len(word) < ING_LENGTH:
+        return []
+    return [
+        other
+        for pattern, replacement in SPELLINGS
+        if (other := pattern.sub(replacement, word)) != word
+    ]
 
 
 def _stem_of(word: str, stem: str) -> bool:
