@@ -625,6 +625,17 @@ def test_open_british_and_american_spellings_match(phrase: str, answer: str) -> 
     assert grade(question, answer).covered == (point.point,)
 
 
+def test_open_compounds_match_written_as_one_word_or_two() -> None:
+    point = KeyPoint(point="p", subject=("data set",), claim=("non linear",))
+    question = make(Kind.OPEN, reference="r", key_points=(point, SHRINK, UNITS))
+    assert grade(question, "The dataset is nonlinear.").covered == (point.point,)
+    # "non" inside the phrase is no negation of it.
+    assert grade(question, "The data set is non-linear.").covered == (point.point,)
+    swapped = KeyPoint(point="p", subject=("dataset",), claim=("nonlinear",))
+    question = make(Kind.OPEN, reference="r", key_points=(swapped, SHRINK, UNITS))
+    assert grade(question, "The data set is non-linear.").covered == (swapped.point,)
+
+
 def test_open_none_phrases_are_not_paraphrased() -> None:
     assert grade(PLAIN, "Averaging reduces variance and lowers bias.").covered == (
         LESS_VARIANCE.point,

@@ -705,6 +705,34 @@ PARAPHRASES = _terms(
     "mistake|error",
     "row|observation|data point|record",
     "feature|column|predictor|attribute",
+    "false positive|false alarm",
+    "outlier|anomal",
+    "learning rate|step size",
+    "loss function|cost function|objective function",
+    "neural network|neural net|deep net",
+    "faster|quicker|speeds up|accelerat",
+    "slower|takes longer",
+    "expensive|costly",
+    "cheap|inexpensive",
+    "memory|ram",
+    # One word or two: "data set", "hyper-parameter", "non-linear", "fine-tune".
+    "dataset|data set",
+    "hyperparam|hyper param",
+    "trade off|tradeoff",
+    "real time|realtime",
+    "mini batch|minibatch",
+    "pretrain|pre train",
+    "fine tun|finetun",
+    "overfit|over fit",
+    "underfit|under fit",
+    "one hot|onehot",
+    "k fold|kfold",
+    "time series|timeseries",
+    "nonlinear|non linear",
+    "nonparametric|non parametric",
+    "nonconvex|non convex",
+    "nonnegative|non negative",
+    "nonstationar|non stationar",
     "reduc|lower|decreas|cut",
     "increas|rais|boost",
 )
@@ -847,10 +875,14 @@ class WordIndex:
     def _starts(self, spellings: tuple[str, ...]) -> list[int]:
         """Positions of the clause words a phrase's first word matches, in order."""
         found: list[int] = []
+        hits = 0
         for spelling in spellings:
             exact = len(spelling) == 1 or spelling[0].isdigit()
-            found += (self._exact if exact else self._prefix).get(spelling, ())
-        return sorted(set(found)) if len(spellings) > 1 else found
+            positions = (self._exact if exact else self._prefix).get(spelling)
+            if positions:
+                found += positions
+                hits += 1
+        return sorted(set(found)) if hits > 1 else found
 
     def spans(self, phrase: str, *, exact: bool = False) -> list[range]:
         """Where a phrase's words (or, unless `exact`, a paraphrase of them) match
