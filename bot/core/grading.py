@@ -703,7 +703,7 @@ PARAPHRASES = _terms(
     "large|big|huge|enormous|massive",
     "small|little|tiny|minuscule",
     "mistake|error",
-    "row|observation|data point|record",
+    "row|observation|data point",
     "feature|column|predictor|attribute",
     "false positive|false alarm",
     "outlier|anomal",
@@ -1145,8 +1145,8 @@ def _other_spellings(word: str) -> list[str]:
 
 
 def _stem_of(word: str, stem: str) -> bool:
-    """A phrase word is a form of a paraphrase stem ("outages" of "outage", not "cutoff"
-    of "cut")."""
+    """A phrase word is a form of a paraphrase stem: it starts with it and adds at most
+    an ending ("outages" of "outage", not "regularisation" of "regular")."""
     return word.startswith(stem) and len(word) - len(stem) <= INFLECTION
 
 
@@ -1393,10 +1393,10 @@ def _resolve_pronouns(
     """Give a clause that names no subject of its own the subject it is about: a leading
     "it"/"its"/"they" stands for the subject the clause before named (or, in the
     answer's first clause, for `topic`, what the prompt asks about); a clause without a
-    pronoun that goes on about the subject of the clause before it in the same sentence
-    (up to a semicolon)
-    ("... a big gap: low training error, but much higher validation error") takes that
-    subject too. The subject's words go in after the pronoun, or in front.
+    pronoun that goes on about the subject of the clause before it in the same sentence,
+    up to a semicolon ("... a big gap: low training error, but much higher validation
+    error"), takes that subject too, unless it turns to another with "while", "whereas"...
+    The subject's words go in after the pronoun, or in front.
 
     "Covariance says whether two features move together, but its size depends on their
     units": the second clause is about covariance, though it names no subject itself.
@@ -1446,7 +1446,9 @@ def grade_open(question: Question, answer: str) -> Grade:
     and so does each point whose claim is given to another point's subject (a swap).
 
     A point in a clause that also asserts a misconception is contradicted there and does
-    not count. Covering any point without a misconception is at least partly right.
+    not count. Covering any point without a misconception is at least partly right, and
+    an answer that leaves a part of the prompt unanswered (key points' `part`) is at most
+    partly right.
     """
     points = (*question.key_points, *question.misconceptions)
     topic = _prompt_subject(question.prompt, points)
