@@ -8,8 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bench.grading import OPEN_SETS, Measures, load_labels, measure
+from bench.grading import OPEN_SETS, Measures, load_labels, measure, measure_open
 from bot.core import messages
+from bot.core.bank import load_bank
 from bot.core.errors import InvalidAnswer, QuizError
 from bot.core.grading import clauses, normalize
 from bot.core.kinds.registry import grade
@@ -1037,3 +1038,10 @@ def test_open_held_out_grading_meets_the_targets(measured: Measures) -> None:
         figures = measured.open_set(name)
         assert measured.rate("open_agreement", name) >= 0.90, figures.disagreements
         assert measured.rate("open_ordering", name) >= 0.97, name
+
+
+def test_measure_open_grades_only_the_sets_asked_for() -> None:
+    measures = Measures()
+    measure_open(load_bank(), measures, sets=[OPEN_SETS[0]])
+    assert list(measures.open_sets) == [OPEN_SETS[0].stem]
+    assert measures.open_set(OPEN_SETS[0].stem).total >= 140
