@@ -14,6 +14,7 @@ from bot.core.bank import (
     DEFAULT_QUESTIONS_DIR,
     Bank,
     UnusableBank,
+    dump_pack,
     load_bank,
     load_pack,
     scan_bank,
@@ -215,6 +216,34 @@ def test_open_needs_three_to_five_key_points(tmp_path: Path) -> None:
 def test_open_key_point_needs_subject_phrases(tmp_path: Path) -> None:
     errors = broken(tmp_path, OPEN_ID, lambda q: q["key_points"][1].update(subject=[]))
     assert_names(errors, tmp_path, OPEN_ID, "key_points[1].subject", "at least one")
+
+
+def test_open_key_points_name_two_parts_or_none(tmp_path: Path) -> None:
+    errors = broken(tmp_path, OPEN_ID, lambda q: q["key_points"][0].update(part="effect"))
+    assert_names(errors, tmp_path, OPEN_ID, "key_points", "names only one part ('effect')")
+
+
+def test_open_key_point_part_must_be_text(tmp_path: Path) -> None:
+    errors = broken(tmp_path, OPEN_ID, lambda q: q["key_points"][2].update(part=["penalty"]))
+    assert_names(errors, tmp_path, OPEN_ID, "key_points[2].part", "expected text, got a list")
+
+
+def test_open_misconception_has_no_part(tmp_path: Path) -> None:
+    errors = broken(tmp_path, OPEN_ID, lambda q: q["misconceptions"][0].update(part="effect"))
+    assert_names(
+        errors, tmp_path, OPEN_ID, "misconceptions[0].part", "unknown field for a misconception"
+    )
+
+
+def test_open_key_point_parts_load_and_round_trip(tmp_path: Path) -> None:
+    data = sample_data()
+    question = next(q for q in data["questions"] if q["id"] == OPEN_ID)
+    for point, part in zip(question["key_points"], ("effect", "effect", "penalty"), strict=True):
+        point["part"] = part
+    loaded = next(q for q in load_pack(write(tmp_path / "parts.yaml", data)) if q.id == OPEN_ID)
+    assert [point.part for point in loaded.key_points] == ["effect", "effect", "penalty"]
+    again = load_pack(write(tmp_path / "again.yaml", yaml.safe_load(dump_pack([loaded]))))
+    assert again[0].key_points == loaded.key_points
 
 
 def test_open_example_label_must_be_known(tmp_path: Path) -> None:

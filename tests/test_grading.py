@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bench.grading import OPEN_SETS, Measures, load_labels, measure
+from bench.grading import OPEN_SETS, Measures, load_labels, measure, measure_open
 from bot.core import messages
+from bot.core.bank import load_bank
 from bot.core.errors import InvalidAnswer, QuizError
 from bot.core.grading import clauses, normalize
 from bot.core.kinds.registry import grade
@@ -501,6 +504,23 @@ def test_open_without_only_negates_what_follows_it() -> None:
     assert grade(OPEN, "Lasso works without any zeros").covered == ()
 
 
+def test_open_no_only_negates_the_noun_after_it() -> None:
+    assert grade(OPEN, "With no labels at all lasso gives zeros").covered == (SPARSITY.point,)
+    assert grade(OPEN, "Lasso gives no zeros").covered == ()
+    assert grade(OPEN, "There is no need for lasso to give zeros").covered == ()
+
+
+def test_open_negated_none_phrase_does_not_block_the_point() -> None:
+    defined = KeyPoint(
+        point="Evaluated once", subject=("default",), claim=("once",), none=("each call",)
+    )
+    question = make(Kind.OPEN, reference="r", key_points=(defined, SHRINK, UNITS))
+    assert grade(question, "The default is built once, not on each call.").covered == (
+        defined.point,
+    )
+    assert grade(question, "The default is built once on each call.").covered == ()
+
+
 def test_open_leading_pronoun_stands_for_the_previous_clauses_subject() -> None:
     result = grade(OPEN, "L1 sets weights to zero, but it also uses absolute values.")
     assert result.covered == (SPARSITY.point, UNITS.point)
@@ -510,6 +530,118 @@ def test_open_leading_pronoun_stands_for_the_previous_clauses_subject() -> None:
         SHRINK.point,
     )
     assert UNITS.point not in grade(OPEN, "L1 is sparse. We use values and it is absolute.").covered
+
+
+GAP = KeyPoint(
+    point="Overfitting shows as a gap", subject=("training error",), claim=("much higher",)
+)
+STEP = KeyPoint(
+    point="The learning rate scales each step", subject=("learning rate",), claim=("step",)
+)
+LOW_RATE = KeyPoint(point="Too low is slow", subject=("learning rate",), claim=("slow",))
+SHARED_UNIT = KeyPoint(
+    point="Skip it when features share a unit", subject=("same unit",), claim=("meaningful",)
+)
+CURVES = dataclasses.replace(
+    make(Kind.OPEN, reference="r", key_points=(GAP, STEP, LOW_RATE, SHARED_UNIT)),
+    prompt="Explain the role of the learning rate. How do you notice overfitting?",
+)
+
+
+def test_open_condition_stays_with_its_consequence() -> None:
+    text = "If features share the same unit, the training error is much higher."
+    assert len(clauses(text, (GAP, SHARED_UNIT))) == 1
+    # Without the condition the comma before a new claim splits.
+    assert (
+        len(clauses("Features share the same unit, the training error is much higher.", (GAP,)))
+        == 2
+    )
+
+
+def test_open_negation_before_a_condition_leaves_the_condition_asserted() -> None:
+    answer = "You might not standardise when all features share the same unit, as it is meaningful."
+    assert grade(CURVES, answer).covered == (SHARED_UNIT.point,)
+    assert grade(CURVES, "The same unit is not meaningful.").covered == ()
+
+
+def test_open_leading_pronoun_of_the_first_clause_stands_for_the_prompts_topic() -> None:
+    assert grade(CURVES, "It scales every step.").covered == (STEP.point,)
+    # Only a pronoun at the start of the answer: later clauses need an antecedent.
+    assert grade(CURVES, "Gradient descent needs care. It scales every step.").covered == ()
+
+
+def test_open_clause_without_a_subject_goes_on_about_the_previous_clauses_subject() -> None:
+    answer = "The learning rate matters: too big diverges, but too small is slow."
+    assert grade(CURVES, answer).covered == (LOW_RATE.point,)
+    # Not across a semicolon, nor after "while" (which turns to another subject).
+    assert grade(CURVES, "The learning rate matters; too small is slow.").covered == ()
+    assert grade(CURVES, "The learning rate matters, while too small is slow.").covered == ()
+
+
+OUTAGES = KeyPoint(point="Check past incidents", subject=("precision",), claim=("past incident",))
+EXPLODING = KeyPoint(point="Clip exploding gradients", subject=("clip",), claim=("exploding",))
+LESS_VARIANCE = KeyPoint(
+    point="Averaging reduces variance",
+    subject=("averag",),
+    claim=("reduces variance",),
+    none=("reduc bias",),
+)
+TINY = KeyPoint(point="Averaging keeps it small", subject=("averag",), claim=("small model",))
+COUNTED = KeyPoint(point="Count the incidents", subject=("check",), claim=("how many",))
+PLAIN = make(
+    Kind.OPEN, reference="r", key_points=(OUTAGES, EXPLODING, LESS_VARIANCE, TINY, COUNTED)
+)
+
+
+@pytest.mark.parametrize(
+    ("answer", "point"),
+    [
+        ("Measure precision on past outages.", OUTAGES),
+        ("Clip them when they blow up.", EXPLODING),
+        ("Averaging the trees makes the variance drop.", LESS_VARIANCE),
+        ("Averaging lowers variance.", LESS_VARIANCE),
+        ("Averaging makes a tiny model.", TINY),
+        ("Check the number of past incidents.", COUNTED),
+    ],
+)
+def test_open_plain_word_paraphrases_of_a_phrase_match(answer: str, point: KeyPoint) -> None:
+    assert grade(PLAIN, answer).covered == (point.point,)
+
+
+@pytest.mark.parametrize(
+    ("phrase", "answer"),
+    [
+        ("normalise", "We normalize the inputs"),
+        ("normalization", "Apply normalisation first"),
+        ("behaviour", "Its behavior changes"),
+        ("labelled", "Use the labeled rows"),
+        ("modeling", "Modelling the noise helps"),
+        ("centre", "The center moves"),
+        ("artifact", "The artefact ships"),
+    ],
+)
+def test_open_british_and_american_spellings_match(phrase: str, answer: str) -> None:
+    point = KeyPoint(point="p", subject=(phrase,), claim=(answer.split()[-1],))
+    question = make(Kind.OPEN, reference="r", key_points=(point, SHRINK, UNITS))
+    assert grade(question, answer).covered == (point.point,)
+
+
+def test_open_compounds_match_written_as_one_word_or_two() -> None:
+    point = KeyPoint(point="p", subject=("data set",), claim=("non linear",))
+    question = make(Kind.OPEN, reference="r", key_points=(point, SHRINK, UNITS))
+    assert grade(question, "The dataset is nonlinear.").covered == (point.point,)
+    # "non" inside the phrase is no negation of it.
+    assert grade(question, "The data set is non-linear.").covered == (point.point,)
+    swapped = KeyPoint(point="p", subject=("dataset",), claim=("nonlinear",))
+    question = make(Kind.OPEN, reference="r", key_points=(swapped, SHRINK, UNITS))
+    assert grade(question, "The data set is non-linear.").covered == (swapped.point,)
+
+
+def test_open_none_phrases_are_not_paraphrased() -> None:
+    assert grade(PLAIN, "Averaging reduces variance and lowers bias.").covered == (
+        LESS_VARIANCE.point,
+    )
+    assert grade(PLAIN, "Averaging reduces variance and reduces bias.").covered == ()
 
 
 def test_open_swap_is_not_counted_on_top_of_a_listed_misconception() -> None:
@@ -687,6 +819,69 @@ def test_open_feedback_lists_covered_missed_and_misconceptions() -> None:
     assert result.misconceptions == (LR_GENERATIVE.point,)
 
 
+DETECTOR = KeyPoint(
+    point="Fit an isolation forest on normal data",
+    subject=("isolation forest",),
+    claim=("normal",),
+    part="build",
+)
+SEASONS = KeyPoint(
+    point="Model the daily pattern", subject=("daily",), claim=("pattern",), part="build"
+)
+BUDGET = KeyPoint(
+    point="Set the threshold from the alert budget",
+    subject=("threshold",),
+    claim=("budget",),
+    part="threshold",
+)
+INCIDENTS = KeyPoint(
+    point="Check precision on past incidents",
+    subject=("precision",),
+    claim=("incident",),
+    part="evaluate",
+)
+DETECT = make(
+    Kind.OPEN,
+    reference="Isolation forest on normal data; threshold from the budget; precision on incidents.",
+    key_points=(DETECTOR, SEASONS, BUDGET, INCIDENTS),
+)
+
+
+def test_open_answer_missing_a_whole_part_of_the_prompt_is_partly_right() -> None:
+    answer = (
+        "Fit an isolation forest on normal data and remove the daily pattern. "
+        "Set the threshold from the alert budget."
+    )
+    result = grade(DETECT, answer)
+    assert result.covered == (DETECTOR.point, SEASONS.point, BUDGET.point)
+    assert result.verdict is Verdict.PARTIAL
+    assert result.score == pytest.approx(0.65)
+    assert result.missed == (INCIDENTS.point,)
+
+
+def test_open_answer_covering_every_part_can_be_good() -> None:
+    answer = (
+        "Fit an isolation forest on normal data. Set the threshold from the alert budget. "
+        "Check precision on past incidents."
+    )
+    result = grade(DETECT, answer)
+    assert result.verdict is Verdict.GOOD
+    assert result.score == pytest.approx(0.75)
+
+
+def test_open_points_without_parts_need_no_part_covered() -> None:
+    unparted = make(
+        Kind.OPEN,
+        reference=DETECT.reference,
+        key_points=tuple(dataclasses.replace(p, part="") for p in DETECT.key_points),
+    )
+    answer = (
+        "Fit an isolation forest on normal data and remove the daily pattern. "
+        "Set the threshold from the alert budget."
+    )
+    assert grade(unparted, answer).verdict is Verdict.GOOD
+
+
 @pytest.mark.parametrize(
     "answer",
     [
@@ -831,11 +1026,11 @@ def test_open_held_out_grading_does_not_regress(measured: Measures) -> None:
     first, fresh = measured.open_set("open_heldout"), measured.open_set("open_heldout_fresh")
     assert first.total >= 140 and fresh.total >= 150
     assert len(load_labels(OPEN_SETS[1])["answers"]) >= 40
-    # Measured on this branch: 94.4% / 98.7% and 94.5% / 97.2%.
-    assert measured.rate("open_agreement", "open_heldout") >= 0.93, first.disagreements
-    assert measured.rate("open_ordering", "open_heldout") >= 0.98
-    assert measured.rate("open_agreement", "open_heldout_fresh") >= 0.93, fresh.disagreements
-    assert measured.rate("open_ordering", "open_heldout_fresh") >= 0.97
+    # Measured with prompt parts, conditions and paraphrases: 95.8% / 99.2% and 97.7% / 99.1%.
+    assert measured.rate("open_agreement", "open_heldout") >= 0.95, first.disagreements
+    assert measured.rate("open_ordering", "open_heldout") >= 0.99
+    assert measured.rate("open_agreement", "open_heldout_fresh") >= 0.97, fresh.disagreements
+    assert measured.rate("open_ordering", "open_heldout_fresh") >= 0.99
 
 
 def test_open_held_out_grading_meets_the_targets(measured: Measures) -> None:
@@ -843,3 +1038,10 @@ def test_open_held_out_grading_meets_the_targets(measured: Measures) -> None:
         figures = measured.open_set(name)
         assert measured.rate("open_agreement", name) >= 0.90, figures.disagreements
         assert measured.rate("open_ordering", name) >= 0.97, name
+
+
+def test_measure_open_grades_only_the_sets_asked_for() -> None:
+    measures = Measures()
+    measure_open(load_bank(), measures, sets=[OPEN_SETS[0]])
+    assert list(measures.open_sets) == [OPEN_SETS[0].stem]
+    assert measures.open_set(OPEN_SETS[0].stem).total >= 140

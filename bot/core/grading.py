@@ -2,6 +2,26 @@
 
 Grading is pure and deterministic: the same answer to the same question always gets the
 same Grade, so a pack's open-question examples double as its tests.
+
+Open answers and the parts of a prompt: many prompts ask for two or three things ("how
+would you build the detector, set its threshold and know whether it works?"), and an
+interviewer marks an answer that skips one of them partly right, however well it covers
+the rest. The share of key points cannot see that (three of four points is 0.75 whichever
+point is missing), so a key point may name the `part` of the prompt it answers, and an
+answer that leaves a named part unanswered is capped below "good" (`PART_MISSING_SCORE`).
+This is an explicit field rather than a rule guessed from the prompt's wording because
+which key point answers which question is the author's judgement: splitting a prompt at
+"and"/"how"/"why" would misfire on prompts such as "explain A and B" that ask for one
+comparison, and matching key points to prompt fragments by shared words is not reliable.
+Points that answer no asked-for part (an extra an interviewer likes to hear) go without
+one and are never required.
+
+Three more things keep a right answer in plain words from being missed: a condition
+("if/when ...") stays one clause with its consequence, and a negation before it does not
+deny it; a clause that names no subject is read as being about the subject of the clause
+before it (or, for a leading "it", the prompt's topic); and a phrase also matches its
+plain-word paraphrases (`PARAPHRASES`), except `none` phrases, which block only as
+written.
 """
 
 from __future__ import annotations
@@ -31,6 +51,8 @@ CHOICE_TEXT_SCORE = 90.0
 GOOD_SCORE = 0.7
 PARTIAL_SCORE = 0.2  # one of five key points is partly right
 MISCONCEPTION_COST = 0.5
+# The most an open answer scores while a part the prompt asks for goes unanswered.
+PART_MISSING_SCORE = 0.65
 
 UNITS = [
     "zero",
@@ -622,6 +644,103 @@ def grade_numeric(question: Question, answer: str) -> Grade:
 # --- open ----------------------------------------------------------------------------
 
 ING_LENGTH = 5  # a phrase word ending in "e" this long also matches its -ing form
+INFLECTION = 4  # a phrase word this many letters longer than a stem is still its form
+
+
+# British and American spellings of one word, each way round (see `_other_spellings`).
+SPELLINGS = tuple(
+    (re.compile(pattern), replacement)
+    for pattern, replacement in (
+        (r"(?<=[a-z]{3})is(e|ed|es|ing|ation|ations|er|ers|able)?$", r"iz\1"),
+        (r"(?<=[a-z]{3})iz(e|ed|es|ing|ation|ations|er|ers|able)?$", r"is\1"),
+        (r"iour", "ior"),
+        (r"(?<=[a-z]{2})ior(s|al)?$", r"iour\1"),
+        (r"elled$", "eled"),
+        (r"elling$", "eling"),
+        (r"(?<=[a-z]{2}[^l])eled$", "elled"),
+        (r"(?<=[a-z]{2}[^l])eling$", "elling"),
+        (r"(?<=[a-z]{3})tre(s)?$", r"ter\1"),
+        (r"(?<=[a-z]{2}[^aeiou])ter(s)?$", r"tre\1"),
+        (r"yse(s|d)?$", r"yze\1"),
+        (r"yze(s|d)?$", r"yse\1"),
+        (r"artefact", "artifact"),
+        (r"artifact", "artefact"),
+    )
+)
+
+
+def _terms(*groups: str) -> tuple[tuple[tuple[str, ...], ...], ...]:
+    """Groups of "|"-separated terms, each term split into its words."""
+    return tuple(tuple(tuple(term.split()) for term in group.split("|")) for group in groups)
+
+
+# Plain words for technical terms, each group's terms interchangeable in a phrase (stems:
+# a term matches a phrase word it starts, see `_stem_of`). Only near-synonyms in an ML
+# answer: a group that joined two things an interviewer tells apart would grade wrongly.
+PARAPHRASES = _terms(
+    "correlat|move together|moves together|go together",
+    "incident|outage",
+    "threshold|cutoff|cut off|cut point",
+    "percentile|quantile",
+    "vanish|shrink to 0|go to 0|die out|disappear",
+    "explod|blow up|blows up|blew up",
+    "parallel|simultaneous|at the same time|all at once",
+    "sequential|one after another|one at a time|one by one",
+    "quadratic|n squared|n 2|square of the",
+    "once|a single time|1 time",
+    "leak|peek|contaminat",
+    "imput|fill in",
+    "deploy|ship to production|put into production",
+    "monitor|track|watch|keep an eye on",
+    "how many|number of",
+    "bootstrap|bagging",
+    "human|people",
+    "drift|shift",
+    "evaluat|assess",
+    "interpretab|explainab|transparen",
+    "rare|uncommon|infrequent",
+    "imbalanc|unbalanc|skewed",
+    "large|big|huge|enormous|massive",
+    "small|little|tiny|minuscule",
+    "mistake|error",
+    "row|observation|data point",
+    "feature|column|predictor|attribute",
+    "false positive|false alarm",
+    "outlier|anomal",
+    "learning rate|step size",
+    "loss function|cost function|objective function",
+    "neural network|neural net|deep net",
+    "faster|quicker|speeds up|accelerat",
+    "slower|takes longer",
+    "expensive|costly",
+    "cheap|inexpensive",
+    "memory|ram",
+    # One word or two: "data set", "hyper-parameter", "non-linear", "fine-tune".
+    "dataset|data set",
+    "hyperparam|hyper param",
+    "trade off|tradeoff",
+    "real time|realtime",
+    "mini batch|minibatch",
+    "pretrain|pre train",
+    "fine tun|finetun",
+    "overfit|over fit",
+    "underfit|under fit",
+    "one hot|onehot",
+    "k fold|kfold",
+    "time series|timeseries",
+    "nonlinear|non linear",
+    "nonparametric|non parametric",
+    "nonconvex|non convex",
+    "nonnegative|non negative",
+    "nonstationar|non stationar",
+    "reduc|lower|decreas|cut",
+    "increas|rais|boost",
+)
+# Change words that start a two-word phrase, and how the change reads after the noun.
+FALLS = ("reduc", "lower", "decreas", "cut", "less")
+FELL = (("fall",), ("drop",), ("decreas",), ("shrink",), ("go", "down"))
+RISES = ("increas", "rais", "more", "higher", "boost")
+ROSE = (("rise",), ("grow",), ("increas",), ("go", "up"))
 # Words after "not"/"no" that keep the claim asserted ("not only", "no matter"), for those
 # negators only: "doesn't matter" and "can't simply" still negate.
 NOT_NEGATING_NEXT = {
@@ -718,7 +837,18 @@ _LETTERS = re.compile(r"[^\W\d_]{3}")
 # Pronouns that stand for the subject of the clause before ("..., but its size ...").
 PRONOUNS = frozenset({"it", "its", "they", "their", "them", "this", "these"})
 PRONOUN_REACH = 3  # a pronoun among a clause's first words this many words
+TOPIC_REACH = 8  # the prompt's topic is a subject among its first words this many words
+# Contrast words that turn to another subject ("..., while normal points sit deep").
+TURNS = frozenset({"while", "whereas", "unlike", "although", "though"})
 CROSSED_REACH = 6  # a swapped claim sits within this many words of the subject
+# Negators that only deny the noun right after them ("with almost no labels, fit an
+# isolation forest on normal data"), unless that noun is a need ("no need to scale").
+OBJECT_NEGATORS = frozenset({"without", "no"})
+NONE_NEGATION_REACH = 2  # a `none` phrase this close after a negator is denied, not said
+WIDE_AFTER_NO = frozenset({"need", "needs", "reason", "point", "way", "longer"})
+# Words that open a condition, which stays one clause with its consequence.
+CONDITIONS = frozenset({"if", "when", "whenever", "unless", "once"})
+CAUSES = frozenset({"because", "since", "so"})  # these end a condition ("if X because Y")
 # Words that may join a claim about a new subject ("..., because prompting cannot ...").
 JOINERS = frozenset({"and", "because", "since", "so"})
 # Words that may sit between "and" and a new subject ("and the naive Bayes model ...").
@@ -745,23 +875,31 @@ class WordIndex:
     def _starts(self, spellings: tuple[str, ...]) -> list[int]:
         """Positions of the clause words a phrase's first word matches, in order."""
         found: list[int] = []
+        hits = 0
         for spelling in spellings:
             exact = len(spelling) == 1 or spelling[0].isdigit()
-            found += (self._exact if exact else self._prefix).get(spelling, ())
-        return sorted(set(found)) if len(spellings) > 1 else found
+            positions = (self._exact if exact else self._prefix).get(spelling)
+            if positions:
+                found += positions
+                hits += 1
+        return sorted(set(found)) if hits > 1 else found
 
-    def spans(self, phrase: str) -> list[range]:
-        """Where a phrase's words match consecutive words of the clause."""
-        if phrase in self._memo:
-            return self._memo[phrase]
-        words = _phrase_words(phrase)
+    def spans(self, phrase: str, *, exact: bool = False) -> list[range]:
+        """Where a phrase's words (or, unless `exact`, a paraphrase of them) match
+        consecutive words of the clause."""
+        key = f"={phrase}" if exact else phrase
+        if key in self._memo:
+            return self._memo[key]
         found: list[range] = []
-        if words:
+        forms = (_phrase_words(phrase),) if exact else _phrase_forms(phrase)
+        for words in forms if forms[0] else ():
             for start in self._starts(words[0]):
                 stop = self._match_rest(words, start + 1)
-                if stop is not None:
+                if stop is not None and range(start, stop) not in found:
                     found.append(range(start, stop))
-        self._memo[phrase] = found
+        if len(found) > 1:
+            found.sort(key=lambda span: (span.start, span.stop))
+        self._memo[key] = found
         return found
 
     def _match_rest(self, words: tuple[tuple[str, ...], ...], position: int) -> int | None:
@@ -794,6 +932,7 @@ class Clause:
     words: tuple[str, ...]
     segments: tuple[int, ...]
     denied: bool = False  # inside "It is not true that ..."
+    piece: int = 0  # which sentence or semicolon part of the answer it comes from
     index: WordIndex = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -845,6 +984,7 @@ def _claim_cuts(
     if not points:
         return []
     index = WordIndex(words)
+    conditional = not CONDITIONS.isdisjoint(words)
     subjects = {p for point in points for p in point.subject}
     joined = {
         p for point in points for p in (*point.subject, *point.claim, *point.none) if " " in p
@@ -860,6 +1000,12 @@ def _claim_cuts(
             start += 1
         if position - last < 2 or len(words) - start < 2:
             continue
+        if (
+            conditional
+            and words[position] not in CAUSES
+            and _condition_at(words, segments, position) is not None
+        ):
+            continue  # a condition stays with its consequence
         starting = [
             span for subject in subjects for span in index.spans(subject) if span.start == start
         ]
@@ -892,15 +1038,17 @@ def split_clauses(text: str, points: Sequence[KeyPoint] = ()) -> list[Clause]:
     """
     text = _ABBREVIATIONS.sub(lambda match: match.group(1).replace(".", " "), _fold(text))
     found: list[Clause] = []
+    pieces = itertools.count()
     for sentence in _SENTENCE_END.split(text):
         denied = False
         for piece in _CLAUSE_BREAK.split(sentence):
+            number = next(pieces)
             words: list[str] = []
             segments: list[int] = []
-            for number, part in enumerate(_COMMA.split(piece)):
+            for comma, part in enumerate(_COMMA.split(piece)):
                 part_words = normalize(part).split()
                 words += part_words
-                segments += [number] * len(part_words)
+                segments += [comma] * len(part_words)
             starts = [0] + [i for i, w in enumerate(words) if w in CLAUSE_WORDS and i > 0]
             for start, stop in zip(starts, [*starts[1:], len(words)], strict=True):
                 if (
@@ -912,14 +1060,35 @@ def split_clauses(text: str, points: Sequence[KeyPoint] = ()) -> list[Clause]:
                     # claim ("not true that it lowers bias but raises variance") do not.
                     denied = False
                 part_clauses, denied = _contrast_clause(
-                    words[start:stop], segments[start:stop], points, denied=denied
+                    words[start:stop], segments[start:stop], points, denied=denied, piece=number
                 )
                 found += part_clauses
     return found
 
 
+def _condition_at(words: Sequence[str], segments: Sequence[int], position: int) -> int | None:
+    """Where the condition ("if", "when", "unless"...) that `position` sits in starts: one
+    earlier in the same comma part, or in the part just before when `position` opens the
+    part that states its consequence ("if both errors are high, more data won't help")."""
+    segment = segments[position]
+    for index in range(position - 1, -1, -1):
+        if segments[index] < segment - 1:
+            break
+        if words[index] in CONDITIONS and (
+            segments[index] == segment
+            or (segments[index] == segment - 1 and segments[position - 1] != segment)
+        ):
+            return index
+    return None
+
+
 def _contrast_clause(
-    words: list[str], segments: list[int], points: Sequence[KeyPoint], *, denied: bool
+    words: list[str],
+    segments: list[int],
+    points: Sequence[KeyPoint],
+    *,
+    denied: bool,
+    piece: int,
 ) -> tuple[list[Clause], bool]:
     """One clause between contrast words, cut where a new claim starts, and whether a
     denial is still open at its end."""
@@ -934,7 +1103,7 @@ def _contrast_clause(
     for start, stop in itertools.pairwise(cuts):
         if stop > start:
             inside = denial is not None and denial < stop
-            out.append(Clause(tuple(words[start:stop]), tuple(segments[start:stop]), inside))
+            out.append(Clause(tuple(words[start:stop]), tuple(segments[start:stop]), inside, piece))
     return out, denial is not None
 
 
@@ -943,7 +1112,7 @@ def clauses(text: str, points: Sequence[KeyPoint] = ()) -> list[list[str]]:
     return [list(clause.words) for clause in split_clauses(text, points)]
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=65536)
 def _phrase_words(phrase: str) -> tuple[tuple[str, ...], ...]:
     """A phrase's normalised words, each with its other spellings (number word, numeral,
     and the -ing form of a verb ending in "e": "average" matches "averaging").
@@ -957,9 +1126,63 @@ def _phrase_words(phrase: str) -> tuple[tuple[str, ...], ...]:
             *([SPELLED[word]] if word in SPELLED else []),
             *([ROMAN[word]] if word in ROMAN else []),
             *([word[:-1] + "ing"] if len(word) >= ING_LENGTH and word.endswith("e") else []),
+            *_other_spellings(word),
         )
         for word in normalize(phrase).split()
     )
+
+
+def _other_spellings(word: str) -> list[str]:
+    """The word in the other of British and American spelling ("normalise" and
+    "normalize", "behaviour" and "behavior", "labelled" and "labeled")."""
+    if len(word) < ING_LENGTH:
+        return []
+    return [
+        other
+        for pattern, replacement in SPELLINGS
+        if (other := pattern.sub(replacement, word)) != word
+    ]
+
+
+def _stem_of(word: str, stem: str) -> bool:
+    """A phrase word is a form of a paraphrase stem: it starts with it and adds at most
+    an ending ("outages" of "outage", not "regularisation" of "regular")."""
+    return word.startswith(stem) and len(word) - len(stem) <= INFLECTION
+
+
+@functools.lru_cache(maxsize=65536)
+def _phrase_forms(phrase: str) -> tuple[tuple[tuple[str, ...], ...], ...]:
+    """A phrase's words (see `_phrase_words`) and its plain-word paraphrases.
+
+    A word or run of words that is one term of a `PARAPHRASES` group may be written as
+    any other term of it ("incidents" -> "outages", "exploding" -> "blows up"); one term
+    is swapped at a time. A two-word change phrase may also be said the other way round
+    ("reduces variance" -> "variance drops", "raises variance" -> "variance goes up").
+    """
+    words = _phrase_words(phrase)
+    if not words:
+        return ()
+    plain = [spellings[0] for spellings in words]
+    singles = [list(spellings) for spellings in words]
+    forms: list[tuple[tuple[str, ...], ...]] = []
+    for group in PARAPHRASES:
+        for term in group:
+            size = len(term)
+            for at in range(len(plain) - size + 1):
+                if not all(_stem_of(plain[at + k], term[k]) for k in range(size)):
+                    continue
+                for other in group:
+                    if other == term:
+                        continue
+                    if size == 1 and len(other) == 1:
+                        singles[at].append(other[0])
+                    else:
+                        forms.append((*words[:at], *((w,) for w in other), *words[at + size :]))
+    if len(plain) == 2:
+        for changes, turned in ((FALLS, FELL), (RISES, ROSE)):
+            if any(_stem_of(plain[0], stem) for stem in changes):
+                forms += [(words[1], *((w,) for w in after)) for after in turned]
+    return (tuple(tuple(dict.fromkeys(s)) for s in singles), *dict.fromkeys(forms))
 
 
 def _word_matches(spellings: tuple[str, ...], word: str) -> bool:
@@ -994,12 +1217,25 @@ def _negated(clause: Clause, subject: range, claim: range) -> bool:
             index > 0 and words[index - 1] == "or"
         ):
             continue  # "not only", "no matter", "whether or not"
-        if words[index] == "without" and not any(
-            start in (index + 1, index + 2) for start in (subject.start, claim.start)
+        if (
+            words[index] in OBJECT_NEGATORS
+            and following not in WIDE_AFTER_NO
+            and not any(start in (index + 1, index + 2) for start in (subject.start, claim.start))
         ):
             continue  # "without labels, use silhouette": it only denies its own object
+        if any(words[at] in CONDITIONS for at in range(index + 1, first)):
+            continue  # "don't standardise when all features share a unit": the condition holds
         return True
     return False
+
+
+def _negated_before(words: Sequence[str], start: int) -> bool:
+    """A negating verb or adverb just before a phrase ("defined once, not on each call");
+    "no" and "without" belong to their noun ("torch no grad turns off dropout")."""
+    return any(
+        word in NEGATORS and word not in OBJECT_NEGATORS
+        for word in words[max(0, start - NONE_NEGATION_REACH) : start]
+    )
 
 
 def _denied_after(clause: Clause, claim: range) -> bool:
@@ -1029,7 +1265,11 @@ def point_found(point: KeyPoint, clause: Clause | Sequence[str]) -> bool:
     if not isinstance(clause, Clause):
         clause = Clause(tuple(clause), (0,) * len(clause))
     spans = clause.index.spans
-    if clause.denied or any(spans(phrase) for phrase in point.none):
+    if clause.denied or any(
+        not _negated_before(clause.words, span.start)
+        for phrase in point.none
+        for span in spans(phrase, exact=True)
+    ):
         return False
     subjects = [span for phrase in point.subject for span in spans(phrase)]
     claims = [span for phrase in point.claim for span in spans(phrase)]
@@ -1132,36 +1372,73 @@ def _subject_spans(clause: Clause, points: Sequence[KeyPoint]) -> list[range]:
     )
 
 
-def _resolve_pronouns(parts: list[Clause], points: Sequence[KeyPoint]) -> list[Clause]:
-    """Read a leading "it"/"its"/"they" as also naming the subject the clause before named
-    (the subject's words go in after the pronoun).
+@functools.lru_cache(maxsize=1024)
+def _prompt_subject(prompt: str, points: tuple[KeyPoint, ...]) -> tuple[str, ...]:
+    """The words of the point subject the prompt names first, among its first words
+    ("Explain what overfitting is" -> "overfitting"): what an answer's opening "it"
+    stands for. A subject further in is no topic ("... and why it is popular"), nor a
+    single word only one point has, which may be part of a longer name (the "tf" of
+    "Explain TF-IDF")."""
+    clause = Clause(tuple(normalize(prompt).split()[:TOPIC_REACH]), ())
+    for span in _subject_spans(clause, points):
+        index = WordIndex(clause.words[span.start : span.stop])
+        if len(span) > 1 or sum(any(index.spans(s) for s in p.subject) for p in points) > 1:
+            return index.words
+    return ()
+
+
+def _resolve_pronouns(
+    parts: list[Clause], points: Sequence[KeyPoint], topic: tuple[str, ...] = ()
+) -> list[Clause]:
+    """Give a clause that names no subject of its own the subject it is about: a leading
+    "it"/"its"/"they" stands for the subject the clause before named (or, in the
+    answer's first clause, for `topic`, what the prompt asks about); a clause without a
+    pronoun that goes on about the subject of the clause before it in the same sentence,
+    up to a semicolon ("... a big gap: low training error, but much higher validation
+    error"), takes that subject too, unless it turns to another with "while", "whereas"...
+    The subject's words go in after the pronoun, or in front.
 
     "Covariance says whether two features move together, but its size depends on their
     units": the second clause is about covariance, though it names no subject itself.
-    Only a pronoun among a clause's first words counts, only in a clause that names no
-    subject of its own, and it takes the first subject the previous clause names.
+    Only a pronoun among a clause's first words counts, and the subject taken is the
+    first the previous clause names.
     """
     out: list[Clause] = []
     for clause in parts:
         words = clause.words
         at = next((i for i, word in enumerate(words[:PRONOUN_REACH]) if word in PRONOUNS), None)
-        if out and at is not None and not _subject_spans(clause, points):
-            named = _subject_spans(out[-1], points)
-            if named:
-                span = named[0]
-                antecedent = out[-1].words[span.start : span.stop]
-                segment = clause.segments[at]
-                clause = Clause(
-                    (*words[: at + 1], *antecedent, *words[at + 1 :]),
-                    (
-                        *clause.segments[: at + 1],
-                        *(segment,) * len(antecedent),
-                        *clause.segments[at + 1 :],
-                    ),
-                    clause.denied,
-                )
+        if _subject_spans(clause, points):
+            out.append(clause)
+            continue
+        named = _subject_spans(out[-1], points) if out else []
+        antecedent = out[-1].words[named[0].start : named[0].stop] if named else ()
+        if at is not None and not out:
+            antecedent = topic
+        elif at is None and (
+            not out or out[-1].piece != clause.piece or (words and words[0] in TURNS)
+        ):
+            antecedent = ()
+        if antecedent:
+            at = -1 if at is None else at
+            segment = clause.segments[max(at, 0)]
+            clause = Clause(
+                (*words[: at + 1], *antecedent, *words[at + 1 :]),
+                (
+                    *clause.segments[: at + 1],
+                    *(segment,) * len(antecedent),
+                    *clause.segments[at + 1 :],
+                ),
+                clause.denied,
+                clause.piece,
+            )
         out.append(clause)
     return out
+
+
+def unanswered_parts(points: Sequence[KeyPoint], covered: Sequence[KeyPoint]) -> list[str]:
+    """The parts of the prompt (key points' `part`) that no covered point answers."""
+    named = dict.fromkeys(point.part for point in points if point.part)
+    return [part for part in named if not any(point.part == part for point in covered)]
 
 
 def grade_open(question: Question, answer: str) -> Grade:
@@ -1169,10 +1446,13 @@ def grade_open(question: Question, answer: str) -> Grade:
     and so does each point whose claim is given to another point's subject (a swap).
 
     A point in a clause that also asserts a misconception is contradicted there and does
-    not count. Covering any point without a misconception is at least partly right.
+    not count. Covering any point without a misconception is at least partly right, and
+    an answer that leaves a part of the prompt unanswered (key points' `part`) is at most
+    partly right.
     """
     points = (*question.key_points, *question.misconceptions)
-    parts = _resolve_pronouns(split_clauses(answer, points), points)
+    topic = _prompt_subject(question.prompt, points)
+    parts = _resolve_pronouns(split_clauses(answer, points), points, topic)
     if not parts:
         raise InvalidAnswer(messages.OPEN_ANSWER_EMPTY)
     wrong_in = [[m for m in question.misconceptions if point_found(m, c)] for c in parts]
@@ -1189,6 +1469,8 @@ def grade_open(question: Question, answer: str) -> Grade:
     share = len(covered) / len(question.key_points) if question.key_points else 0.0
     mistakes = len(found) + len(swapped)
     score = min(1.0, max(0.0, share - MISCONCEPTION_COST * mistakes))
+    if unanswered_parts(question.key_points, covered):
+        score = min(score, PART_MISSING_SCORE)
     if score >= GOOD_SCORE:
         verdict = Verdict.GOOD
     elif score >= PARTIAL_SCORE and covered:

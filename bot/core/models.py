@@ -75,6 +75,7 @@ class KeyPoint:
     subject: tuple[str, ...]
     claim: tuple[str, ...]
     none: tuple[str, ...] = ()
+    part: str = ""  # which asked-for part of the prompt it answers ("" for none)
 
 
 @dataclass(frozen=True)

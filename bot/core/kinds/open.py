@@ -15,7 +15,9 @@ from bot.core.models import Example, Grade, KeyPoint, Question, Verdict
 if TYPE_CHECKING:
     from bot.core.bank import Bank
 
-POINT_FIELDS = frozenset({"point", "subject", "claim", "none"})
+MISCONCEPTION_FIELDS = frozenset({"point", "subject", "claim", "none"})
+# A key point may name the part of the prompt it answers (see grading.grade_open).
+POINT_FIELDS = MISCONCEPTION_FIELDS | {"part"}
 EXAMPLE_FIELDS = frozenset({"label", "answer"})
 MIN_KEY_POINTS, MAX_KEY_POINTS = 3, 5
 MIN_EXAMPLES = 4
@@ -36,6 +38,13 @@ class OpenKind(QuestionKind):
             fields.problem(
                 "key_points",
                 f"needs {MIN_KEY_POINTS}-{MAX_KEY_POINTS} key points (found {len(key_points)})",
+            )
+        parts = {point.part for point in key_points if point.part}
+        if len(parts) == 1:
+            fields.problem(
+                "key_points",
+                f"names only one part ({parts.pop()!r}); parts split a prompt that asks for"
+                " two things or more, so name at least two or none",
             )
         misconceptions = _points(fields, "misconceptions", required=False)
         examples = []
@@ -115,9 +124,13 @@ class OpenKind(QuestionKind):
 
 def _points(fields: FieldReader, key: str, *, required: bool) -> tuple[KeyPoint, ...]:
     points = []
+    is_key = key == "key_points"
     for at, entry in fields.mappings(key, required=required):
         point = fields.child(at, entry)
-        point.unknown(POINT_FIELDS, "a key point")
+        if is_key:
+            point.unknown(POINT_FIELDS, "a key point")
+        else:
+            point.unknown(MISCONCEPTION_FIELDS, "a misconception")
         phrases = {
             name: point.texts(name, required=name != "none")
             for name in ("subject", "claim", "none")
@@ -132,6 +145,7 @@ def _points(fields: FieldReader, key: str, *, required: bool) -> tuple[KeyPoint,
                 subject=phrases["subject"],
                 claim=phrases["claim"],
                 none=phrases["none"],
+                part=point.text("part", required=False) if is_key else "",
             )
         )
     return tuple(points)
@@ -145,6 +159,8 @@ def _point_data(point: KeyPoint) -> dict[str, Any]:
     }
     if point.none:
         data["none"] = list(point.none)
+    if point.part:
+        data["part"] = point.part
     return data
 
 
