@@ -33,8 +33,9 @@ DATA = ROOT / "bench" / "data"
 SHORT_LABELS = DATA / "short_labels.yaml"
 OPEN_HELDOUT = DATA / "open_heldout.yaml"
 # The first held-out set, a fresh one written for questions the first does not cover, and
-# three probes written after the grader work; open_probe3 was held out until its misses
-# were used to tune key points (see each file's header for how it was used).
+# probes written after the grader work; open_probe3 was held out until its misses were
+# used to tune key points. open_probe4 and open_probe5 (together every open question)
+# are kept unseen: measured, never tuned on (see each file's header).
 OPEN_SETS = (
     OPEN_HELDOUT,
     DATA / "open_heldout_fresh.yaml",
@@ -42,6 +43,7 @@ OPEN_SETS = (
     DATA / "open_probe2.yaml",
     DATA / "open_probe3.yaml",
     DATA / "open_probe4.yaml",
+    DATA / "open_probe5.yaml",
 )
 RANK = {Verdict.WRONG: 0, Verdict.PARTIAL: 1, Verdict.GOOD: 2}
 # How a member might negate a short answer; every form must be graded wrong.
