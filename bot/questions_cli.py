@@ -25,7 +25,7 @@ from bot.core.importers import (
 from bot.core.kinds import registry
 from bot.core.models import Difficulty
 from bot.core.quality import check_bank
-from bot.storage.sqlite import BadDatabaseUrl, DatabaseUnavailable, url_scheme
+from bot.storage.sqlite import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -133,9 +133,6 @@ def run(args: argparse.Namespace) -> int:
         return 2
     except DatabaseUnavailable as exc:
         print(messages.database_unreadable(exc.path, exc.reason), file=sys.stderr)
-        return 2
-    except BadDatabaseUrl as exc:  # only a PostgreSQL URL gets past the settings' check
-        print(messages.sqlite_only(url_scheme(exc.url)), file=sys.stderr)
         return 2
 
 

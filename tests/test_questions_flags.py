@@ -16,7 +16,10 @@ from bot.core.models import ChannelRef, PracticeTurn
 from bot.core.service import Invocation, QuizService
 from bot.questions_cli import main
 from tests.conftest import TEST_BANK, member, open_drill_on
+from tests.dbtools import sql
 from tests.fakes import FakeClock
+
+pytestmark = pytest.mark.every_backend
 
 # testing-choice-l1 (medium, key B): 12 pick the L2 distractor A, 10 the key, 3 C, none D.
 L1_ANSWERS = ["A"] * 12 + ["B"] * 10 + ["C"] * 3
@@ -63,10 +66,6 @@ def env(db_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
 def files(directory: Path) -> dict[str, bytes]:
     """Every file in `directory` (hidden ones too: a left-over temporary file) by name."""
     return {path.name: path.read_bytes() for path in directory.iterdir()}
-
-
-def db_path(db_url: str) -> Path:
-    return Path(db_url.removeprefix("sqlite:///"))
 
 
 async def test_flags_table_lists_flagged_questions_most_severe_first(
@@ -119,19 +118,20 @@ async def test_thresholds_and_min_answers_are_options(
 async def test_open_reports_are_counted_per_reason(
     answered: None, env: str, bank: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with sqlite3.connect(db_path(env)) as conn:  # reports as /quiz report stores them
-        members = [row[0] for row in conn.execute("SELECT id FROM members ORDER BY id")]
-        stamp = "2025-01-15T08:00:00+00:00"
-        conn.executemany(
+    members = [row[0] for row in sql(env, "SELECT id FROM members ORDER BY id")]
+    stamp = "2025-01-15T08:00:00+00:00"
+    for report in (  # reports as /quiz report stores them
+        ("testing-open-l1-l2", members[0], "wrong-key", stamp, "open"),
+        ("testing-open-l1-l2", members[1], "wrong-key", stamp, "open"),
+        ("testing-open-l1-l2", members[2], "typo", stamp, "open"),
+        ("testing-open-l1-l2", members[3], "ambiguous", stamp, "rejected"),
+        ("testing-choice-recall", members[0], "typo", stamp, "accepted"),
+    ):
+        sql(
+            env,
             """INSERT INTO question_reports (question_id, member_id, reason, created_at, state)
                VALUES (?, ?, ?, ?, ?)""",
-            [
-                ("testing-open-l1-l2", members[0], "wrong-key", stamp, "open"),
-                ("testing-open-l1-l2", members[1], "wrong-key", stamp, "open"),
-                ("testing-open-l1-l2", members[2], "typo", stamp, "open"),
-                ("testing-open-l1-l2", members[3], "ambiguous", stamp, "rejected"),
-                ("testing-choice-recall", members[0], "typo", stamp, "accepted"),
-            ],
+            *report,
         )
     assert main(["flags", str(bank)]) == 0
     lines = capsys.readouterr().out.splitlines()
@@ -231,15 +231,15 @@ def test_a_missing_database_is_one_line_and_exit_2_and_is_not_created(
     assert captured.out == ""
     assert captured.err == (
         f"Cannot read the database '{missing}' (from DATABASE_URL): no such file. Set "
-        "DATABASE_URL to the bot's SQLite database, sqlite:///relative/path.db or "
-        "sqlite:////absolute/path.db.\n"
+        "DATABASE_URL to the bot's database, sqlite:///relative/path.db, "
+        "sqlite:////absolute/path.db or postgresql://user:password@host:5432/database.\n"
     )
     assert not missing.parent.exists()
 
 
 @pytest.mark.parametrize(
     ("url", "shown"),
-    [("postgres://user:secret@host/db", "postgres://..."), ("mysql:///x.db", "mysql://...")],
+    [("mysql://user:secret@host/db", "mysql://..."), ("mysql:///x.db", "mysql://...")],
 )
 def test_a_bad_database_url_is_one_line_and_exit_2(
     url: str,

@@ -495,21 +495,10 @@ def not_a_pack(path: str) -> str:
     return f"{path} is not a .yaml question pack or a directory of them"
 
 
-SQLITE_URL_RULE = "sqlite:///relative/path.db or sqlite:////absolute/path.db"
-
-
 def database_unreadable(path: str, reason: str) -> str:
     return (
         f"Cannot read the database {path!r} (from DATABASE_URL): {reason}. "
-        f"Set DATABASE_URL to the bot's SQLite database, {SQLITE_URL_RULE}."
-    )
-
-
-def sqlite_only(scheme: str) -> str:
-    """`questions flags` on a PostgreSQL deployment (its counts read a SQLite file)."""
-    return (
-        f"DATABASE_URL={scheme}://... is a PostgreSQL URL, and `questions flags` reads "
-        f"a SQLite file only: set DATABASE_URL to {SQLITE_URL_RULE}."
+        f"Set DATABASE_URL to the bot's database, {SETTING_RULES['DATABASE_URL']}."
     )
 
 

@@ -1,7 +1,8 @@
 """Read-only answer counts per question, for `python -m bot questions flags`.
 
-The database is opened read-only (SQLite's `mode=ro`): reviewing the bank never creates a
-database, migrates one, or takes the bot's write lock. The answers counted are each
+The database is opened read-only (SQLite's `mode=ro`; on PostgreSQL, sessions whose
+transactions are read-only): reviewing the bank never creates a database, migrates one,
+or takes the bot's write lock. The answers counted are each
 member's first look at a question: daily-drill attempts once counted (an open
 reveal:at_close drill's answers wait for its close, as every aggregate does) and practice
 answers to new questions; a practice review of a question the member already saw (its
@@ -10,37 +11,40 @@ FSRS card was due) would make every question look easier than it is.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import asyncpg
+
 from bot.core.flags import Tally
 from bot.core.models import AnswerCount, Verdict
-from bot.storage.sqlite import DatabaseUnavailable, path_from_url
+from bot.storage.postgres import asyncpg_dsn, translate, where
+from bot.storage.sqlite import POSTGRES_SCHEMES, DatabaseUnavailable, path_from_url, url_scheme
 
 REPORTS_TABLE = "question_reports"
 
 
-class AnswerStats:
-    """Queries over one open read-only connection; see `open_stats`."""
+Rows = Callable[[str, Sequence[object]], list[tuple[Any, ...]]]
 
-    def __init__(self, conn: sqlite3.Connection, path: str) -> None:
+
+class AnswerStats:
+    """Queries over one read-only database; see `open_stats`. `rows` runs one query (a
+    database that cannot answer it is DatabaseUnavailable); `conn` is SQLite's, None on
+    PostgreSQL."""
+
+    def __init__(self, rows: Rows, tables_sql: str, conn: sqlite3.Connection | None = None) -> None:
+        self._query = rows
         self.conn = conn
-        self.path = path
-        self.tables = {
-            row[0] for row in self._rows("SELECT name FROM sqlite_master WHERE type = 'table'")
-        }
+        self.tables = {row[0] for row in self._rows(tables_sql)}
 
     def _rows(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
-        """All rows of one query; a database that cannot answer it (not SQLite, locked, an
-        older schema) is DatabaseUnavailable."""
-        try:
-            return self.conn.execute(sql, params).fetchall()
-        except sqlite3.Error as exc:
-            raise DatabaseUnavailable(self.path, str(exc)) from exc
+        return self._query(sql, params)
 
     @property
     def has_answers(self) -> bool:
@@ -61,8 +65,8 @@ class AnswerStats:
         if not self.has_answers:
             return {}
         rows = self._rows(
-            f"""SELECT question_id, count(*), sum(verdict = 'good')
-                FROM ({self._answers()}) GROUP BY question_id"""
+            f"""SELECT question_id, count(*), sum(CASE WHEN verdict = 'good' THEN 1 ELSE 0 END)
+                FROM ({self._answers()}) AS a GROUP BY question_id"""
         )
         return {qid: Tally(qid, answers, correct) for qid, answers, correct in rows}
 
@@ -71,19 +75,21 @@ class AnswerStats:
         lettered kinds the normalised answer is the letters picked."""
         if not self.has_answers or not question_ids:
             return {}
-        # The ids go in a temporary table (the read-only file is untouched): a query
-        # parameter per id would hit SQLite's limit on a large bank.
-        self._rows("CREATE TEMP TABLE IF NOT EXISTS wanted (id TEXT PRIMARY KEY)")
-        self._rows("DELETE FROM temp.wanted")
-        self.conn.executemany(
-            "INSERT OR IGNORE INTO temp.wanted VALUES (?)", [(q,) for q in question_ids]
-        )
-        rows = self._rows(
-            f"""SELECT a.question_id, a.normalized, a.verdict, count(*)
-                FROM ({self._answers()}) AS a JOIN temp.wanted w ON w.id = a.question_id
-                GROUP BY a.question_id, a.normalized, a.verdict
-                ORDER BY a.question_id, a.normalized, a.verdict"""
-        )
+        grouped = f"""SELECT a.question_id, a.normalized, a.verdict, count(*)
+                      FROM ({self._answers()}) AS a JOIN {{wanted}} ON w.id = a.question_id
+                      GROUP BY a.question_id, a.normalized, a.verdict
+                      ORDER BY a.question_id, a.normalized, a.verdict"""
+        if self.conn is None:  # PostgreSQL takes the ids as one array parameter
+            rows = self._rows(grouped.format(wanted="unnest(?::text[]) AS w (id)"), [question_ids])
+        else:
+            # The ids go in a temporary table (the read-only file is untouched): a query
+            # parameter per id would hit SQLite's limit on a large bank.
+            self._rows("CREATE TEMP TABLE IF NOT EXISTS wanted (id TEXT PRIMARY KEY)")
+            self._rows("DELETE FROM temp.wanted")
+            self.conn.executemany(
+                "INSERT OR IGNORE INTO temp.wanted VALUES (?)", [(q,) for q in question_ids]
+            )
+            rows = self._rows(grouped.format(wanted="temp.wanted w"))
         counts: dict[str, list[AnswerCount]] = {}
         for qid, normalized, verdict, count in rows:
             counts.setdefault(qid, []).append(AnswerCount(normalized, Verdict(verdict), count))
@@ -104,10 +110,41 @@ class AnswerStats:
         return reports
 
 
+_SQLITE_TABLES = "SELECT name FROM sqlite_master WHERE type = 'table'"
+_PG_TABLES = """SELECT table_name FROM information_schema.tables
+                WHERE table_schema = current_schema()"""
+
+
+def _pg_rows(url: str) -> Rows:
+    """One read-only session per query, on a thread of its own: the CLI is synchronous,
+    and may be called from a running event loop (the tests)."""
+
+    async def fetch(sql: str, params: Sequence[object]) -> list[tuple[Any, ...]]:
+        settings = {"default_transaction_read_only": "on"}
+        conn = await asyncpg.connect(asyncpg_dsn(url), server_settings=settings)
+        try:
+            return [tuple(row) for row in await conn.fetch(translate(sql).sql, *params)]
+        finally:
+            await conn.close()
+
+    def rows(sql: str, params: Sequence[object]) -> list[tuple[Any, ...]]:
+        try:
+            with ThreadPoolExecutor(1) as thread:
+                return thread.submit(asyncio.run, fetch(sql, params)).result()
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            raise DatabaseUnavailable(where(url), str(exc) or type(exc).__name__) from exc
+
+    return rows
+
+
 @contextmanager
 def open_stats(url: str) -> Iterator[AnswerStats]:
     """The database at DATABASE_URL `url`, read-only. BadDatabaseUrl for a URL this build
-    cannot open; DatabaseUnavailable when the file is missing or is not SQLite."""
+    cannot open; DatabaseUnavailable when the file is missing or is not SQLite, or the
+    PostgreSQL server cannot be reached."""
+    if url_scheme(url) in POSTGRES_SCHEMES:
+        yield AnswerStats(_pg_rows(url), _PG_TABLES)
+        return
     path = path_from_url(url)
     if path == ":memory:":
         raise DatabaseUnavailable(path, "an in-memory database holds no answers")
@@ -119,7 +156,14 @@ def open_stats(url: str) -> Iterator[AnswerStats]:
         conn = sqlite3.connect(uri, uri=True)
     except sqlite3.Error as exc:
         raise DatabaseUnavailable(path, str(exc)) from exc
+
+    def rows(sql: str, params: Sequence[object]) -> list[tuple[Any, ...]]:
+        try:
+            return conn.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:  # not SQLite, locked, an older schema
+            raise DatabaseUnavailable(path, str(exc)) from exc
+
     try:
-        yield AnswerStats(conn, path)
+        yield AnswerStats(rows, _SQLITE_TABLES, conn)
     finally:
         conn.close()

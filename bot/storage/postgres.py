@@ -202,8 +202,8 @@ class PgDatabase:
                 asyncpg_dsn(url), min_size=1, max_size=pool_size, command_timeout=60
             )
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            raise DatabaseUnavailable(_where(url), str(exc) or type(exc).__name__) from exc
-        log.debug("opened PostgreSQL pool to %s", _where(url))
+            raise DatabaseUnavailable(where(url), str(exc) or type(exc).__name__) from exc
+        log.debug("opened PostgreSQL pool to %s", where(url))
         return cls(pool)
 
     async def close(self) -> None:
@@ -286,7 +286,7 @@ class PgDatabase:
         return [row[0] for row in rows]
 
 
-def _where(url: str) -> str:
+def where(url: str) -> str:
     """host:port/database of a URL, for messages: no user, no password."""
     _, _, rest = url.partition("://")
     return rest.rpartition("@")[2].split("?")[0]

@@ -33,7 +33,6 @@ POSTGRES_SCHEMES = ("postgres", "postgresql")
 
 class UrlProblem(enum.Enum):
     NOT_A_URL = "not a URL"
-    POSTGRES = "PostgreSQL"
     UNKNOWN_SCHEME = "unknown scheme"
     NO_PATH = "no path"
     NOT_THREE_SLASHES = "not sqlite:///"
@@ -69,8 +68,6 @@ def path_from_url(url: str) -> str:
     scheme = url_scheme(url)
     if not scheme:
         raise BadDatabaseUrl(url, UrlProblem.NOT_A_URL)
-    if scheme in POSTGRES_SCHEMES:
-        raise BadDatabaseUrl(url, UrlProblem.POSTGRES)
     if scheme != "sqlite" or not url.startswith("sqlite://"):
         raise BadDatabaseUrl(url, UrlProblem.UNKNOWN_SCHEME)
     rest = url[len("sqlite://") :]
