@@ -64,3 +64,21 @@ async def test_a_failing_migration_leaves_nothing_half_applied(db_url, tmp_path)
             assert (await cur.fetchone())[0] < 9000
     finally:
         await db.close()
+
+
+async def test_finding_a_member_by_display_name_searches_the_index(tmp_path):
+    """0013: find_member's lower(display_name) lookup searches the index on all three
+    columns, not only on the workspace."""
+    db = await Database.open(f"sqlite:///{tmp_path / 'plan.db'}")
+    try:
+        await migrate(db)
+        plan = await db.conn.execute_fetchall(
+            """EXPLAIN QUERY PLAN SELECT user_id FROM members
+               WHERE platform = ? AND workspace_id = ? AND lower(display_name) = lower(?)""",
+            ("slack", "T1", "Ann"),
+        )
+    finally:
+        await db.close()
+    # All three columns searched: before 0013 the name was filtered row by row.
+    searched = "USING INDEX members_by_name (platform=? AND workspace_id=? AND <expr>=?)"
+    assert any(searched in row[3] for row in plan), [row[3] for row in plan]
