@@ -11,8 +11,8 @@ both, and no process sees a unique-key error SQLite's single writer would have q
 instead. The exactly-once guarantees themselves are not the lock's: they come, on both,
 from the unique keys, `ON CONFLICT` and conditional updates, and the aggregates from the
 triggers (migrations/postgres, PL/pgSQL mirrors of SQLite's) in the same transaction.
-Reads run in a read-only REPEATABLE READ transaction, one snapshot per read, so a
-multi-statement read never sees half of a write, as on SQLite.
+Reads run statement by statement (READ COMMITTED: a write is seen whole or not at all);
+the export, which must be one picture, reads in a REPEATABLE READ snapshot.
 """
 
 from __future__ import annotations
@@ -224,6 +224,17 @@ class PgDatabase:
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[PgConnection]:
+        """Each statement sees every write committed before it (READ COMMITTED), and a
+        write always commits whole; with no BEGIN and COMMIT, a read costs its own round
+        trips only. Two statements of one read may see a write between them (a board and
+        the caller's rank one answer apart): `snapshot()` is for reads that must not."""
+        async with self.pool.acquire() as raw:
+            yield PgConnection(raw)
+
+    @asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[PgConnection]:
+        """Every statement sees the same committed state (a read-only REPEATABLE READ
+        transaction): for a read that must be one picture, as an export."""
         async with (
             self.pool.acquire() as raw,
             raw.transaction(isolation="repeatable_read", readonly=True),
@@ -271,10 +282,10 @@ class PgDatabase:
         return outcomes
 
     async def grouped_read(self, steps: StepsFactory[T]) -> T:
-        """The answer path's read (one statement, so atomic by itself): on a pooled
-        connection without BEGIN and COMMIT, two round trips fewer per answer."""
-        async with self.pool.acquire() as raw:
-            return await run_async(steps(), PgConnection(raw))
+        """The answer path's read; PostgreSQL reads from many connections at once, so
+        there is no batch to share."""
+        async with self.reading() as conn:
+            return await run_async(steps(), conn)
 
     async def member_tables(self, conn: Connection) -> list[str]:
         """Every table with a member_id column, from the schema itself."""

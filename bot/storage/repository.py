@@ -1547,7 +1547,7 @@ class SqlRepository:
 
     async def member_data(self, member: MemberRef) -> MemberData:
         """Everything stored about the member in its workspace, read in one snapshot."""
-        async with self.db.reading() as conn:
+        async with self.db.snapshot() as conn:
             row = await self._one(
                 conn,
                 """SELECT id, display_name, created_at FROM members

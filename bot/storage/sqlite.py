@@ -240,6 +240,9 @@ class Database:
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[aiosqlite.Connection]:
-        """Reads wait for any open transaction so they never see half of one."""
+        """Reads wait for any open transaction so they never see half of one; holding
+        the lock, a read is also one snapshot (`snapshot` is the same here)."""
         async with self._lock:
             yield self.conn
+
+    snapshot = reading
