@@ -210,15 +210,19 @@ async def seed_large(db: SqlDatabase, members: int, attempts: int) -> None:
         await conn.execute("ANALYZE")
 
 
-async def leaderboard_at_scale(db_url: str, members: int, attempts: int, repeats: int) -> None:
-    """On `db_url`, an empty database (SQLite or PostgreSQL)."""
-    print(f"Leaderboard and stats: {members:,} members, {attempts:,} attempts")
+async def seeded(db_url: str, members: int, attempts: int) -> None:
+    """`db_url`, an empty database, migrated and seeded (see seed_large)."""
     db = await open_database(db_url)
     await migrate_database(db)
     start = time.perf_counter()
     await seed_large(db, members, attempts)
     await db.close()
     print(f"  (seeded in {time.perf_counter() - start:.1f} s)")
+
+
+async def leaderboard_at_scale(db_url: str, members: int, attempts: int, repeats: int) -> None:
+    """On `db_url`, a database seeded by `seeded` with these sizes."""
+    print(f"Leaderboard and stats: {members:,} members, {attempts:,} attempts")
     config = Config(database_url=db_url, questions_dir=TEST_BANK, low_bank_warning=0)
     async with open_service(config, FakeClock(NOW)) as service:
         channel = ChannelRef("bench", "W", "C")
@@ -343,6 +347,7 @@ async def main() -> None:
         workdir = Path(tmp)
         sqlite = f"sqlite:///{workdir}"
         await answer_burst(f"{sqlite}/burst.db", f"{sqlite}/raw.db", args.members, args.concurrency)
+        await seeded(f"{sqlite}/large.db", args.board_members, args.attempts)
         await leaderboard_at_scale(
             f"{sqlite}/large.db", args.board_members, args.attempts, args.repeats
         )

@@ -137,6 +137,10 @@ async def test_a_sqlite_deployment_moves_to_postgres_with_every_row_and_the_same
         assert f"{table}: {rows}" in done.stdout.splitlines()
         assert sql(pg_migrated_url, f'SELECT count(*) FROM "{table}"') == [(rows,)]
 
+    # ANALYZEd: the planner knows the copied rows (-1 means never analysed).
+    estimate = sql(pg_migrated_url, "SELECT reltuples FROM pg_class WHERE relname = 'attempts'")
+    assert estimate == [(counts["attempts"],)]
+
     moved = replace(config, database_url=pg_migrated_url)
     async with open_service(moved, clock) as service:
         assert await snapshot(service) == before

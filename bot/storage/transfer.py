@@ -8,7 +8,8 @@ copied ids, and each table's row count is checked against the source's before th
 commit. The aggregate tables (score totals, topic stats, the score histogram) are
 copied as they are: the target's user triggers are disabled while the rows go in
 (ALTER TABLE ... DISABLE TRIGGER USER, which the owner of the tables may do; foreign
-keys stay enforced), so no attempt is counted twice. The source is opened read-only.
+keys stay enforced), so no attempt is counted twice. The source is opened read-only;
+after the commit the target is ANALYZEd, so its first queries plan on real figures.
 """
 
 from __future__ import annotations
@@ -228,6 +229,9 @@ async def _copy(
             copied.append(CopiedTable(table, rows))
         for table in tables:
             await target.execute(f'ALTER TABLE "{table}" ENABLE TRIGGER USER')
+    # The planner's statistics of tables filled in one go: without them the first
+    # queries (boards, ranks) plan as if the tables were empty until autovacuum runs.
+    await target.execute("ANALYZE")
     return copied
 
 
