@@ -8,8 +8,10 @@ default): the real service, outbox dispatcher and scheduler tick, as `python -m 
 starts them, over one database (a temporary SQLite file, or `--database-url`), with a
 publisher that talks to the fake over HTTP. The children's clock is a file this process
 moves: Friday 09:00 (the posts), 17:00 (the closes: reveals and short boards), 17:05
-(the weekly boards). A random child is SIGKILLed at random moments in every phase,
-`--kills` times in all, and restarted at once. The fake answers slowly at random, and
+(the weekly boards). Each phase lasts PHASE_SECONDS, and then as long as its work takes
+(the simulated time running on, short of the next phase), so that a loaded machine does
+not push posts past the close. A random child is SIGKILLed at random moments in every
+phase, `--kills` times in all, and restarted at once. The fake answers slowly at random, and
 (`--bad-gateway`, 10% by default) 502 after it took a message, so kills land before,
 during and after calls.
 
@@ -203,32 +205,58 @@ GHOSTS = """SELECT count(*) FROM drills WHERE state NOT IN ('open', 'closed')
                        AND (state = 'done' OR CAST(unsure AS integer) = 1))"""
 
 
-async def database_facts(db_url: str) -> tuple[Counter[str], int]:
-    """The outbox's states and the ghost posts, from SQLite or PostgreSQL."""
+# Ghost posts, drills whose post is out, drills not yet closed, weekly boards claimed.
+COUNTS = {
+    "ghosts": GHOSTS,
+    "posted": "SELECT count(*) FROM drills WHERE message_id IS NOT NULL",
+    "live": "SELECT count(*) FROM drills WHERE state IN ('pending', 'posting', 'open')",
+    "weekly": "SELECT count(*) FROM weekly_boards",
+}
+
+
+async def database_facts(db_url: str) -> tuple[Counter[str], dict[str, int]]:
+    """The outbox's states and the COUNTS, from SQLite or PostgreSQL."""
     if db_url.startswith("sqlite:"):
         with sqlite3.connect(db_url.removeprefix("sqlite:///")) as conn:
             states = Counter(row[0] for row in conn.execute("SELECT state FROM outbox"))
-            return states, conn.execute(GHOSTS).fetchone()[0]
+            return states, {k: conn.execute(q).fetchone()[0] for k, q in COUNTS.items()}
     import asyncpg
 
     conn = await asyncpg.connect(db_url)
     try:
         states = Counter(row[0] for row in await conn.fetch("SELECT state FROM outbox"))
-        return states, await conn.fetchval(GHOSTS)
+        return states, {k: await conn.fetchval(q) for k, q in COUNTS.items()}
     finally:
         await conn.close()
 
 
-async def settled(db_url: str, quiet: int = 5) -> None:
-    """Wait until no outbox row is pending or sending for `quiet` polls in a row (0.2 s
-    apart), or SETTLE_SECONDS: a loaded machine takes longer than a quiet one."""
+def phase_done(phase: int, channels: int, counts: dict[str, int]) -> bool:
+    """Every channel's post out (phase 0), every drill closed (1), every weekly board
+    claimed (2)."""
+    if phase == 0:
+        return counts["posted"] == channels
+    if phase == 1:
+        return counts["live"] == 0
+    return counts["weekly"] == channels
+
+
+async def finish_phase(
+    db_url: str, clock_file: Path, sim: datetime, until: datetime, phase: int, channels: int
+) -> datetime:
+    """Let the simulated time run on, but not to `until` (the next phase's time), until
+    the phase's work is done and no outbox row is pending or sending for 5 polls in a row,
+    or SETTLE_SECONDS: a loaded machine takes longer than a quiet one. Returns the time."""
     calm = 0
-    with contextlib.suppress(TimeoutError):  # what is left is reported as undelivered
+    with contextlib.suppress(TimeoutError):  # what is left shows in the result
         async with asyncio.timeout(SETTLE_SECONDS):
-            while calm < quiet:
+            while calm < 5:
+                sim = min(sim + SIM_STEP, until - SIM_STEP)
+                set_clock(clock_file, sim)
                 await asyncio.sleep(0.2)
-                states, _ = await database_facts(db_url)
-                calm = calm + 1 if states["pending"] + states["sending"] == 0 else 0
+                states, counts = await database_facts(db_url)
+                idle = states["pending"] + states["sending"] == 0
+                calm = calm + 1 if idle and phase_done(phase, channels, counts) else 0
+    return sim
 
 
 async def run(
@@ -275,7 +303,8 @@ async def run(
         for i in range(kills):
             per_phase[kill_phases[i % len(kill_phases)]] += 1
         procs = [await spawn() for _ in range(processes)]
-        for phase, phase_kills in zip(PHASES, per_phase, strict=True):
+        ends = (*PHASES[1:], PHASES[-1] + timedelta(hours=1))
+        for index, (phase, phase_kills) in enumerate(zip(PHASES, per_phase, strict=True)):
             sim = phase
             kill_at = sorted(rng.uniform(0.1, PHASE_SECONDS - 0.5) for _ in range(phase_kills))
             elapsed = 0.0
@@ -291,20 +320,19 @@ async def run(
                     await procs[victim].wait()
                     done_kills += 1
                     procs[victim] = await spawn()
-        set_clock(clock_file, sim + timedelta(minutes=5))
-        await settled(db_url)  # the last children finish what is due
+            sim = await finish_phase(db_url, clock_file, sim, ends[index], index, channels)
         for proc in procs:
             os.kill(proc.pid, signal.SIGTERM)
         for proc in procs:
             await proc.wait()
-        states, ghosts = await database_facts(db_url)
+        states, counts = await database_facts(db_url)
     await runner.cleanup()
 
     by_channel: dict[str, Counter[str]] = {f"C{i}": Counter() for i in range(channels)}
     for entry in platform.log:
         label = entry["kind"] if entry["kind"] != "board" else entry["title"]
         by_channel[entry["channel"]][label] += 1
-    return CrashResult(channels, done_kills, by_channel, states, ghosts)
+    return CrashResult(channels, done_kills, by_channel, states, counts["ghosts"])
 
 
 def print_report(result: CrashResult, processes: int, bad_gateway: float) -> None:

@@ -5,7 +5,12 @@ reveal and weekly board once, whichever process wins each claim."""
 
 from __future__ import annotations
 
+import pytest
+
 from bench.crash import run
+
+# Real processes and real time: about a minute each on a quiet machine, more under load.
+pytestmark = pytest.mark.timeout(300)
 
 
 async def test_four_processes_racing_over_200_channels_post_reveal_and_board_once(

@@ -1,4 +1,4 @@
-"""SqlRepository: the core's Repository port over one SQLite database."""
+"""SqlRepository: the core's Repository port, one SQL for SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -419,11 +419,12 @@ class SqlRepository:
 
     # --- helpers -------------------------------------------------------------------------
 
-    # One round trip to aiosqlite's thread each: execute_fetchall runs the statement and
-    # reads its rows in a single call, where execute + fetchone + close take three.
+    # One round trip each (to aiosqlite's thread, or to the PostgreSQL server):
+    # execute_fetchall runs the statement and reads its rows in a single call, where
+    # execute + fetchone + close take three on SQLite.
     @staticmethod
     async def _one(conn: Connection, sql: str, params: Params = ()) -> Row | None:
-        # aiosqlite types the rows as Iterable; they are cursor.fetchall()'s list.
+        # Typed as Iterable; both connections return a list.
         rows = cast(list[Row], await conn.execute_fetchall(sql, params))
         return rows[0] if rows else None
 
