@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.run import NOW, TEST_BANK, percentile, raw_inserts, report  # noqa: E402
-from bot.app import open_service  # noqa: E402
+from bot.app import freeze_start_up, open_service  # noqa: E402
 from bot.config import Config  # noqa: E402
 from bot.core import commands  # noqa: E402
 from bot.core.errors import AlreadyAnswered  # noqa: E402
@@ -66,6 +66,7 @@ async def burst(path: Path, answers: int, in_flight: int) -> Burst:
         await service.execute(commands.parse("/quiz setup topics:testing close:none"), admin)
         drill = await service.post_daily(channel, forced=True)
         letter = publisher.posts[0].question.correct_letter
+        freeze_start_up()  # as `python -m bot run` does before its deliveries start
         latencies: list[float] = []
         acknowledged: set[str] = set()
         failed = 0

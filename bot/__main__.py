@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from bot import questions_cli
-from bot.app import open_service
+from bot.app import freeze_start_up, open_service
 from bot.config import Config, ConfigError
 from bot.console_adapter.console import Console
 from bot.core import messages
@@ -91,6 +91,7 @@ async def delivering(service: QuizService, config: Config) -> AsyncIterator[Dril
     dispatcher = service.delivery
     if not isinstance(dispatcher, Dispatcher):
         raise TypeError("open_service attaches the outbox dispatcher")
+    freeze_start_up()  # start-up ends here
     dispatcher.start()
     scheduler = DrillScheduler(
         service, misfire_grace=timedelta(seconds=config.misfire_grace_seconds)

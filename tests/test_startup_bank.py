@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from bot.app import freeze_start_up
+from bot.core.bank import load_bank
+from tests.conftest import TEST_BANK
 
 
 @pytest.mark.parametrize("command", ["run", "console"])
@@ -41,3 +46,13 @@ def test_start_on_an_empty_or_invalid_bank_prints_one_line_and_exits_2(
     assert problem in done.stderr
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "bot.db").exists()
+
+
+def test_start_up_leaves_the_loaded_bank_out_of_later_full_collections() -> None:
+    question = next(iter(load_bank(TEST_BANK).questions.values()))
+    try:
+        freeze_start_up()
+        # A frozen object is in no generation: no collection walks it again.
+        assert not any(tracked is question for tracked in gc.get_objects())
+    finally:
+        gc.unfreeze()
