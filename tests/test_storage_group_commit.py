@@ -8,6 +8,7 @@ import sqlite3
 from collections.abc import Awaitable
 from dataclasses import replace
 from datetime import UTC, date, datetime
+from functools import partial
 from itertools import groupby
 
 import asyncpg
@@ -19,10 +20,11 @@ from bot.core import commands
 from bot.core.errors import AlreadyAnswered, DrillClosed, NotFound
 from bot.core.models import Attempt, ChannelRef, Drill, Grade, Verdict
 from bot.core.service import Invocation, QuizService
-from bot.storage import repository
+from bot.storage import repository, sqlite
 from bot.storage.connection import SqlDatabase
 from bot.storage.group_commit import DatabaseClosing
 from bot.storage.repository import SqlRepository
+from bot.storage.sqlite import Database
 from bot.storage.steps import Query, Steps
 from tests.conftest import member
 from tests.dbtools import sql
@@ -338,3 +340,36 @@ async def test_a_stopped_writer_fails_its_waiting_callers_instead_of_hanging(ser
     assert all(isinstance(task.exception(), DatabaseClosing) for task in done)
     with pytest.raises(DatabaseClosing):
         await repo.record_attempt(attempt("cat", drill), "testing", drill.local_date)
+
+
+@pytest.mark.sqlite_only  # WAL checkpoints are SQLite's
+async def test_committed_writes_reach_the_database_file_by_a_background_checkpoint(
+    db_url, monkeypatch
+):
+    monkeypatch.setattr(sqlite, "CHECKPOINT_INTERVAL", 0.0)
+    db = await Database.open(db_url)
+    try:
+        async with db.transaction() as conn:
+            await conn.execute("CREATE TABLE answers (id INTEGER PRIMARY KEY)")
+            async with conn.execute("PRAGMA wal_autocheckpoint") as cursor:
+                autocheckpoint = await cursor.fetchone()
+        # No COMMIT copies the WAL into the file itself.
+        assert autocheckpoint is not None and autocheckpoint[0] == 0
+        assert db._checkpoint is not None
+        await db._checkpoint
+        await asyncio.gather(*(db.grouped(partial(insert_answer, i)) for i in range(20)))
+        assert db._checkpoint is not None
+        await db._checkpoint
+        # `immutable` reads the database file alone, without the WAL.
+        path = db_url.removeprefix("sqlite:///")
+        file_only = sqlite3.connect(f"file:{path}?immutable=1", uri=True)
+        try:
+            assert file_only.execute("SELECT count(*) FROM answers").fetchone() == (20,)
+        finally:
+            file_only.close()
+    finally:
+        await db.close()
+
+
+def insert_answer(answer_id: int) -> Steps[None]:
+    yield Query("INSERT INTO answers (id) VALUES (?)", (answer_id,))
