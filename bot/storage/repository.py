@@ -346,6 +346,20 @@ _INSERT_ATTEMPT = f"""
 """
 
 
+# The member's streak in the drill's channel after answering it. Built once: an f-string
+# in the call would build (and the statement cache hash) these 1.9 KB for every answer.
+_UPSERT_STREAK = f"""
+    INSERT INTO streaks (member_id, channel_id, current, best, last_date)
+    SELECT :member, d.channel_id, 1, 1, :day FROM drills d WHERE d.id = :drill
+    ON CONFLICT (member_id, channel_id) DO UPDATE SET
+        current = {_NEXT_STREAK},
+        best = greatest(streaks.best, {_NEXT_STREAK}),
+        freezes = {_NEXT_FREEZES},
+        last_date = greatest(streaks.last_date, :day)
+    RETURNING current
+"""
+
+
 def _store_attempt(
     attempt: Attempt,
     topic: str,
@@ -400,14 +414,7 @@ def _store_attempt(
     if attempt.drill_id is None:
         return StoredAttempt(attempt, True, 0)
     ((streak,),) = yield Query(
-        f"""INSERT INTO streaks (member_id, channel_id, current, best, last_date)
-            SELECT :member, d.channel_id, 1, 1, :day FROM drills d WHERE d.id = :drill
-            ON CONFLICT (member_id, channel_id) DO UPDATE SET
-                current = {_NEXT_STREAK},
-                best = greatest(streaks.best, {_NEXT_STREAK}),
-                freezes = {_NEXT_FREEZES},
-                last_date = greatest(streaks.last_date, :day)
-            RETURNING current""",
+        _UPSERT_STREAK,
         {"member": member_id, "day": local_date.isoformat(), "drill": attempt.drill_id},
     )
     return StoredAttempt(attempt, True, streak)
