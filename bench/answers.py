@@ -142,7 +142,8 @@ def audit(path: Path, drill_id: int, acknowledged: set[str]) -> tuple[int, int, 
 async def raw(workdir: Path, answers: int) -> tuple[float, float]:
     """(rows/s, CPU ms per row) of bench/run.py's one-commit-per-row baseline."""
     cpu = time.process_time()
-    rate = await raw_inserts(Path(tempfile.mkdtemp(dir=workdir)), answers)
+    raw_db = Path(tempfile.mkdtemp(dir=workdir)) / "raw.db"
+    rate = await raw_inserts(f"sqlite:///{raw_db}", answers)
     return rate, (time.process_time() - cpu) * 1000 / answers
 
 
