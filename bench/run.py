@@ -27,7 +27,7 @@ from bot.core import commands  # noqa: E402
 from bot.core.models import ChannelRef, MemberRef, Period  # noqa: E402
 from bot.core.service import Invocation  # noqa: E402
 from bot.scheduler import DrillScheduler  # noqa: E402
-from bot.storage.connection import SqlDatabase  # noqa: E402
+from bot.storage.connection import Connection, SqlDatabase  # noqa: E402
 from bot.storage.database import migrate_database, open_database  # noqa: E402
 from tests.fakes import FakeClock, RecordingPublisher  # noqa: E402
 
@@ -103,20 +103,26 @@ async def answer_burst(db_url: str, raw_url: str, members: int, concurrency: int
     )
 
 
+async def bench_channel(conn: Connection, stamp: str, questions: list[tuple[str, str]]) -> None:
+    """The one channel (id 1, UTC) and the questions, as (id, topic), its drills ask."""
+    await conn.execute(
+        "INSERT INTO channels (platform, workspace_id, channel_id, timezone, created_at, "
+        "updated_at) VALUES ('bench', 'W', 'C', 'UTC', ?, ?)",
+        (stamp, stamp),
+    )
+    await conn.executemany(
+        "INSERT INTO questions VALUES (?, 'p', ?, 'choice', 'easy', 'h', 0, ?)",
+        [(qid, topic, stamp) for qid, topic in questions],
+    )
+
+
 async def raw_inserts(db_url: str, members: int) -> float:
     """The same member and attempt rows, each in its own transaction, with no service."""
     db = await open_database(db_url)
     await migrate_database(db)
     stamp = NOW.isoformat()
     async with db.transaction() as conn:
-        await conn.execute(
-            "INSERT INTO channels (platform, workspace_id, channel_id, created_at, updated_at)"
-            " VALUES ('bench', 'W', 'C', ?, ?)",
-            (stamp, stamp),
-        )
-        await conn.execute(
-            "INSERT INTO questions VALUES ('q', 'p', 't', 'choice', 'easy', 'h', 0, ?)", (stamp,)
-        )
+        await bench_channel(conn, stamp, [("q", "t")])
         await conn.execute(
             "INSERT INTO drills (channel_id, local_date, question_id, state, opened_at,"
             " updated_at) VALUES (1, '2025-01-15', 'q', 'open', ?, ?)",
@@ -153,15 +159,7 @@ async def seed_large(db: SqlDatabase, members: int, attempts: int) -> None:
     topics = ["statistics", "nlp", "evaluation", "optimization", "deep-learning"]
     days = attempts // members
     async with db.transaction() as conn:
-        await conn.execute(
-            "INSERT INTO channels (platform, workspace_id, channel_id, timezone, created_at, "
-            "updated_at) VALUES ('bench', 'W', 'C', 'UTC', ?, ?)",
-            (stamp, stamp),
-        )
-        await conn.executemany(
-            "INSERT INTO questions VALUES (?, 'p', ?, 'choice', 'easy', 'h', 0, ?)",
-            [(f"q{d}", topics[d % len(topics)], stamp) for d in range(days)],
-        )
+        await bench_channel(conn, stamp, [(f"q{d}", topics[d % len(topics)]) for d in range(days)])
         await conn.executemany(
             "INSERT INTO drills (channel_id, local_date, question_id, state, opened_at, updated_at)"
             " VALUES (1, ?, ?, 'closed', ?, ?)",
