@@ -14,7 +14,14 @@ import time_machine
 from bot.app import open_service
 from bot.core import commands
 from bot.core.errors import AlreadyExists, ChannelUnavailable
-from bot.core.models import ChannelRef, ChannelSettings, DrillState, OutboxState, Period
+from bot.core.models import (
+    ChannelRef,
+    ChannelSchedule,
+    ChannelSettings,
+    DrillState,
+    OutboxState,
+    Period,
+)
 from bot.core.service import Invocation, PublishFailed, QuizService
 from bot.delivery.dispatcher import Dispatcher
 from bot.delivery.retry import RetryPolicy
@@ -99,24 +106,24 @@ async def test_setup_shows_the_next_post_and_close_in_local_time(service, admin,
     # The fake clock says Wednesday 2025-01-15 09:00 in Berlin.
     assert "Next post: Wed 15 Jan 09:30 Europe/Berlin." in text
     assert "Next close: Wed 15 Jan 16:00 Europe/Berlin." in text
-    next_post, next_weekly = await service.channel_schedule(admin.channel)
-    assert next_post == datetime(2025, 1, 15, 9, 30, tzinfo=ZoneInfo(BERLIN))
-    assert next_weekly == datetime(2025, 1, 17, 16, 5, tzinfo=ZoneInfo(BERLIN))
+    schedule = await service.channel_schedule(admin.channel)
+    assert schedule.next_post_at == datetime(2025, 1, 15, 9, 30, tzinfo=ZoneInfo(BERLIN))
+    assert schedule.next_weekly_at == datetime(2025, 1, 17, 16, 5, tzinfo=ZoneInfo(BERLIN))
 
 
 async def test_pause_resume_and_skip_move_the_stored_schedule(service, admin, scheduler):
     await setup(service, admin, "time:09:30 topics:testing")
     await service.execute(commands.Pause(), admin)
-    assert await service.channel_schedule(admin.channel) == (None, None)
+    assert await service.channel_schedule(admin.channel) == ChannelSchedule(None, None)
     await service.execute(commands.Resume(), admin)
-    next_post, next_weekly = await service.channel_schedule(admin.channel)
-    assert next_post == datetime(2025, 1, 15, 9, 30, tzinfo=ZoneInfo(BERLIN))
-    assert next_weekly is not None
+    schedule = await service.channel_schedule(admin.channel)
+    assert schedule.next_post_at == datetime(2025, 1, 15, 9, 30, tzinfo=ZoneInfo(BERLIN))
+    assert schedule.next_weekly_at is not None
     await service.execute(commands.Skip(), admin)
     settings = await service.repo.get_settings(admin.channel)
     assert settings.skip_date == date(2025, 1, 15)
-    next_post, _ = await service.channel_schedule(admin.channel)
-    assert next_post == datetime(2025, 1, 16, 9, 30, tzinfo=ZoneInfo(BERLIN))
+    schedule = await service.channel_schedule(admin.channel)
+    assert schedule.next_post_at == datetime(2025, 1, 16, 9, 30, tzinfo=ZoneInfo(BERLIN))
 
 
 async def test_a_restart_inside_the_grace_window_posts_once(
@@ -400,8 +407,8 @@ async def test_one_channel_that_cannot_be_scheduled_does_not_stop_the_others(
     await service.start()  # a restart: stored channels without a schedule get one
     await scheduler.start()
     await wait_for(lambda: publisher.posts)
-    assert (await service.channel_schedule(admin.channel))[0] is not None
-    assert await service.channel_schedule(broken.channel) == (None, None)
+    assert (await service.channel_schedule(admin.channel)).next_post_at is not None
+    assert await service.channel_schedule(broken.channel) == ChannelSchedule(None, None)
     assert "cannot schedule" in caplog.text
 
 

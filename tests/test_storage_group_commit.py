@@ -292,7 +292,7 @@ async def test_equal_reads_asked_together_share_one_query(service, channel):
     )
     async with repo.db.reading() as conn:
         await conn.set_trace_callback(None)
-    assert all(f == found[0] for f in found) and found[0][0].id == drill.id
+    assert all(f == found[0] for f in found) and found[0].drill.id == drill.id
     assert missing is None
     assert sum("FROM drills d JOIN channels c" in q for q in queries) == 2
 

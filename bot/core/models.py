@@ -354,6 +354,36 @@ class StoredAttempt:
 
 
 @dataclass(frozen=True)
+class DrillAndSettings:
+    drill: Drill
+    settings: ChannelSettings
+
+
+@dataclass(frozen=True)
+class ChannelSchedule:
+    """A channel's stored next post and weekly-board instants (None: none scheduled)."""
+
+    next_post_at: datetime | None
+    next_weekly_at: datetime | None
+
+
+@dataclass(frozen=True)
+class CardsDue:
+    """Review cards due before an instant, and the first due from it on."""
+
+    due: int
+    next_due: datetime | None
+
+
+@dataclass(frozen=True)
+class MemberGrade:
+    """The grading a member's attempt at a drill has now."""
+
+    verdict: Verdict
+    points: int
+
+
+@dataclass(frozen=True)
 class MemberTotals:
     answered: int
     correct: int
@@ -665,6 +695,23 @@ class PracticeSession:
 
     def count(self, verdict: Verdict) -> int:
         return sum(item.verdict is verdict for item in self.items)
+
+
+@dataclass(frozen=True)
+class StartedPractice:
+    """A practice start: the session, and whether this call created it (False: the one
+    already open, or the one another start created first)."""
+
+    session: PracticeSession
+    created: bool
+
+
+@dataclass(frozen=True)
+class AnsweredPractice:
+    """The session after an answer, and the card the answer reviewed (None: a repeat)."""
+
+    session: PracticeSession
+    reviewed: ReviewedCard | None
 
 
 @dataclass(frozen=True)

@@ -8,13 +8,17 @@ from typing import TYPE_CHECKING, Protocol
 
 from bot.core.models import (
     AnswerCount,
+    AnsweredPractice,
     Attempt,
     AttemptRow,
     BoardPage,
+    CardsDue,
     ChannelRef,
+    ChannelSchedule,
     ChannelSettings,
     DeliveryAttempt,
     Drill,
+    DrillAndSettings,
     DrillPost,
     DrillResult,
     DrillState,
@@ -25,6 +29,7 @@ from bot.core.models import (
     Leaderboard,
     LowBank,
     MemberData,
+    MemberGrade,
     MemberRef,
     MemberTotals,
     OutboxItem,
@@ -40,10 +45,10 @@ from bot.core.models import (
     ReportReason,
     ReportState,
     ReviewedCard,
+    StartedPractice,
     StoredAttempt,
     Streak,
     TopicStat,
-    Verdict,
 )
 
 if TYPE_CHECKING:
@@ -139,7 +144,7 @@ class Repository(Protocol):
         self, channel: ChannelRef, next_post_at: datetime | None, next_weekly_at: datetime | None
     ) -> None: ...
 
-    async def schedule_of(self, channel: ChannelRef) -> tuple[datetime | None, datetime | None]: ...
+    async def schedule_of(self, channel: ChannelRef) -> ChannelSchedule: ...
 
     async def due_posts(
         self, now: datetime, limit: int
@@ -235,7 +240,7 @@ class Repository(Protocol):
         self, attempt: Attempt, topic: str, local_date: date, review: CardReview | None = None
     ) -> StoredAttempt: ...
 
-    async def drill_with_settings(self, drill_id: int) -> tuple[Drill, ChannelSettings] | None: ...
+    async def drill_with_settings(self, drill_id: int) -> DrillAndSettings | None: ...
 
     async def answer_counts(self, drill_id: int) -> tuple[AnswerCount, ...]: ...
 
@@ -303,9 +308,7 @@ class Repository(Protocol):
 
     async def card_of(self, member: MemberRef, question_id: str) -> str | None: ...
 
-    async def review_summary(
-        self, member: MemberRef, until: datetime
-    ) -> tuple[int, datetime | None]: ...
+    async def review_summary(self, member: MemberRef, until: datetime) -> CardsDue: ...
 
     async def practice_goal(self, member: MemberRef) -> int | None: ...
 
@@ -323,7 +326,7 @@ class Repository(Protocol):
         now: datetime,
         *,
         restart: bool,
-    ) -> tuple[PracticeSession, bool]: ...
+    ) -> StartedPractice: ...
 
     async def answer_practice(
         self,
@@ -334,7 +337,7 @@ class Repository(Protocol):
         latency_ms: int,
         review: CardReview,
         now: datetime,
-    ) -> tuple[PracticeSession, ReviewedCard | None]: ...
+    ) -> AnsweredPractice: ...
 
     async def touch_practice(self, session_id: int, now: datetime) -> None: ...
 
@@ -377,6 +380,6 @@ class Repository(Protocol):
         many attempts changed, or None if the report was no longer open."""
         ...
 
-    async def member_attempt(self, drill_id: int, user_id: str) -> tuple[Verdict, int] | None:
+    async def member_attempt(self, drill_id: int, user_id: str) -> MemberGrade | None:
         """The member's verdict and points on the drill, as stored now."""
         ...

@@ -29,6 +29,7 @@ from bot.core.models import (
     AnswerResult,
     Attempt,
     ChannelRef,
+    ChannelSchedule,
     ChannelSettings,
     Drill,
     DrillPost,
@@ -444,7 +445,7 @@ class QuizService:
         found = await self.repo.drill_with_settings(drill_id)
         if found is None:
             raise NotFound(messages.QUESTION_GONE)
-        drill, settings = found
+        drill, settings = found.drill, found.settings
         now = self.clock.now()
         if drill.state is not DrillState.OPEN or (drill.closes_at and now >= drill.closes_at):
             raise DrillClosed(messages.DRILL_CLOSED)
@@ -679,9 +680,7 @@ class QuizService:
             except Exception:
                 log.exception("cannot schedule %s; the other channels go on", settings.channel)
 
-    async def channel_schedule(
-        self, channel: ChannelRef
-    ) -> tuple[datetime | None, datetime | None]:
+    async def channel_schedule(self, channel: ChannelRef) -> ChannelSchedule:
         """The stored next post and weekly-board instants of a channel."""
         return await self.repo.schedule_of(channel)
 
@@ -876,10 +875,8 @@ class QuizService:
         """Cards due by the end of the member's today, and the next due after it."""
         start, timezone = await self._day_start(channel)
         tomorrow = local_date(start, timezone) + timedelta(days=1)
-        due, next_due = await self.repo.review_summary(
-            member, at_local_time(tomorrow, "00:00", timezone)
-        )
-        return ReviewSummary(due, next_due, timezone)
+        cards = await self.repo.review_summary(member, at_local_time(tomorrow, "00:00", timezone))
+        return ReviewSummary(cards.due, cards.next_due, timezone)
 
     async def practice_goal(self, member: MemberRef) -> int:
         return await self.repo.practice_goal(member) or cmd.DEFAULT_GOAL
@@ -925,12 +922,12 @@ class QuizService:
         )
         if not picks:
             raise NotFound(messages.NOTHING_TO_PRACTICE)
-        session, created = await self.repo.start_practice(
+        started = await self.repo.start_practice(
             member, command.topic, picks, now, restart=command.restart
         )
-        if not created:  # another start won the race: that session is the one
-            return await self._resume(inv, session)
-        return await self._turn(inv, session)
+        if not started.created:  # another start won the race: that session is the one
+            return await self._resume(inv, started.session)
+        return await self._turn(inv, started.session)
 
     async def _resume(self, inv: Invocation, session: PracticeSession) -> PracticeTurn:
         await self.repo.touch_practice(session.id, self.clock.now())
@@ -972,7 +969,7 @@ class QuizService:
         now = self.clock.now()
         latency = max(now - session.asked_at, timedelta(0))
         rating = rating_for(question, grade, latency)
-        after, reviewed = await self.repo.answer_practice(
+        stored = await self.repo.answer_practice(
             session,
             current.position,
             text.strip(),
@@ -981,12 +978,13 @@ class QuizService:
             reviewer(rating, now),
             now,
         )
+        reviewed = stored.reviewed
         if reviewed is None:
             raise AlreadyAnswered(messages.PRACTICE_ALREADY_ANSWERED)
         answered = PracticeAnswer(
             question, text.strip(), grade, reviewed.rating, reviewed.due, reviewed.due - now
         )
-        return await self._turn(inv, after, answered)
+        return await self._turn(inv, stored.session, answered)
 
     async def answer_practice_form(
         self, inv: Invocation, session_id: int, position: int, text: str
@@ -1152,9 +1150,9 @@ class QuizService:
             drill.question_id,
             drill.local_date,
             bool(before.get("voided")),
-            now[0],
-            int(before.get("points", now[1])),
-            now[1],
+            now.verdict,
+            int(before.get("points", now.points)),
+            now.points,
         )
         await publisher.post_private(item.channel, user_id, text)
 

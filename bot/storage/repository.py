@@ -13,14 +13,18 @@ from typing import Any, cast, overload
 from bot.core.errors import DrillClosed, GroupExists, NotSetUp, UnknownGroup
 from bot.core.models import (
     AnswerCount,
+    AnsweredPractice,
     Attempt,
     AttemptRecord,
     AttemptRow,
     BoardEntry,
     BoardPage,
+    CardsDue,
     ChannelRef,
+    ChannelSchedule,
     ChannelSettings,
     Drill,
+    DrillAndSettings,
     DrillState,
     ExtraRows,
     Forgotten,
@@ -30,6 +34,7 @@ from bot.core.models import (
     GroupStanding,
     LowBank,
     MemberData,
+    MemberGrade,
     MemberRef,
     MemberTotals,
     OutboxItem,
@@ -50,6 +55,7 @@ from bot.core.models import (
     RevealMode,
     ReviewedCard,
     ScoreTotal,
+    StartedPractice,
     StoredAttempt,
     Streak,
     StreakRecord,
@@ -242,7 +248,7 @@ class _DrillWithSettings:
 
     drill_id: int
 
-    def __call__(self) -> Steps[tuple[Drill, ChannelSettings] | None]:
+    def __call__(self) -> Steps[DrillAndSettings | None]:
         row = first(
             (
                 yield Query(
@@ -252,7 +258,7 @@ class _DrillWithSettings:
                 )
             )
         )
-        return (_drill(row), _settings(row)) if row else None
+        return DrillAndSettings(_drill(row), _settings(row)) if row else None
 
 
 def _stored_attempt(attempt: Attempt, row: Row) -> Attempt:
@@ -609,7 +615,7 @@ class SqlRepository:
             )
         return _drill(row) if row else None
 
-    async def drill_with_settings(self, drill_id: int) -> tuple[Drill, ChannelSettings] | None:
+    async def drill_with_settings(self, drill_id: int) -> DrillAndSettings | None:
         """A drill and its channel's settings in one read. This is the answer path's hot
         spot: concurrent ones share a round trip, and those for one drill a query."""
         return await self.db.grouped_read(_DrillWithSettings(drill_id))
@@ -1526,7 +1532,7 @@ class SqlRepository:
             )
             return True
 
-    async def schedule_of(self, channel: ChannelRef) -> tuple[datetime | None, datetime | None]:
+    async def schedule_of(self, channel: ChannelRef) -> ChannelSchedule:
         """The channel's stored next post and weekly-board instants."""
         async with self.db.reading() as conn:
             row = await self._one(
@@ -1535,7 +1541,7 @@ class SqlRepository:
                    WHERE platform = ? AND workspace_id = ? AND channel_id = ?""",
                 (channel.platform, channel.workspace_id, channel.channel_id),
             )
-        return (_dt(row[0]), _dt(row[1])) if row else (None, None)
+        return ChannelSchedule(_dt(row[0]), _dt(row[1])) if row else ChannelSchedule(None, None)
 
     # --- members' rights: /quiz export and /quiz forget-me ---------------------------------
 
@@ -1804,10 +1810,8 @@ class SqlRepository:
             )
         return row[0] if row else None
 
-    async def review_summary(
-        self, member: MemberRef, until: datetime
-    ) -> tuple[int, datetime | None]:
-        """(cards due before `until`, the first due instant from `until` on)."""
+    async def review_summary(self, member: MemberRef, until: datetime) -> CardsDue:
+        """Cards due before `until`, and the first due instant from `until` on."""
         async with self.db.reading() as conn:
             row = await self._single(
                 conn,
@@ -1823,7 +1827,7 @@ class SqlRepository:
                     "user": member.user_id,
                 },
             )
-        return row[0], _dt(row[1])
+        return CardsDue(row[0], _dt(row[1]))
 
     async def practice_goal(self, member: MemberRef) -> int | None:
         """The member's daily practice goal; None for a member not stored yet."""
@@ -1914,7 +1918,7 @@ class SqlRepository:
         now: datetime,
         *,
         restart: bool,
-    ) -> tuple[PracticeSession, bool]:
+    ) -> StartedPractice:
         """Start a session with these questions, or return the open one (created=False).
         `restart` stops the open session first, in the same transaction; the
         practice_one_open index keeps one open session whoever starts at the same time."""
@@ -1938,7 +1942,7 @@ class SqlRepository:
             if row is None:  # the open session the index kept this one from joining
                 session_id = await self._open_practice_id(conn, member)
                 assert session_id is not None, "the conflicting session is open"
-                return await self._practice(conn, member, session_id), False
+                return StartedPractice(await self._practice(conn, member, session_id), False)
             await conn.executemany(
                 """INSERT INTO practice_items (session_id, position, question_id, topic, review)
                    VALUES (?, ?, ?, ?, ?)""",
@@ -1947,7 +1951,7 @@ class SqlRepository:
                     for position, pick in enumerate(picks, start=1)
                 ],
             )
-            return await self._practice(conn, member, row[0]), True
+            return StartedPractice(await self._practice(conn, member, row[0]), True)
 
     async def answer_practice(
         self,
@@ -1958,7 +1962,7 @@ class SqlRepository:
         latency_ms: int,
         review: CardReview,
         now: datetime,
-    ) -> tuple[PracticeSession, ReviewedCard | None]:
+    ) -> AnsweredPractice:
         """Store the answer to one item and review its card, in one transaction; the
         session is done with its last item. Only an open session's unanswered item takes
         an answer: a repeat (a double submit) gets (the session as it is, None)."""
@@ -2008,7 +2012,9 @@ class SqlRepository:
                        WHERE id = :id""",
                     {"now": stamp, "id": session.id},
                 )
-            return await self._practice(conn, session.member, session.id), reviewed
+            return AnsweredPractice(
+                await self._practice(conn, session.member, session.id), reviewed
+            )
 
     async def touch_practice(self, session_id: int, now: datetime) -> None:
         """The current question was shown again (a resume): its speed counts from now."""
@@ -2198,7 +2204,7 @@ class SqlRepository:
                 )
         return changed
 
-    async def member_attempt(self, drill_id: int, user_id: str) -> tuple[Verdict, int] | None:
+    async def member_attempt(self, drill_id: int, user_id: str) -> MemberGrade | None:
         async with self.db.reading() as conn:
             row = await self._one(
                 conn,
@@ -2208,4 +2214,4 @@ class SqlRepository:
                      AND m.platform = c.platform AND m.workspace_id = c.workspace_id""",
                 (drill_id, user_id),
             )
-        return (Verdict(row[0]), row[1]) if row else None
+        return MemberGrade(Verdict(row[0]), row[1]) if row else None
