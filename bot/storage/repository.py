@@ -739,23 +739,23 @@ class SqlRepository:
         return {row[0]: row[1] for row in rows}
 
     async def member_totals(self, member: MemberRef) -> MemberTotals:
+        """Answers, correct answers and all-time points, in one query (one round trip on
+        PostgreSQL, where `/quiz stats` pays one per query)."""
         async with self.db.reading() as conn:
-            member_id = await self._member_id(conn, member)
-            if member_id is None:
-                return MemberTotals(0, 0, 0)
-            counts = await self._single(
+            row = await self._one(
                 conn,
-                """SELECT coalesce(sum(answered), 0), coalesce(sum(correct), 0)
-                   FROM topic_stats WHERE member_id = ?""",
-                (member_id,),
+                """SELECT coalesce((SELECT sum(t.answered) FROM topic_stats t
+                                    WHERE t.member_id = m.id), 0),
+                          coalesce((SELECT sum(t.correct) FROM topic_stats t
+                                    WHERE t.member_id = m.id), 0),
+                          coalesce((SELECT s.points FROM score_totals s
+                                    WHERE s.member_id = m.id AND s.period = 'all'
+                                      AND s.period_key = 'all'), 0)
+                   FROM members m
+                   WHERE m.platform = ? AND m.workspace_id = ? AND m.user_id = ?""",
+                (member.platform, member.workspace_id, member.user_id),
             )
-            points = await self._one(
-                conn,
-                """SELECT points FROM score_totals
-                   WHERE member_id = ? AND period = 'all' AND period_key = 'all'""",
-                (member_id,),
-            )
-        return MemberTotals(counts[0], counts[1], points[0] if points else 0)
+        return MemberTotals(*row) if row else MemberTotals(0, 0, 0)
 
     async def rank(self, member: MemberRef, period: Period, key: str) -> Rank:
         async with self.db.reading() as conn:
