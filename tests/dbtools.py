@@ -7,32 +7,17 @@ on a thread with its own event loop, so a test's loop is never re-entered.
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
-from typing import Any
 
 import asyncpg
 
-from bot.storage.postgres import asyncpg_dsn, translate
+from bot.storage.postgres import blocking, translate
 from bot.storage.sqlite import POSTGRES_SCHEMES, path_from_url, url_scheme
 
 
 def is_postgres(url: str) -> bool:
     return url_scheme(url) in POSTGRES_SCHEMES
-
-
-def _on_pg(url: str, work: Any) -> Any:
-    async def run() -> Any:
-        conn = await asyncpg.connect(asyncpg_dsn(url))
-        try:
-            return await work(conn)
-        finally:
-            await conn.close()
-
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, run()).result()
 
 
 def sql(url: str, query: str, *args: object) -> list[tuple]:
@@ -42,7 +27,7 @@ def sql(url: str, query: str, *args: object) -> list[tuple]:
         async def fetch(conn: asyncpg.Connection) -> list[tuple]:
             return [tuple(r) for r in await conn.fetch(translate(query).sql, *args)]
 
-        return _on_pg(url, fetch)
+        return blocking(url, fetch)
     with closing(sqlite3.connect(path_from_url(url))) as conn, conn:
         return conn.execute(query, args).fetchall()
 
@@ -55,7 +40,7 @@ def script(url: str, text: str) -> None:
             async with conn.transaction():
                 await conn.execute(text)
 
-        _on_pg(url, run)
+        blocking(url, run)
         return
     with closing(sqlite3.connect(path_from_url(url))) as conn:
         conn.executescript(f"BEGIN; {text}; COMMIT;")

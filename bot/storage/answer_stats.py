@@ -11,10 +11,8 @@ FSRS card was due) would make every question look easier than it is.
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -24,7 +22,7 @@ import asyncpg
 
 from bot.core.flags import Tally
 from bot.core.models import AnswerCount, Verdict
-from bot.storage.postgres import asyncpg_dsn, translate, where
+from bot.storage.postgres import blocking, translate, where
 from bot.storage.sqlite import POSTGRES_SCHEMES, DatabaseUnavailable, path_from_url, url_scheme
 
 REPORTS_TABLE = "question_reports"
@@ -116,21 +114,14 @@ _PG_TABLES = """SELECT table_name FROM information_schema.tables
 
 
 def _pg_rows(url: str) -> Rows:
-    """One read-only session per query, on a thread of its own: the CLI is synchronous,
-    and may be called from a running event loop (the tests)."""
-
-    async def fetch(sql: str, params: Sequence[object]) -> list[tuple[Any, ...]]:
-        settings = {"default_transaction_read_only": "on"}
-        conn = await asyncpg.connect(asyncpg_dsn(url), server_settings=settings)
-        try:
-            return [tuple(row) for row in await conn.fetch(translate(sql).sql, *params)]
-        finally:
-            await conn.close()
+    """One read-only session per query (the CLI is synchronous: see postgres.blocking)."""
 
     def rows(sql: str, params: Sequence[object]) -> list[tuple[Any, ...]]:
+        async def fetch(conn: asyncpg.Connection) -> list[tuple[Any, ...]]:
+            return [tuple(row) for row in await conn.fetch(translate(sql).sql, *params)]
+
         try:
-            with ThreadPoolExecutor(1) as thread:
-                return thread.submit(asyncio.run, fetch(sql, params)).result()
+            return blocking(url, fetch, default_transaction_read_only="on")
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             raise DatabaseUnavailable(where(url), str(exc) or type(exc).__name__) from exc
 

@@ -20,7 +20,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import lru_cache
@@ -32,7 +33,7 @@ from bot.core.errors import QuizError
 from bot.storage.connection import Connection
 from bot.storage.group_commit import BatchQueue, Outcomes
 from bot.storage.migrate import migrate_postgres
-from bot.storage.sqlite import DatabaseUnavailable, url_scheme
+from bot.storage.sqlite import DatabaseUnavailable
 from bot.storage.steps import StepsFactory, run_async
 
 log = logging.getLogger(__name__)
@@ -175,6 +176,22 @@ class PgConnection:
             await self.raw.executemany(statement.sql, rows)
 
 
+def blocking(url: str, work: Callable[[asyncpg.Connection], Awaitable[T]], **settings: str) -> T:
+    """Run `work` on a connection of its own, on a thread with its own event loop, and
+    wait: for synchronous callers (the questions CLI, a test reading the database) that
+    may themselves be running inside an event loop. `settings` are the session's."""
+
+    async def run() -> T:
+        conn = await asyncpg.connect(asyncpg_dsn(url), server_settings=settings or None)
+        try:
+            return await work(conn)
+        finally:
+            await conn.close()
+
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, run()).result()
+
+
 def asyncpg_dsn(url: str) -> str:
     """`postgresql+asyncpg://...` (SQLAlchemy's spelling) to the `postgresql://...`
     libpq and asyncpg read."""
@@ -195,8 +212,6 @@ class PgDatabase:
     async def open(cls, url: str, *, pool_size: int = POOL_SIZE) -> PgDatabase:
         """Connect; DatabaseUnavailable (naming the host, never the password) when the
         server cannot be reached or refuses the login."""
-        if url_scheme(url) not in ("postgres", "postgresql"):
-            raise ValueError(f"not a PostgreSQL URL: {url_scheme(url)}")
         try:
             pool = await asyncpg.create_pool(
                 asyncpg_dsn(url), min_size=1, max_size=pool_size, command_timeout=60

@@ -27,6 +27,7 @@ from typing import Any
 import asyncpg
 
 from bot.core import messages
+from bot.storage.postgres import asyncpg_dsn
 from bot.storage.sqlite import POSTGRES_SCHEMES, BadDatabaseUrl, path_from_url, url_scheme
 
 log = logging.getLogger(__name__)
@@ -95,9 +96,7 @@ def _shown(url: str) -> str:
 def postgres_target(url: str) -> str:
     if url_scheme(url) not in POSTGRES_SCHEMES:
         raise TransferRefused(messages.transfer_bad_target(_shown(url)))
-    # asyncpg takes postgres:// and postgresql://, not a driver suffix such as +asyncpg.
-    scheme, _, rest = url.partition("://")
-    return f"{scheme.split('+')[0]}://{rest}"
+    return asyncpg_dsn(url)
 
 
 def _source_tables(source: sqlite3.Connection) -> list[str]:
