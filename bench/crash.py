@@ -29,7 +29,6 @@ import contextlib
 import os
 import random
 import signal
-import sqlite3
 import sys
 import tempfile
 from collections import Counter
@@ -45,6 +44,7 @@ sys.path.insert(0, str(ROOT))
 from bench.run import report  # noqa: E402
 from bot.core.errors import TransientFailure  # noqa: E402
 from bot.core.models import ChannelRef, DrillPost, DrillResult, Leaderboard  # noqa: E402
+from tests.dbtools import sql  # noqa: E402
 
 TEST_BANK = ROOT / "tests" / "bank"
 FRIDAY = datetime(2025, 1, 17, tzinfo=UTC)  # Berlin is UTC+1 in January
@@ -214,20 +214,15 @@ COUNTS = {
 }
 
 
-async def database_facts(db_url: str) -> tuple[Counter[str], dict[str, int]]:
-    """The outbox's states and the COUNTS, from SQLite or PostgreSQL."""
-    if db_url.startswith("sqlite:"):
-        with sqlite3.connect(db_url.removeprefix("sqlite:///")) as conn:
-            states = Counter(row[0] for row in conn.execute("SELECT state FROM outbox"))
-            return states, {k: conn.execute(q).fetchone()[0] for k, q in COUNTS.items()}
-    import asyncpg
+def _facts(db_url: str) -> tuple[Counter[str], dict[str, int]]:
+    states = Counter(row[0] for row in sql(db_url, "SELECT state FROM outbox"))
+    return states, {name: sql(db_url, query)[0][0] for name, query in COUNTS.items()}
 
-    conn = await asyncpg.connect(db_url)
-    try:
-        states = Counter(row[0] for row in await conn.fetch("SELECT state FROM outbox"))
-        return states, {k: await conn.fetchval(q) for k, q in COUNTS.items()}
-    finally:
-        await conn.close()
+
+async def database_facts(db_url: str) -> tuple[Counter[str], dict[str, int]]:
+    """The outbox's states and the COUNTS, from SQLite or PostgreSQL (tests/dbtools), off
+    the event loop that serves the fake platform."""
+    return await asyncio.to_thread(_facts, db_url)
 
 
 def phase_done(phase: int, channels: int, counts: dict[str, int]) -> bool:
