@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.run import answer_burst, leaderboard_at_scale, scale_arguments, seeded  # noqa: E402
-from bot.storage.database import migrate_database, open_database  # noqa: E402
+from bot.storage.database import migrate_url  # noqa: E402
 from bot.storage.transfer import copy_sqlite_to_postgres  # noqa: E402
 from tests.pg import PgServer, start_server  # noqa: E402
 
@@ -35,14 +35,6 @@ async def database(server: PgServer, name: str) -> str:
     finally:
         await admin.close()
     return server.url(name)
-
-
-async def migrate_database_at(url: str) -> None:
-    db = await open_database(url)
-    try:
-        await migrate_database(db)
-    finally:
-        await db.close()
 
 
 async def main() -> None:
@@ -59,7 +51,7 @@ async def main() -> None:
         # row-by-row PL/pgSQL triggers would take about 15 minutes for a million rows.
         large, source = await database(server, "large"), f"sqlite:///{root / 'large.db'}"
         await seeded(source, args.board_members, args.attempts)
-        await migrate_database_at(large)
+        await migrate_url(large)
         start = time.perf_counter()
         await copy_sqlite_to_postgres(source, large)
         print(f"  (copied to PostgreSQL in {time.perf_counter() - start:.1f} s)")

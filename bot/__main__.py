@@ -22,7 +22,7 @@ from bot.core.errors import BankErrors
 from bot.core.service import QuizService
 from bot.delivery.dispatcher import Dispatcher
 from bot.scheduler import DrillScheduler
-from bot.storage.database import migrate_database, open_database
+from bot.storage.database import migrate_url
 from bot.storage.migrate import DatabaseTooNew
 from bot.storage.sqlite import DatabaseUnavailable
 from bot.storage.transfer import TransferRefused, copy_sqlite_to_postgres
@@ -163,11 +163,7 @@ async def serve_adapters(service: QuizService, config: Config, runners: list[Run
 
 
 async def run_migrate(config: Config) -> None:
-    db = await open_database(config.database_url)
-    try:
-        applied = await migrate_database(db)
-    finally:
-        await db.close()
+    applied = await migrate_url(config.database_url)
     print(f"Applied migrations: {applied}" if applied else "The database is up to date.")
 
 

@@ -16,6 +16,15 @@ async def open_database(url: str) -> SqlDatabase:
     return await Database.open(url)
 
 
+async def migrate_url(url: str) -> list[int]:
+    """Open the database, bring it up to date and close it: `python -m bot migrate`."""
+    db = await open_database(url)
+    try:
+        return await migrate_database(db)
+    finally:
+        await db.close()
+
+
 async def migrate_database(db: SqlDatabase) -> list[int]:
     """Bring the schema up to date with the migrations of the database's dialect."""
     if isinstance(db, PgDatabase):
